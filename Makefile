@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test`. Both set up whatever is missing first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# Node projects inside the repo; each is installed with `npm ci` from its committed lock file.
+NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard contracts/package-lock.json devnet/package-lock.json tests/js/package-lock.json))
+NODE_STAMPS := $(addsuffix /node_modules/.installed-stamp,$(NODE_DIRS))
+
+PORT     ?= 8000
+DATA_DIR ?= ./var
+
+.PHONY: run test setup lint typecheck test-python test-node fmt bench clean
+
+run: setup
+	$(BIN)/sbtc-gateway dev --port $(PORT) --data-dir $(DATA_DIR)
+
+test: setup lint typecheck test-python test-node
+
+setup: $(STAMP) $(NODE_STAMPS)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $@
+
+%/node_modules/.installed-stamp: %/package-lock.json %/package.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-python: $(STAMP)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Each Node project's own suite (the Clarity contract, the devnet), when it exists.
+test-node: $(NODE_STAMPS)
+	@set -e; for d in $(filter-out tests/js,$(NODE_DIRS)); do echo "== npm test in $$d"; (cd $$d && npm test --silent); done
+
+fmt: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: setup
+	$(BIN)/python -m bench.create_intents
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache */node_modules tests/js/node_modules
