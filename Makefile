@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Node projects inside the repo; each is installed with `npm ci` from its committed lock file.
-NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard contracts/package-lock.json devnet/package-lock.json tests/js/package-lock.json))
+NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard */package-lock.json tests/*/package-lock.json tests/*/*/package-lock.json))
 NODE_STAMPS := $(addsuffix /node_modules/.installed-stamp,$(NODE_DIRS))
 
 PORT     ?= 8000
@@ -42,7 +42,7 @@ test-python: $(STAMP)
 
 # Each Node project's own suite (the Clarity contract, the devnet), when it exists.
 test-node: $(NODE_STAMPS)
-	@set -e; for d in $(filter-out tests/js,$(NODE_DIRS)); do echo "== npm test in $$d"; (cd $$d && npm test --silent); done
+	@set -e; for d in $(filter contracts devnet,$(NODE_DIRS)); do echo "== npm test in $$d"; (cd $$d && npm test --silent); done
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench
