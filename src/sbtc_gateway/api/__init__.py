@@ -1,0 +1,1 @@
+"""The HTTP layer: app factory, Stripe wire behaviour, authentication, idempotency."""

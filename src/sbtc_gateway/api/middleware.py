@@ -1,0 +1,51 @@
+"""Pure-ASGI middleware for headers every response carries (cheap: no request wrapping)."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sbtc_gateway.api.responses import error_response
+from sbtc_gateway.core.errors import InvalidRequestError
+
+
+class StripeHeadersMiddleware:
+    """`Request-Id` on every response, `Stripe-Version` echoed, `Stripe-Account` refused."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = "req_" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+        scope.setdefault("state", {})["request_id"] = request_id
+        version: bytes | None = None
+        account = False
+        for name, value in scope["headers"]:
+            if name == b"stripe-version":
+                version = value
+            elif name == b"stripe-account":
+                account = True
+        extra = [(b"request-id", request_id.encode())]
+        if version is not None:
+            extra.append((b"stripe-version", version))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        if account:
+            response = error_response(
+                InvalidRequestError(
+                    "The Stripe-Account header (Connect) is not supported by this gateway.",
+                    code="stripe_account_unsupported",
+                    param="Stripe-Account",
+                )
+            )
+            await response(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)

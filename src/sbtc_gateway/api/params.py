@@ -1,0 +1,114 @@
+"""Reading request parameters the way Stripe's SDKs send them, and validating them.
+
+Parameters come from the query string (GET/DELETE) or the body (form-encoded with brackets, or
+JSON). They are validated by a pydantic model whose errors are turned into Stripe errors naming
+the offending parameter in bracket notation (`metadata[order]`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from sbtc_gateway.core.errors import InvalidRequestError, ParameterError, PayloadTooLargeError
+from sbtc_gateway.core.forms import parse_form, parse_query
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"Request body exceeds {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"Request body exceeds {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def raw_params(request: Request, limit: int) -> dict[str, Any]:
+    params = parse_query(request.url.query) if request.url.query else {}
+    if request.method in ("GET", "DELETE", "HEAD"):
+        return params
+    body = await read_body(request, limit)
+    if not body.strip():
+        return params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise InvalidRequestError("The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise InvalidRequestError("The JSON request body must be an object.")
+        body_params: dict[str, Any] = data
+    elif content_type in ("application/x-www-form-urlencoded", ""):
+        body_params = parse_form(body)
+    else:
+        raise InvalidRequestError(
+            f"Unsupported content type {content_type!r}: send "
+            "application/x-www-form-urlencoded or application/json."
+        )
+    params.update(body_params)
+    return params
+
+
+def param_path(loc: tuple[int | str, ...]) -> str:
+    head, *rest = (str(p) for p in loc)
+    return head + "".join(f"[{p}]" for p in rest)
+
+
+def validate(model: type[M], params: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise to_parameter_error(exc) from None
+
+
+def to_parameter_error(exc: ValidationError) -> ParameterError:
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    param = param_path(loc)
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        return ParameterError(
+            f"Received unknown parameter: {param}", param=param, code="parameter_unknown"
+        )
+    if kind == "missing" or (value is None and kind.endswith("_type")):
+        return ParameterError(
+            f"Missing required param: {param}.", param=param, code="parameter_missing"
+        )
+    if kind in ("int_parsing", "int_type", "int_from_float", "bool_type_int"):
+        return ParameterError(
+            f"Invalid integer: {value}", param=param, code="parameter_invalid_integer"
+        )
+    if kind in ("bool_parsing", "bool_type"):
+        return ParameterError(
+            f"Invalid boolean: {value}", param=param, code="parameter_invalid_boolean"
+        )
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return ParameterError(
+            f"Invalid {param}: {err['msg'].lower()}.", param=param, code="parameter_invalid"
+        )
+    if kind in ("string_too_long", "string_too_short", "too_long", "too_short"):
+        return ParameterError(
+            f"Invalid {param}: {err['msg'].lower()}.", param=param, code="parameter_invalid"
+        )
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return ParameterError(
+            f"Invalid {param}: must be one of {expected}.", param=param, code="parameter_invalid"
+        )
+    if kind == "value_error":
+        message = str(err.get("ctx", {}).get("error", err["msg"]))
+        code = getattr(err.get("ctx", {}).get("error"), "code", "parameter_invalid")
+        return ParameterError(message, param=param, code=code)
+    return ParameterError(f"Invalid {param}: {err['msg']}.", param=param)

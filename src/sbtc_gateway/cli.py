@@ -1,0 +1,235 @@
+"""The `sbtc-gateway` command line: servers, migrations and operator commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sbtc_gateway.config import ConfigurationError, Settings, load_settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigurationError as exc:
+        raise click.ClickException(f"refusing to start: {exc}") from None
+
+
+@click.group()
+@click.version_option(package_name="sbtc-gateway")
+def main() -> None:
+    """sBTC Payment Gateway: accept Bitcoin (sBTC on Stacks) through a Stripe-compatible API."""
+
+
+@main.command()
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=Path("./var"), show_default=True
+)
+def dev(port: int, host: str, data_dir: Path) -> None:
+    """Everything on embedded defaults: SQLite, in-process cache and jobs, test mode."""
+    import uvicorn
+
+    from sbtc_gateway.api.app import create_app
+    from sbtc_gateway.core.logging import configure_logging
+    from sbtc_gateway.db.migrate import upgrade
+
+    settings = _settings(port=port, host=host, data_dir=data_dir, log_json=False)
+    configure_logging(settings.log_level, json=False)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(upgrade(settings.resolved_database_url))
+    url = f"http://{host}:{port}"
+    click.echo(
+        f"\n  sBTC Payment Gateway (test mode) listening on {url}\n"
+        f"  database: {settings.resolved_database_url}\n"
+        f"  API docs: {url}/docs\n\n"
+        "  Get test keys:\n"
+        f"    curl {url}/v1/merchants -d business_name='My Shop' -d email=me@example.com \\\n"
+        "         -d stacks_address=ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG\n"
+        "  or: .venv/bin/sbtc-gateway merchants create --business-name 'My Shop' "
+        "--email me@example.com --stacks-address ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG\n"
+    )
+    app = create_app(settings, background_tasks=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command()
+@click.option("--port", type=int, default=None)
+@click.option("--host", default=None)
+@click.option("--workers", type=int, default=1, show_default=True)
+def api(port: int | None, host: str | None, workers: int) -> None:
+    """Serve the HTTP API (production: run several replicas behind a load balancer)."""
+    import uvicorn
+
+    from sbtc_gateway.core.logging import configure_logging
+
+    settings = _settings(port=port, host=host)
+    configure_logging(settings.log_level, json=settings.log_json)
+    if workers > 1:
+        uvicorn.run(
+            "sbtc_gateway.api.asgi:app",
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level="warning",
+            factory=False,
+        )
+        return
+    from sbtc_gateway.api.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run each periodic job once and exit.")
+def worker(once: bool) -> None:
+    """Background jobs: expiry sweeps and idempotency-key pruning."""
+    from sbtc_gateway.api.app import build_state
+    from sbtc_gateway.core.logging import configure_logging
+    from sbtc_gateway.worker import run_once, run_periodic_tasks
+
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def _main() -> None:
+        state = build_state(settings)
+        try:
+            if once:
+                click.echo(json.dumps(await run_once(state)))
+            else:
+                await run_periodic_tasks(state)
+        finally:
+            await state.engine.dispose()
+
+    asyncio.run(_main())
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    from sbtc_gateway.db.migrate import upgrade
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(upgrade(settings.resolved_database_url))
+    click.echo("migrations applied")
+
+
+@main.group()
+def merchants() -> None:
+    """Operator commands for merchants."""
+
+
+@merchants.command("create")
+@click.option("--business-name", required=True)
+@click.option("--email", required=True)
+@click.option("--stacks-address", required=True, help="Testnet payout address (ST…)")
+@click.option("--tier", default=None)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the merchant and keys as JSON.")
+def merchants_create(
+    business_name: str,
+    email: str,
+    stacks_address: str,
+    tier: str | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Sign up a merchant and print its test keys (shown this once)."""
+    from sbtc_gateway.core.errors import GatewayError
+    from sbtc_gateway.db.migrate import upgrade
+    from sbtc_gateway.merchants import service
+    from sbtc_gateway.merchants.schemas import MerchantCreateParams, render_account
+
+    settings = _settings(data_dir=data_dir)
+    raw: dict[str, Any] = {
+        "business_name": business_name,
+        "email": email,
+        "stacks_address": stacks_address,
+    }
+    if tier:
+        raw["tier"] = tier
+
+    async def _main() -> dict[str, Any]:
+        from sbtc_gateway.api.app import build_state
+        from sbtc_gateway.api.params import validate
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade(settings.resolved_database_url)
+        params = validate(MerchantCreateParams, raw)
+        state = build_state(settings)
+        try:
+            async with state.sessions.begin() as session:
+                merchant, issued = await service.register(
+                    session, params, key_secret=state.key_secret
+                )
+                body = render_account(merchant, livemode=False)
+                for new in issued:
+                    body[f"{new.kind}_key"] = new.plaintext
+                return body
+        finally:
+            await state.engine.dispose()
+
+    try:
+        body = asyncio.run(_main())
+    except GatewayError as exc:
+        raise click.ClickException(f"{exc.message} (param: {exc.param})") from None
+    _print_merchant(body, as_json)
+
+
+@merchants.command("activate")
+@click.argument("merchant_id")
+@click.option("--live-stacks-address", required=True, help="Mainnet payout address (SP…)")
+@click.option("--json", "as_json", is_flag=True)
+def merchants_activate(merchant_id: str, live_stacks_address: str, as_json: bool) -> None:
+    """Enable live mode for a merchant and print its live keys (shown this once)."""
+    from sbtc_gateway.api.app import build_state
+    from sbtc_gateway.core.errors import GatewayError
+    from sbtc_gateway.merchants import service
+    from sbtc_gateway.merchants.schemas import render_account
+
+    settings = _settings()
+    if not settings.live:
+        raise click.ClickException(
+            "this gateway runs in test mode; live keys need SBTC_MODE=live and its secrets"
+        )
+
+    async def _main() -> dict[str, Any]:
+        state = build_state(settings)
+        try:
+            async with state.sessions.begin() as session:
+                merchant, issued = await service.activate(
+                    session, merchant_id, live_stacks_address, key_secret=state.key_secret
+                )
+                body = render_account(merchant, livemode=True)
+                for new in issued:
+                    body[f"{new.kind}_key"] = new.plaintext
+                return body
+        finally:
+            await state.engine.dispose()
+
+    try:
+        body = asyncio.run(_main())
+    except GatewayError as exc:
+        raise click.ClickException(exc.message) from None
+    _print_merchant(body, as_json)
+
+
+def _print_merchant(body: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(f"merchant        {body['id']} ({body['business_name']})")
+    click.echo(f"publishable key {body['publishable_key']}")
+    click.echo(f"secret key      {body['secret_key']}")
+    click.echo("Keep the secret key safe: it is not shown again.", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

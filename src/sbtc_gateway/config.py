@@ -1,0 +1,135 @@
+"""All configuration, from environment variables (prefix `SBTC_`) and the command line.
+
+A test-mode gateway (the default, for `make run` and development) may generate its secrets and
+keep them in the data directory. A live-mode gateway serves mainnet money and refuses to start
+unless every secret is given explicitly: there are no default secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    TEST = "test"
+    LIVE = "live"
+
+
+# Secrets a live-mode gateway must be given; test mode generates what is missing.
+SECRET_FIELDS = ("api_key_secret", "gateway_signing_key")
+
+
+class ConfigurationError(RuntimeError):
+    """The gateway cannot start with this configuration."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SBTC_", extra="ignore")
+
+    mode: Mode = Mode.TEST
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+
+    api_key_secret: SecretStr | None = None
+    gateway_signing_key: SecretStr | None = None
+
+    # Chain: test-mode intents pay on `test_network`, live-mode ones on mainnet.
+    test_network: Literal["devnet", "testnet"] = "devnet"
+    test_stacks_api_url: str = "http://127.0.0.1:3999"
+    live_stacks_api_url: str = "https://api.hiro.so"
+    test_gateway_contract: str = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
+    live_gateway_contract: str | None = None
+
+    min_amount_sats: int = Field(default=1_000, ge=1)
+    max_amount_sats: int = Field(default=1_000_000_000, ge=1)
+    default_expiry_seconds: int = Field(default=1_800, ge=60, le=7 * 24 * 3600)
+    key_rotation_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    idempotency_retention_seconds: int = Field(default=24 * 3600, ge=3600)
+    auth_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
+    sweep_interval_seconds: float = Field(default=15.0, gt=0)
+    db_pool_size: int = Field(default=20, ge=1)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def live(self) -> bool:
+        return self.mode is Mode.LIVE
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'gateway.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def secret(self, name: str) -> str:
+        value = getattr(self, name)
+        if value is None:
+            raise ConfigurationError(f"SBTC_{name.upper()} is not set")
+        secret: str = value.get_secret_value()
+        return secret
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, then make sure every secret is present (or refuse to start)."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    return ensure_secrets(settings)
+
+
+def ensure_secrets(settings: Settings) -> Settings:
+    missing = [name for name in SECRET_FIELDS if getattr(settings, name) is None]
+    if settings.live:
+        if missing:
+            names = ", ".join(f"SBTC_{n.upper()}" for n in missing)
+            raise ConfigurationError(f"live mode refuses to start without {names}")
+        if not settings.database_url:
+            raise ConfigurationError("live mode needs SBTC_DATABASE_URL (no embedded database)")
+        if not settings.live_gateway_contract:
+            raise ConfigurationError("live mode needs SBTC_LIVE_GATEWAY_CONTRACT")
+        if len(settings.secret("api_key_secret")) < 32:
+            raise ConfigurationError("SBTC_API_KEY_SECRET must be at least 32 characters")
+        return settings
+    if not missing:
+        return settings
+    generated = _load_or_create_dev_secrets(settings.data_dir, missing)
+    return settings.model_copy(update={n: SecretStr(generated[n]) for n in missing})
+
+
+def _load_or_create_dev_secrets(data_dir: Path, names: list[str]) -> dict[str, str]:
+    """Development secrets, generated once and kept (0600) so keys survive restarts."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "dev-secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    changed = False
+    for name in names:
+        if name not in stored:
+            stored[name] = secrets.token_hex(32)
+            changed = True
+    if changed:
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh)
+        tmp.replace(path)
+    return stored

@@ -1,0 +1,47 @@
+"""Async engine and session factories.
+
+SQLite (the embedded default) gets one pooled connection: SQLite has a single writer anyway, and
+funnelling every transaction through one connection removes `database is locked` races while
+keeping each transaction atomic. PostgreSQL gets a real pool.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+    kwargs: dict[str, Any] = {}
+    if is_sqlite(url):
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
+    else:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True)
+    engine = create_async_engine(url, **kwargs)
+    if is_sqlite(url):
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -1,0 +1,9 @@
+"""Imports every model so the metadata is complete (for Alembic and tests)."""
+
+from sbtc_gateway.db.base import Base
+from sbtc_gateway.events.models import Event
+from sbtc_gateway.idempotency.models import IdempotencyKey
+from sbtc_gateway.merchants.models import ApiKey, Merchant
+from sbtc_gateway.payments.models import PaymentIntent
+
+__all__ = ["ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "PaymentIntent"]

@@ -1,0 +1,1 @@
+"""Events: every state change writes one, in the same transaction (the outbox)."""

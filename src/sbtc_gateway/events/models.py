@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sbtc_gateway.db.base import Base, now
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_scope_id", "merchant_id", "livemode", "id"),
+        Index("ix_events_object", "object_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    livemode: Mapped[bool]
+    type: Mapped[str] = mapped_column(String(64))
+    api_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    object_id: Mapped[str] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]]
+    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    pending_webhooks: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=now)

@@ -1,0 +1,85 @@
+"""Recording events. Called inside the transaction that made the change, never after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.db.base import now
+from sbtc_gateway.events.models import Event
+
+DEFAULT_API_VERSION = "2026-10-28.endive"
+
+EVENT_TYPES = frozenset(
+    {
+        "payment_intent.created",
+        "payment_intent.requires_action",
+        "payment_intent.processing",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.amount_capturable_updated",
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a change came from: the API request (id, idempotency key) or a system process."""
+
+    request_id: str | None = None
+    idempotency_key: str | None = None
+    api_version: str | None = None
+
+
+SYSTEM = Origin()
+
+
+def record(
+    session: AsyncSession,
+    *,
+    merchant_id: str,
+    livemode: bool,
+    type: str,
+    obj: dict[str, Any],
+    origin: Origin,
+    previous_attributes: dict[str, Any] | None = None,
+) -> Event:
+    data: dict[str, Any] = {"object": obj}
+    if previous_attributes:
+        data["previous_attributes"] = previous_attributes
+    event = Event(
+        id=new_id("evt"),
+        merchant_id=merchant_id,
+        livemode=livemode,
+        type=type,
+        api_version=origin.api_version or DEFAULT_API_VERSION,
+        object_id=str(obj["id"]),
+        data=data,
+        request_id=origin.request_id,
+        idempotency_key=origin.idempotency_key,
+        created=now(),
+    )
+    session.add(event)
+    return event
+
+
+def render_event(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "object": "event",
+        "account": None,
+        "api_version": event.api_version,
+        "created": event.created,
+        "data": event.data,
+        "livemode": event.livemode,
+        "pending_webhooks": event.pending_webhooks,
+        "request": {"id": event.request_id, "idempotency_key": event.idempotency_key},
+        "type": event.type,
+    }

@@ -1,0 +1,1 @@
+"""Merchants, their settings and their API keys."""

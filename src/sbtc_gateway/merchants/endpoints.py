@@ -1,0 +1,124 @@
+"""HTTP endpoints for merchant sign-up, the account and API key rotation."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from sbtc_gateway.api import openapi
+from sbtc_gateway.api.auth import require_secret
+from sbtc_gateway.api.deps import gateway, parse
+from sbtc_gateway.api.mutation import run_write
+from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.events.service import Origin
+from sbtc_gateway.merchants import service
+from sbtc_gateway.merchants.schemas import (
+    AccountUpdateParams,
+    ApiKeyRotateParams,
+    MerchantCreateParams,
+    render_account,
+)
+
+router = APIRouter(tags=["Merchants"])
+
+ACCOUNT_FIELDS = [
+    "id", "object", "business_name", "email", "stacks_address", "live_stacks_address", "tier",
+    "fee_basis_points", "status", "live_activated", "payment_expiry_seconds", "livemode",
+    "created",
+]  # fmt: skip
+openapi.describe("Account", ACCOUNT_FIELDS)
+openapi.describe("NewMerchant", [*ACCOUNT_FIELDS, "publishable_key", "secret_key"])
+openapi.describe("ApiKey", ["id", "object", "secret", "livemode", "created", "previous_key"])
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/v1/merchants",
+    summary="Sign up a merchant: returns its test keys, shown this once",
+    openapi_extra=openapi.body(MerchantCreateParams),
+    responses=openapi.responds("NewMerchant", "The merchant with its test-mode keys"),
+)
+async def create_merchant(request: Request) -> Response:
+    gw = gateway(request)
+    params, raw = await parse(request, MerchantCreateParams)
+
+    async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
+        merchant, issued = await service.register(session, params, key_secret=gw.key_secret)
+        body = render_account(merchant, livemode=False)
+        for new in issued:
+            body[f"{new.kind}_key"] = new.plaintext
+        return 200, body
+
+    scope = f"anon:{_client_ip(request)}"
+    return await run_write(request, gw, scope=scope, params=raw, handler=handler)
+
+
+@router.get(
+    "/v1/account",
+    summary="The authenticated merchant",
+    responses=openapi.responds("Account", "The merchant"),
+)
+async def get_account(request: Request) -> Response:
+    gw = gateway(request)
+    caller = await require_secret(request, gw)
+    async with gw.sessions() as session:
+        merchant = await service.get(session, caller.merchant_id)
+    return json_response(render_account(merchant, caller.livemode))
+
+
+@router.post(
+    "/v1/account",
+    summary="Update the merchant's settings",
+    openapi_extra=openapi.body(AccountUpdateParams),
+    responses=openapi.responds("Account", "The updated merchant"),
+)
+async def update_account(request: Request) -> Response:
+    gw = gateway(request)
+    caller = await require_secret(request, gw)
+    params, raw = await parse(request, AccountUpdateParams)
+
+    async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
+        merchant = await service.update_account(session, caller.merchant_id, params)
+        return 200, render_account(merchant, caller.livemode)
+
+    return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
+
+
+@router.post(
+    "/v1/api_keys/rotate",
+    summary="Rotate the calling secret key; the old one stays valid for a grace period",
+    openapi_extra=openapi.body(ApiKeyRotateParams),
+    responses=openapi.responds("ApiKey", "The new secret key, shown this once"),
+)
+async def rotate_api_key(request: Request) -> Response:
+    gw = gateway(request)
+    caller = await require_secret(request, gw)
+    params, raw = await parse(request, ApiKeyRotateParams)
+
+    async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
+        new = await service.rotate_secret_key(
+            session,
+            caller,
+            expires_in=params.expires_in,
+            default_grace=gw.settings.key_rotation_grace_seconds,
+            key_secret=gw.key_secret,
+        )
+        return 200, {
+            "id": new.lookup,
+            "object": "api_key",
+            "secret": new.plaintext,
+            "livemode": new.livemode,
+            "created": int(time.time()),
+            "previous_key": {"id": caller.api_key_id},
+        }
+
+    response = await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
+    gw.auth_cache.clear()  # this replica forgets at once; others within the cache TTL (≤ 1 s)
+    return response

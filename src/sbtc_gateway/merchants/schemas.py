@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import field_validator
+
+from sbtc_gateway.core.params import Email, OptInt, OptStr, Params, ParamValueError
+from sbtc_gateway.merchants.models import Merchant
+from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
+
+
+class MerchantCreateParams(Params):
+    business_name: str
+    email: Email
+    stacks_address: str
+    tier: Tier | None = None
+    expand: list[str] | None = None
+
+    @field_validator("business_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not 1 <= len(value) <= 255:
+            raise ParamValueError("business_name must be 1 to 255 characters.")
+        return value
+
+
+class AccountUpdateParams(Params):
+    business_name: OptStr = None
+    payment_expiry_seconds: OptInt = None
+    expand: list[str] | None = None
+
+
+class ApiKeyRotateParams(Params):
+    expires_in: OptInt = None
+    expand: list[str] | None = None
+
+
+def render_account(merchant: Merchant, livemode: bool) -> dict[str, Any]:
+    return {
+        "id": merchant.id,
+        "object": "account",
+        "business_name": merchant.business_name,
+        "email": merchant.email,
+        "stacks_address": merchant.stacks_address,
+        "live_stacks_address": merchant.live_stacks_address,
+        "tier": merchant.tier,
+        "fee_basis_points": FEE_BASIS_POINTS[Tier(merchant.tier)],
+        "status": merchant.status,
+        "live_activated": merchant.live_activated_at is not None,
+        "payment_expiry_seconds": merchant.payment_expiry_seconds,
+        "livemode": livemode,
+        "created": merchant.created,
+    }
+
+
+KeyKind = Literal["secret", "publishable"]

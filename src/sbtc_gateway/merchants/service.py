@@ -1,0 +1,204 @@
+"""Merchant registration, activation, API key issue/rotation and key authentication.
+
+Services take a session and never commit: the caller (request or command) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sbtc_gateway.chain.c32 import InvalidAddressError, validate_principal
+from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
+from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.merchants import keys
+from sbtc_gateway.merchants.models import ApiKey, Merchant
+from sbtc_gateway.merchants.schemas import AccountUpdateParams, MerchantCreateParams
+from sbtc_gateway.merchants.tiers import DEFAULT_TIER
+
+MAX_ROTATION_GRACE = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatedKey:
+    """Who is calling: cached for at most a second, so it holds nothing secret."""
+
+    api_key_id: str
+    merchant_id: str
+    livemode: bool
+    kind: str
+    expires_at: int | None
+
+
+def validate_payout_address(address: str, *, mainnet: bool, param: str) -> str:
+    if "." in address:
+        raise ParameterError(
+            "The payout address must be a standard principal (a wallet), not a contract.",
+            param=param,
+            code="invalid_stacks_address",
+        )
+    try:
+        return validate_principal(address, mainnet=mainnet)
+    except InvalidAddressError as exc:
+        network = "mainnet (SP…)" if mainnet else "testnet (ST…)"
+        raise ParameterError(
+            f"Invalid Stacks address for {network}: {exc}",
+            param=param,
+            code="invalid_stacks_address",
+        ) from None
+
+
+async def register(
+    session: AsyncSession, params: MerchantCreateParams, *, key_secret: str
+) -> tuple[Merchant, list[keys.NewKey]]:
+    assert params.email is not None
+    address = validate_payout_address(params.stacks_address, mainnet=False, param="stacks_address")
+    email = params.email.lower()
+    taken = await session.scalar(select(Merchant.id).where(Merchant.email == email))
+    if taken:
+        raise ParameterError(
+            "A merchant with this email already exists.", param="email", code="email_in_use"
+        )
+    merchant = Merchant(
+        id=new_id("acct"),
+        business_name=params.business_name,
+        email=email,
+        stacks_address=address,
+        tier=(params.tier or DEFAULT_TIER).value,
+        status="active",
+    )
+    session.add(merchant)
+    await session.flush()
+    issued = [
+        _issue(session, merchant.id, key_secret, "secret", livemode=False),
+        _issue(session, merchant.id, key_secret, "publishable", livemode=False),
+    ]
+    return merchant, issued
+
+
+def _issue(
+    session: AsyncSession, merchant_id: str, key_secret: str, kind: str, *, livemode: bool
+) -> keys.NewKey:
+    new = keys.generate(key_secret, kind, livemode)
+    session.add(
+        ApiKey(
+            id=new_id("key"),
+            merchant_id=merchant_id,
+            livemode=livemode,
+            kind=kind,
+            lookup=new.lookup,
+            digest=new.digest,
+            last4=new.last4,
+        )
+    )
+    return new
+
+
+async def get(session: AsyncSession, merchant_id: str) -> Merchant:
+    merchant = await session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFoundError(f"No such merchant: '{merchant_id}'", param="id")
+    return merchant
+
+
+async def activate(
+    session: AsyncSession, merchant_id: str, live_address: str, *, key_secret: str
+) -> tuple[Merchant, list[keys.NewKey]]:
+    """Enable live mode: record the mainnet payout address and issue live keys (once)."""
+    merchant = await get(session, merchant_id)
+    if merchant.live_activated_at is not None:
+        raise InvalidRequestError(
+            f"Merchant {merchant_id} is already activated; rotate its live keys instead.",
+            code="account_already_activated",
+        )
+    merchant.live_stacks_address = validate_payout_address(
+        live_address, mainnet=True, param="live_stacks_address"
+    )
+    merchant.live_activated_at = int(time.time())
+    issued = [
+        _issue(session, merchant.id, key_secret, "secret", livemode=True),
+        _issue(session, merchant.id, key_secret, "publishable", livemode=True),
+    ]
+    await session.flush()
+    return merchant, issued
+
+
+async def update_account(
+    session: AsyncSession, merchant_id: str, params: AccountUpdateParams
+) -> Merchant:
+    merchant = await get(session, merchant_id)
+    fields = params.model_fields_set
+    if "business_name" in fields:
+        if not params.business_name:
+            raise ParameterError("business_name cannot be empty.", param="business_name")
+        merchant.business_name = params.business_name
+    if "payment_expiry_seconds" in fields:
+        seconds = params.payment_expiry_seconds
+        if seconds is not None and not 60 <= seconds <= 7 * 24 * 3600:
+            raise ParameterError(
+                "payment_expiry_seconds must be between 60 and 604800.",
+                param="payment_expiry_seconds",
+            )
+        merchant.payment_expiry_seconds = seconds
+    await session.flush()
+    return merchant
+
+
+async def rotate_secret_key(
+    session: AsyncSession,
+    caller: AuthenticatedKey,
+    *,
+    expires_in: int | None,
+    default_grace: int,
+    key_secret: str,
+) -> keys.NewKey:
+    grace = default_grace if expires_in is None else expires_in
+    if not 0 <= grace <= MAX_ROTATION_GRACE:
+        raise ParameterError(
+            f"expires_in must be between 0 and {MAX_ROTATION_GRACE} seconds.", param="expires_in"
+        )
+    old = await session.get(ApiKey, caller.api_key_id, with_for_update=True)
+    if old is None or old.revoked_at is not None:
+        raise InvalidRequestError("This API key has already been rotated or revoked.")
+    now = int(time.time())
+    expiry = now + grace
+    old.expires_at = expiry if old.expires_at is None else min(old.expires_at, expiry)
+    if grace == 0:
+        old.revoked_at = now
+    new = _issue(session, caller.merchant_id, key_secret, "secret", livemode=caller.livemode)
+    await session.flush()
+    return new
+
+
+async def authenticate(
+    session: AsyncSession, parsed: keys.ParsedKey, candidate_digest: str
+) -> AuthenticatedKey | None:
+    """Find the stored key for a presented one; None if unknown, revoked or expired."""
+    rows = await session.execute(
+        select(ApiKey, Merchant.status)
+        .join(Merchant, Merchant.id == ApiKey.merchant_id)
+        .where(ApiKey.lookup == parsed.lookup)
+    )
+    now = int(time.time())
+    for api_key, merchant_status in rows.all():
+        if not keys.matches(api_key.digest, candidate_digest):
+            continue
+        if api_key.kind != parsed.kind or api_key.livemode != parsed.livemode:
+            return None
+        if api_key.revoked_at is not None and api_key.revoked_at <= now:
+            return None
+        if api_key.expires_at is not None and api_key.expires_at <= now:
+            return None
+        if merchant_status != "active":
+            return None
+        return AuthenticatedKey(
+            api_key_id=api_key.id,
+            merchant_id=api_key.merchant_id,
+            livemode=api_key.livemode,
+            kind=api_key.kind,
+            expires_at=api_key.expires_at,
+        )
+    return None

@@ -1,0 +1,1 @@
+"""PaymentIntents: creation, confirmation, cancellation, listing, search and expiry."""

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sbtc_gateway.db.base import Base, now
+
+
+class PaymentIntent(Base):
+    __tablename__ = "payment_intents"
+    __table_args__ = (
+        Index("ix_payment_intents_scope_id", "merchant_id", "livemode", "id"),
+        Index("ix_payment_intents_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    livemode: Mapped[bool]
+    amount: Mapped[int]
+    amount_received: Mapped[int] = mapped_column(default=0)
+    application_fee_amount: Mapped[int]
+    fee_basis_points: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(8), default="sbtc")
+    status: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    receipt_email: Mapped[str | None] = mapped_column(String(255), default=None)
+    client_secret: Mapped[str] = mapped_column(String(96))
+    payer: Mapped[str | None] = mapped_column(String(64), default=None)
+    payout_address: Mapped[str] = mapped_column(String(64))
+    return_url: Mapped[str | None] = mapped_column(Text, default=None)
+    next_action: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    last_payment_error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    canceled_at: Mapped[int | None] = mapped_column(default=None)
+    txid: Mapped[str | None] = mapped_column(String(66), default=None)
+    expires_at: Mapped[int]
+    created: Mapped[int] = mapped_column(default=now)
+    updated: Mapped[int] = mapped_column(default=now, onupdate=now)
+    # Optimistic concurrency: every transition is `UPDATE … WHERE version = :seen`.
+    version: Mapped[int] = mapped_column(default=1)

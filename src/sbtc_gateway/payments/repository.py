@@ -1,0 +1,91 @@
+"""All SQL for PaymentIntents. Every query is scoped to (merchant, livemode)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sbtc_gateway.core.paging import created_filter, finish_page, page_query
+from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.payments.state import EXPIRABLE
+
+
+async def get(
+    session: AsyncSession, merchant_id: str, livemode: bool, intent_id: str, *, lock: bool = False
+) -> PaymentIntent | None:
+    query = select(PaymentIntent).where(
+        PaymentIntent.id == intent_id,
+        PaymentIntent.merchant_id == merchant_id,
+        PaymentIntent.livemode == livemode,
+    )
+    if lock:
+        query = query.with_for_update()
+    result: PaymentIntent | None = await session.scalar(query)
+    return result
+
+
+async def list_page(
+    session: AsyncSession,
+    merchant_id: str,
+    livemode: bool,
+    *,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+    created: Any,
+) -> tuple[list[PaymentIntent], bool]:
+    query = select(PaymentIntent).where(
+        PaymentIntent.merchant_id == merchant_id, PaymentIntent.livemode == livemode
+    )
+    query = created_filter(query, PaymentIntent.created, created)
+    paged, reversed_ = page_query(
+        query,
+        PaymentIntent.id,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+    )
+    rows = (await session.scalars(paged)).all()
+    return finish_page(rows, limit, reversed_)
+
+
+async def search_page(
+    session: AsyncSession,
+    merchant_id: str,
+    livemode: bool,
+    condition: ColumnElement[bool],
+    *,
+    limit: int,
+    after_id: str | None,
+) -> tuple[list[PaymentIntent], bool]:
+    query = select(PaymentIntent).where(
+        PaymentIntent.merchant_id == merchant_id,
+        PaymentIntent.livemode == livemode,
+        condition,
+    )
+    if after_id:
+        query = query.where(PaymentIntent.id < after_id)
+    rows = (await session.scalars(query.order_by(PaymentIntent.id.desc()).limit(limit + 1))).all()
+    return finish_page(rows, limit, False)
+
+
+async def expired_ids(session: AsyncSession, now: int, batch: int) -> Sequence[str]:
+    """Intents past their expiry that nobody has paid: candidates for the sweep (all merchants)."""
+    query = (
+        select(PaymentIntent.id)
+        .where(PaymentIntent.status.in_(list(EXPIRABLE)), PaymentIntent.expires_at <= now)
+        .order_by(PaymentIntent.expires_at)
+        .limit(batch)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def lock_by_id(session: AsyncSession, intent_id: str) -> PaymentIntent | None:
+    """System use only (sweeps, chain watcher): not scoped, since no merchant is calling."""
+    result: PaymentIntent | None = await session.scalar(
+        select(PaymentIntent).where(PaymentIntent.id == intent_id).with_for_update()
+    )
+    return result

@@ -1,0 +1,420 @@
+"""PaymentIntent business logic. Takes a session, never commits; writes events with changes."""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sbtc_gateway.core.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    ParameterError,
+    StateError,
+)
+from sbtc_gateway.core.ids import new_id, token
+from sbtc_gateway.core.money import fee_for
+from sbtc_gateway.core.paging import check_limit
+from sbtc_gateway.core.params import merge_metadata
+from sbtc_gateway.events import service as events
+from sbtc_gateway.events.service import Origin
+from sbtc_gateway.merchants.models import Merchant
+from sbtc_gateway.merchants.service import AuthenticatedKey, validate_payout_address
+from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
+from sbtc_gateway.payments import repository, search
+from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.payments.schemas import (
+    ListParams,
+    PaymentIntentCancelParams,
+    PaymentIntentConfirmParams,
+    PaymentIntentCreateParams,
+    PaymentIntentUpdateParams,
+    PaymentMethodData,
+    SearchParams,
+    render_payment_intent,
+)
+from sbtc_gateway.payments.state import (
+    AMOUNT_EDITABLE,
+    CANCELABLE,
+    CONFIRMABLE,
+    EVENT_FOR,
+    Status,
+    check_transition,
+)
+
+SBTC_TOKEN = {
+    "devnet": "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
+    "testnet": "ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token",
+    "mainnet": "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
+}
+PAY_FUNCTION = "pay-signed-intent"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSettings:
+    min_amount: int
+    max_amount: int
+    default_expiry_seconds: int
+    test_network: str
+    test_contract: str
+    live_contract: str | None
+    checkout_base_url: str
+
+    def network(self, livemode: bool) -> str:
+        return "mainnet" if livemode else self.test_network
+
+    def contract(self, livemode: bool) -> str | None:
+        return self.live_contract if livemode else self.test_contract
+
+
+def _not_found(intent_id: str) -> NotFoundError:
+    return NotFoundError(f"No such payment_intent: '{intent_id}'", param="intent")
+
+
+def _check_amount(cfg: PaymentSettings, amount: int) -> None:
+    if amount < cfg.min_amount:
+        raise ParameterError(
+            f"Amount must be at least {cfg.min_amount} sats.",
+            param="amount",
+            code="amount_too_small",
+        )
+    if amount > cfg.max_amount:
+        raise ParameterError(
+            f"Amount must be at most {cfg.max_amount} sats.",
+            param="amount",
+            code="amount_too_large",
+        )
+
+
+def _check_method_types(types: list[str]) -> None:
+    for i, kind in enumerate(types):
+        if kind != "sbtc":
+            raise ParameterError(
+                f"The payment method type {kind!r} is not supported; use 'sbtc'.",
+                param=f"payment_method_types[{i}]",
+            )
+
+
+def _payer(data: PaymentMethodData | None, livemode: bool) -> str | None:
+    if data is None or data.sbtc is None or data.sbtc.payer is None:
+        return None
+    return validate_payout_address(
+        data.sbtc.payer, mainnet=livemode, param="payment_method_data[sbtc][payer]"
+    )
+
+
+async def create(
+    session: AsyncSession,
+    cfg: PaymentSettings,
+    caller: AuthenticatedKey,
+    merchant: Merchant,
+    params: PaymentIntentCreateParams,
+    origin: Origin,
+) -> PaymentIntent:
+    _check_amount(cfg, params.amount)
+    _check_method_types(params.payment_method_types)
+    payout = merchant.live_stacks_address if caller.livemode else merchant.stacks_address
+    if payout is None:
+        raise InvalidRequestError("This account has no live payout address.")
+    bps = FEE_BASIS_POINTS[Tier(merchant.tier)]
+    now = int(time.time())
+    intent_id = new_id("pi")
+    payer = _payer(params.payment_method_data, caller.livemode)
+    pi = PaymentIntent(
+        id=intent_id,
+        merchant_id=caller.merchant_id,
+        livemode=caller.livemode,
+        amount=params.amount,
+        amount_received=0,
+        application_fee_amount=fee_for(params.amount, bps),
+        fee_basis_points=bps,
+        currency="sbtc",
+        status=Status.REQUIRES_CONFIRMATION if payer else Status.REQUIRES_PAYMENT_METHOD,
+        description=params.description,
+        metadata_=merge_metadata({}, params.metadata),
+        receipt_email=params.receipt_email,
+        client_secret=f"{intent_id}_secret_{token(18)}",
+        payer=payer,
+        payout_address=payout,
+        return_url=params.return_url,
+        expires_at=now + (merchant.payment_expiry_seconds or cfg.default_expiry_seconds),
+        created=now,
+        updated=now,
+        version=1,
+    )
+    session.add(pi)
+    _emit(session, pi, "payment_intent.created", origin)
+    if params.confirm:
+        _confirm(cfg, pi, PaymentIntentConfirmParams(), origin, session)
+    await session.flush()
+    return pi
+
+
+async def retrieve(
+    session: AsyncSession, caller: AuthenticatedKey, intent_id: str, client_secret: str | None
+) -> PaymentIntent:
+    pi = await repository.get(session, caller.merchant_id, caller.livemode, intent_id)
+    if pi is None:
+        raise _not_found(intent_id)
+    if caller.kind == "publishable":
+        _check_client_secret(pi, client_secret)
+    return pi
+
+
+def _check_client_secret(pi: PaymentIntent, client_secret: str | None) -> None:
+    import hmac
+
+    if client_secret is None:
+        raise ParameterError(
+            "A publishable key must send the PaymentIntent's client_secret.",
+            param="client_secret",
+            code="parameter_missing",
+        )
+    if not hmac.compare_digest(client_secret.encode(), pi.client_secret.encode()):
+        raise NotFoundError(f"No such payment_intent: '{pi.id}'", param="client_secret")
+
+
+async def _locked(session: AsyncSession, caller: AuthenticatedKey, intent_id: str) -> PaymentIntent:
+    pi = await repository.get(session, caller.merchant_id, caller.livemode, intent_id, lock=True)
+    if pi is None:
+        raise _not_found(intent_id)
+    return pi
+
+
+async def update(
+    session: AsyncSession,
+    cfg: PaymentSettings,
+    caller: AuthenticatedKey,
+    intent_id: str,
+    params: PaymentIntentUpdateParams,
+) -> PaymentIntent:
+    pi = await _locked(session, caller, intent_id)
+    fields = params.model_fields_set - {"expand"}
+    if pi.status in (Status.CANCELED, Status.SUCCEEDED, Status.PROCESSING) and fields:
+        raise StateError(
+            f"You cannot update this PaymentIntent because it has a status of {pi.status}.",
+            extra={"payment_intent": {"id": pi.id, "status": pi.status}},
+        )
+    if "amount" in fields:
+        if params.amount is None:
+            raise ParameterError("amount cannot be unset.", param="amount")
+        if pi.status not in AMOUNT_EDITABLE and params.amount != pi.amount:
+            raise StateError(
+                "The amount cannot change once the PaymentIntent has been confirmed; "
+                "cancel it and create a new one.",
+                param="amount",
+                extra={"payment_intent": {"id": pi.id, "status": pi.status}},
+            )
+        _check_amount(cfg, params.amount)
+        pi.amount = params.amount
+        pi.application_fee_amount = fee_for(params.amount, pi.fee_basis_points)
+    if "description" in fields:
+        pi.description = params.description
+    if "metadata" in fields:
+        pi.metadata_ = merge_metadata(pi.metadata_ or {}, params.metadata)
+    if "receipt_email" in fields:
+        pi.receipt_email = params.receipt_email
+    if "payment_method_types" in fields:
+        _check_method_types(params.payment_method_types)
+    if "payment_method_data" in fields:
+        if pi.status not in AMOUNT_EDITABLE:
+            raise StateError(
+                "The payer cannot change once the PaymentIntent has been confirmed.",
+                param="payment_method_data",
+            )
+        pi.payer = _payer(params.payment_method_data, caller.livemode)
+        pi.status = Status.REQUIRES_CONFIRMATION if pi.payer else Status.REQUIRES_PAYMENT_METHOD
+    _touch(pi)
+    await session.flush()
+    return pi
+
+
+async def confirm(
+    session: AsyncSession,
+    cfg: PaymentSettings,
+    caller: AuthenticatedKey,
+    intent_id: str,
+    params: PaymentIntentConfirmParams,
+    origin: Origin,
+) -> PaymentIntent:
+    pi = await _locked(session, caller, intent_id)
+    if caller.kind == "publishable":
+        _check_client_secret(pi, params.client_secret)
+    elif params.client_secret is not None and params.client_secret != pi.client_secret:
+        raise ParameterError("The client_secret does not match.", param="client_secret")
+    _check_method_types(params.payment_method_types)
+    if pi.status not in CONFIRMABLE:
+        check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "confirm")
+    if pi.expires_at <= int(time.time()):
+        raise StateError(
+            "This PaymentIntent has expired; create a new one.",
+            code="payment_intent_expired",
+            extra={"payment_intent": {"id": pi.id, "status": pi.status}},
+        )
+    if params.payment_method_data is not None:
+        pi.payer = _payer(params.payment_method_data, caller.livemode)
+    if params.receipt_email is not None:
+        pi.receipt_email = params.receipt_email
+    if params.return_url is not None:
+        pi.return_url = params.return_url
+    _confirm(cfg, pi, params, origin, session)
+    await session.flush()
+    return pi
+
+
+def _confirm(
+    cfg: PaymentSettings,
+    pi: PaymentIntent,
+    params: PaymentIntentConfirmParams,
+    origin: Origin,
+    session: AsyncSession,
+) -> None:
+    check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "confirm")
+    contract = cfg.contract(pi.livemode)
+    if contract is None:
+        raise InvalidRequestError("Live payments are not configured on this gateway.")
+    network = cfg.network(pi.livemode)
+    previous = {"status": pi.status, "next_action": pi.next_action}
+    pi.status = Status.REQUIRES_ACTION
+    pi.last_payment_error = None
+    pi.next_action = {
+        "type": "sbtc_contract_call",
+        "sbtc_contract_call": {
+            "network": network,
+            "contract_id": contract,
+            "function_name": PAY_FUNCTION,
+            "token_contract_id": SBTC_TOKEN[network],
+            "intent_id": pi.id,
+            "amount": pi.amount,
+            "fee": pi.application_fee_amount,
+            "recipient": pi.payout_address,
+            "payer": pi.payer,
+            # The signed terms (function_args, post_conditions, expiry height) are filled in by
+            # the chain signer; until it is configured they stay null and no wallet can pay.
+            "function_args": None,
+            "function_args_repr": None,
+            "post_conditions": None,
+            "post_condition_mode": "deny",
+            "expires_at_block": None,
+        },
+        "redirect_to_url": {
+            "url": f"{cfg.checkout_base_url}/checkout/{pi.id}",
+            "return_url": pi.return_url,
+        },
+    }
+    _touch(pi)
+    _emit(session, pi, EVENT_FOR[Status.REQUIRES_ACTION], origin, previous)
+
+
+async def cancel(
+    session: AsyncSession,
+    caller: AuthenticatedKey,
+    intent_id: str,
+    params: PaymentIntentCancelParams,
+    origin: Origin,
+) -> PaymentIntent:
+    pi = await _locked(session, caller, intent_id)
+    if pi.status not in CANCELABLE:
+        check_transition(pi.id, pi.status, Status.CANCELED, "cancel")
+        raise StateError(
+            f"You cannot cancel this PaymentIntent because it has a status of {pi.status}.",
+            extra={"payment_intent": {"id": pi.id, "status": pi.status}},
+        )
+    _cancel(session, pi, params.cancellation_reason, origin)
+    await session.flush()
+    return pi
+
+
+def _cancel(session: AsyncSession, pi: PaymentIntent, reason: str | None, origin: Origin) -> None:
+    check_transition(pi.id, pi.status, Status.CANCELED, "cancel")
+    previous = {"status": pi.status, "next_action": pi.next_action}
+    pi.status = Status.CANCELED
+    pi.cancellation_reason = reason
+    pi.canceled_at = int(time.time())
+    pi.next_action = None
+    _touch(pi)
+    _emit(session, pi, EVENT_FOR[Status.CANCELED], origin, previous)
+
+
+async def expire_due(session: AsyncSession, *, batch: int = 200) -> int:
+    """Cancel unpaid intents past `expires_at` with reason `expired`. Returns how many."""
+    now = int(time.time())
+    count = 0
+    for intent_id in await repository.expired_ids(session, now, batch):
+        pi = await repository.lock_by_id(session, intent_id)
+        # Re-check under the lock: a payment may have arrived since the scan.
+        if pi is None or pi.status not in CANCELABLE or pi.expires_at > now:
+            continue
+        _cancel(session, pi, "expired", events.SYSTEM)
+        count += 1
+    await session.flush()
+    return count
+
+
+async def list_intents(
+    session: AsyncSession, caller: AuthenticatedKey, params: ListParams
+) -> tuple[list[PaymentIntent], bool]:
+    if params.customer is not None:
+        raise ParameterError("Customers are not supported by this gateway.", param="customer")
+    return await repository.list_page(
+        session,
+        caller.merchant_id,
+        caller.livemode,
+        limit=check_limit(params.limit),
+        starting_after=params.starting_after,
+        ending_before=params.ending_before,
+        created=params.created,
+    )
+
+
+async def search_intents(
+    session: AsyncSession, caller: AuthenticatedKey, params: SearchParams
+) -> tuple[list[PaymentIntent], bool, str | None]:
+    condition = search.to_condition(params.query)
+    after_id = _decode_page(params.page) if params.page else None
+    limit = check_limit(params.limit)
+    items, has_more = await repository.search_page(
+        session, caller.merchant_id, caller.livemode, condition, limit=limit, after_id=after_id
+    )
+    next_page = _encode_page(items[-1].id) if has_more and items else None
+    return items, has_more, next_page
+
+
+def _encode_page(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def _decode_page(page: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(page + "=" * (-len(page) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ParameterError("Invalid page cursor.", param="page") from None
+    if not raw.startswith("pi_") or len(raw) > 36:
+        raise ParameterError("Invalid page cursor.", param="page")
+    return raw
+
+
+def _touch(pi: PaymentIntent) -> None:
+    pi.updated = int(time.time())
+    pi.version = (pi.version or 0) + 1
+
+
+def _emit(
+    session: AsyncSession,
+    pi: PaymentIntent,
+    type_: str,
+    origin: Origin,
+    previous: dict[str, Any] | None = None,
+) -> None:
+    events.record(
+        session,
+        merchant_id=pi.merchant_id,
+        livemode=pi.livemode,
+        type=type_,
+        obj=render_payment_intent(pi),
+        origin=origin,
+        previous_attributes=previous,
+    )

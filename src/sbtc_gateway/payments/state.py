@@ -1,0 +1,71 @@
+"""The PaymentIntent status machine, in one place.
+
+Statuses and their meaning follow Stripe's PaymentIntent. For sBTC:
+- `requires_payment_method`: created, no payer yet (or a payment failed and may be retried);
+- `requires_confirmation`: the payer's wallet is known, not yet confirmed;
+- `requires_action`: confirmed; `next_action` holds the contract call the wallet must sign;
+- `processing`: the payment transaction has been seen (mempool or an unconfirmed block);
+- `succeeded`: the transaction succeeded in a canonical block (and enough confirmations);
+- `canceled`: by the merchant, or by the system (`expired`, …). Final.
+
+`processing` cannot be canceled: the customer's money is already moving on chain. A reorg can
+send `succeeded` back to `processing`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sbtc_gateway.core.errors import StateError
+
+
+class Status(StrEnum):
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    REQUIRES_CAPTURE = "requires_capture"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
+S = Status
+ALLOWED: dict[Status, frozenset[Status]] = {
+    S.REQUIRES_PAYMENT_METHOD: frozenset({S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION, S.CANCELED}),
+    S.REQUIRES_CONFIRMATION: frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION, S.CANCELED}),
+    # Re-confirming refreshes the signed terms, hence requires_action -> requires_action.
+    S.REQUIRES_ACTION: frozenset(
+        {S.REQUIRES_ACTION, S.REQUIRES_PAYMENT_METHOD, S.PROCESSING, S.SUCCEEDED, S.CANCELED}
+    ),
+    S.PROCESSING: frozenset({S.SUCCEEDED, S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION}),
+    S.REQUIRES_CAPTURE: frozenset({S.SUCCEEDED, S.CANCELED}),
+    S.SUCCEEDED: frozenset({S.PROCESSING}),
+    S.CANCELED: frozenset(),
+}
+
+CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
+CANCELABLE = frozenset(
+    {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION, S.REQUIRES_CAPTURE}
+)
+AMOUNT_EDITABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
+EXPIRABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
+
+# The event each status change announces.
+EVENT_FOR: dict[Status, str] = {
+    S.REQUIRES_ACTION: "payment_intent.requires_action",
+    S.PROCESSING: "payment_intent.processing",
+    S.SUCCEEDED: "payment_intent.succeeded",
+    S.CANCELED: "payment_intent.canceled",
+}
+PAYMENT_FAILED = "payment_intent.payment_failed"
+
+USER_CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+SYSTEM_CANCELLATION_REASONS = ("automatic", "expired", "failed_invoice", "void_invoice")
+
+
+def check_transition(intent_id: str, current: str, target: Status, action: str) -> None:
+    if target not in ALLOWED[Status(current)]:
+        raise StateError(
+            f"You cannot {action} this PaymentIntent because it has a status of {current}.",
+            extra={"payment_intent": {"id": intent_id, "status": current}},
+        )
