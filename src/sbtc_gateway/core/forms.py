@@ -20,7 +20,7 @@ MAX_DEPTH = 5
 
 def _split_key(key: str) -> list[str]:
     head, bracket, rest = key.partition("[")
-    if not head:
+    if not head or "]" in head:
         raise ParameterError(f"Invalid parameter name: {key!r}", param=key)
     parts = [head]
     if bracket:

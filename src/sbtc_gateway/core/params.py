@@ -76,7 +76,7 @@ def _str_list(value: Any) -> Any:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _email(value: Any) -> Any:
+def email_value(value: Any) -> Any:
     value = _empty_to_none(value)
     if value is None:
         return None
@@ -86,12 +86,14 @@ def _email(value: Any) -> Any:
 
 
 OptStr = Annotated[str | None, BeforeValidator(_empty_to_none)]
+ReqStr = Annotated[str, BeforeValidator(_empty_to_none)]
+EmptyIsMissing = BeforeValidator(_empty_to_none)
 OptInt = Annotated[int | None, BeforeValidator(_no_bool)]
 ReqInt = Annotated[int, BeforeValidator(_no_bool)]
 OptBool = Annotated[bool | None, BeforeValidator(_empty_to_none)]
 Metadata = Annotated[dict[str, str] | None, BeforeValidator(_metadata)]
 StrList = Annotated[list[str], BeforeValidator(_str_list)]
-Email = Annotated[str | None, BeforeValidator(_email)]
+Email = Annotated[str | None, BeforeValidator(email_value)]
 
 
 def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> dict[str, str]:

@@ -1,18 +1,25 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import field_validator
+from pydantic import BeforeValidator, field_validator
 
-from sbtc_gateway.core.params import Email, OptInt, OptStr, Params, ParamValueError
+from sbtc_gateway.core.params import (
+    OptInt,
+    OptStr,
+    Params,
+    ParamValueError,
+    ReqStr,
+    email_value,
+)
 from sbtc_gateway.merchants.models import Merchant
 from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
 
 
 class MerchantCreateParams(Params):
-    business_name: str
-    email: Email
-    stacks_address: str
+    business_name: ReqStr
+    email: Annotated[str, BeforeValidator(email_value)]
+    stacks_address: ReqStr
     tier: Tier | None = None
     expand: list[str] | None = None
 

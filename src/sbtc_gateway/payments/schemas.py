@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from sbtc_gateway.core.params import (
     Email,
+    EmptyIsMissing,
     Metadata,
     OptBool,
     OptInt,
     OptStr,
     Params,
     ReqInt,
+    ReqStr,
     StrList,
 )
 from sbtc_gateway.payments.models import PaymentIntent
@@ -34,7 +36,7 @@ class _Common(Params):
 
 class PaymentIntentCreateParams(_Common):
     amount: ReqInt
-    currency: Literal["sbtc"]
+    currency: Annotated[Literal["sbtc"], EmptyIsMissing]
     description: OptStr = None
     metadata: Metadata = None
     receipt_email: Email = None
@@ -91,7 +93,7 @@ class ListParams(_Common):
 
 
 class SearchParams(_Common):
-    query: str
+    query: ReqStr
     limit: OptInt = None
     page: OptStr = None
 

@@ -1,0 +1,202 @@
+"""Shared fixtures: one migrated database per backend (SQLite, and PostgreSQL when reachable).
+
+Every test signs up its own merchant, and every query is merchant-scoped, so tests share a
+database without seeing each other's rows. PostgreSQL databases are created here and dropped at
+the end. In CI (CI=true) PostgreSQL is required: a missing server fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from pydantic import SecretStr
+
+from sbtc_gateway.api.app import create_app
+from sbtc_gateway.config import Settings
+from sbtc_gateway.db.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_ADDRESS = "ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG"
+OTHER_ADDRESS = "ST2ZD731ANQZT6J4K3F5N8A40ZXWXC1XFXH4HF6PF"
+MAINNET_ADDRESS = "SP2ZD731ANQZT6J4K3F5N8A40ZXWXC1XFXHVVQFKE"
+
+
+def _pg_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_url(dbname: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "gateway.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        asyncio.run(upgrade(url))
+        yield url
+        return
+    if not _pg_reachable():
+        if IN_CI:
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (required in CI)")
+        pytest.skip("PostgreSQL is not reachable")
+    dbname = f"sbtc_test_{secrets.token_hex(4)}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{dbname}"'))
+    url = _pg_url(dbname)
+    try:
+        asyncio.run(upgrade(url))
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "api_key_secret": SecretStr("test-api-key-secret-" + "x" * 32),
+        "gateway_signing_key": SecretStr("11" * 32),
+        "db_pool_size": 10,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(database_url, tmp_path_factory.mktemp("data"))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest_asyncio.fixture(scope="session")
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+        yield c
+
+
+class Merchant:
+    """A signed-up merchant and handy authenticated calls."""
+
+    def __init__(self, client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+        self.client = client
+        self.body = body
+        self.id: str = body["id"]
+        self.sk: str = body["secret_key"]
+        self.pk: str = body["publishable_key"]
+
+    def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.sk}", **extra}
+
+    async def post(
+        self, path: str, data: Any = None, *, key: str | None = None, json: Any = None, **h: str
+    ) -> httpx.Response:
+        return await self.client.post(path, data=data, json=json, headers=self.headers(key, **h))
+
+    async def get(self, path: str, params: Any = None, *, key: str | None = None) -> httpx.Response:
+        return await self.client.get(path, params=params, headers=self.headers(key))
+
+    async def create_intent(self, amount: int = 25_000, **fields: Any) -> dict[str, Any]:
+        response = await self.post(
+            "/v1/payment_intents", {"amount": amount, "currency": "sbtc", **fields}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def sign_up(client: httpx.AsyncClient, **fields: Any) -> Merchant:
+    data = {
+        "business_name": "Test Shop",
+        "email": f"shop-{secrets.token_hex(6)}@example.com",
+        "stacks_address": TEST_ADDRESS,
+        **fields,
+    }
+    response = await client.post("/v1/merchants", data=data)
+    assert response.status_code == 200, response.text
+    return Merchant(client, response.json())
+
+
+@pytest_asyncio.fixture
+async def merchant(client: httpx.AsyncClient) -> Merchant:
+    return await sign_up(client)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class ServerThread:
+    """A real uvicorn server on a loopback port, for the official SDKs (real HTTP clients)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("test server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[ServerThread]:
+    with ServerThread(settings) as server:
+        yield server

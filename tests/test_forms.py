@@ -1,0 +1,41 @@
+import pytest
+
+from sbtc_gateway.core.errors import ParameterError
+from sbtc_gateway.core.forms import parse_form, parse_query
+
+
+def test_nested_hashes_and_indexed_arrays() -> None:
+    body = b"amount=100&metadata[order]=42&metadata[note]=&expand[1]=b&expand[0]=a"
+    assert parse_form(body) == {
+        "amount": "100",
+        "metadata": {"order": "42", "note": ""},
+        "expand": ["a", "b"],
+    }
+
+
+def test_append_arrays_and_percent_encoded_keys() -> None:
+    assert parse_query("expand%5B%5D=x&expand%5B%5D=y") == {"expand": ["x", "y"]}
+    assert parse_query("created%5Bgt%5D=5") == {"created": {"gt": "5"}}
+
+
+def test_deep_nesting() -> None:
+    body = b"payment_method_data[type]=sbtc&payment_method_data[sbtc][payer]=ST1"
+    assert parse_form(body) == {"payment_method_data": {"type": "sbtc", "sbtc": {"payer": "ST1"}}}
+
+
+def test_empty_hash_then_keys() -> None:
+    assert parse_form(b"metadata=&metadata[a]=1") == {"metadata": {"a": "1"}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"a[b]=1&a=2", b"a=1&a[b]=2", b"a]=1", b"[a]=1", b"a[0]=1&a[x]=2", b"a[b]c=1"],
+)
+def test_malformed_or_conflicting(body: bytes) -> None:
+    with pytest.raises(ParameterError):
+        parse_form(body)
+
+
+def test_too_deep() -> None:
+    with pytest.raises(ParameterError):
+        parse_form(b"a[b][c][d][e][f]=1")
