@@ -254,8 +254,13 @@ async def confirm(
             code="payment_intent_expired",
             extra={"payment_intent": {"id": pi.id, "status": pi.status}},
         )
+    payer = pi.payer
     if params.payment_method_data is not None:
-        pi.payer = _payer(params.payment_method_data, caller.livemode)
+        payer = _payer(params.payment_method_data, caller.livemode)
+    if pi.status == Status.REQUIRES_ACTION and payer == pi.payer:
+        # Confirming again with the same terms changes nothing: the wallet call stands.
+        return pi
+    pi.payer = payer
     if params.receipt_email is not None:
         pi.receipt_email = params.receipt_email
     if params.return_url is not None:
