@@ -24,7 +24,10 @@ async def test_two_cancels(app: Any, merchant: Merchant) -> None:
         merchant.post(f"/v1/payment_intents/{pi['id']}/cancel"),
     )
     assert sorted(r.status_code for r in results) == [200, 400]
-    assert await _event_types(app, pi["id"]) == ["payment_intent.canceled", "payment_intent.created"]
+    assert await _event_types(app, pi["id"]) == [
+        "payment_intent.canceled",
+        "payment_intent.created",
+    ]
 
 
 async def test_confirm_races_cancel(app: Any, merchant: Merchant) -> None:
@@ -36,7 +39,8 @@ async def test_confirm_races_cancel(app: Any, merchant: Merchant) -> None:
         )
         final = (await merchant.get(f"/v1/payment_intents/{pi['id']}")).json()
         types = await _event_types(app, pi["id"])
-        assert cancel.status_code == 200 and final["status"] == "canceled"
+        assert cancel.status_code == 200
+        assert final["status"] == "canceled"
         if confirm.status_code == 200:  # confirm won, then cancel moved it on
             assert types == [
                 "payment_intent.canceled",

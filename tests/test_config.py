@@ -21,7 +21,9 @@ def test_live_mode_needs_database_and_contract(tmp_path: Path) -> None:
         ensure_secrets(Settings(mode="live", data_dir=tmp_path, **secrets))
     with pytest.raises(ConfigurationError, match="LIVE_GATEWAY_CONTRACT"):
         ensure_secrets(
-            Settings(mode="live", data_dir=tmp_path, database_url="postgresql+asyncpg://x/y", **secrets)
+            Settings(
+                mode="live", data_dir=tmp_path, database_url="postgresql+asyncpg://x/y", **secrets
+            )
         )
     with pytest.raises(ConfigurationError, match="at least 32"):
         ensure_secrets(

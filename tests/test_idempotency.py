@@ -18,7 +18,9 @@ CREATE = "/v1/payment_intents"
 async def _intents(app: Any, merchant_id: str) -> int:
     async with app.state.gateway.sessions() as session:
         count = await session.scalar(
-            select(func.count()).select_from(PaymentIntent).where(PaymentIntent.merchant_id == merchant_id)
+            select(func.count())
+            .select_from(PaymentIntent)
+            .where(PaymentIntent.merchant_id == merchant_id)
         )
     return int(count or 0)
 
@@ -35,8 +37,12 @@ async def test_replay_returns_the_first_response(app: Any, merchant: Merchant) -
 
 
 async def test_same_key_different_parameters(merchant: Merchant) -> None:
-    await merchant.post(CREATE, {"amount": "5000", "currency": "sbtc"}, **{"Idempotency-Key": "diff"})
-    response = await merchant.post(CREATE, {"amount": "6000", "currency": "sbtc"}, **{"Idempotency-Key": "diff"})
+    await merchant.post(
+        CREATE, {"amount": "5000", "currency": "sbtc"}, **{"Idempotency-Key": "diff"}
+    )
+    response = await merchant.post(
+        CREATE, {"amount": "6000", "currency": "sbtc"}, **{"Idempotency-Key": "diff"}
+    )
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "idempotency_error"
 
@@ -52,9 +58,13 @@ async def test_keys_are_scoped_per_api_key(client: Any, merchant: Merchant) -> N
 
 
 async def test_validation_failure_is_not_stored(app: Any, merchant: Merchant) -> None:
-    bad = await merchant.post(CREATE, {"amount": "x", "currency": "sbtc"}, **{"Idempotency-Key": "fix-me"})
+    bad = await merchant.post(
+        CREATE, {"amount": "x", "currency": "sbtc"}, **{"Idempotency-Key": "fix-me"}
+    )
     assert bad.status_code == 400
-    good = await merchant.post(CREATE, {"amount": "5000", "currency": "sbtc"}, **{"Idempotency-Key": "fix-me"})
+    good = await merchant.post(
+        CREATE, {"amount": "5000", "currency": "sbtc"}, **{"Idempotency-Key": "fix-me"}
+    )
     assert good.status_code == 200
     assert await _intents(app, merchant.id) == 1
 
@@ -62,8 +72,12 @@ async def test_validation_failure_is_not_stored(app: Any, merchant: Merchant) ->
 async def test_state_error_is_stored_and_replayed(merchant: Merchant) -> None:
     pi = await merchant.create_intent()
     await merchant.post(f"/v1/payment_intents/{pi['id']}/cancel")
-    first = await merchant.post(f"/v1/payment_intents/{pi['id']}/cancel", **{"Idempotency-Key": "cancel-twice"})
-    second = await merchant.post(f"/v1/payment_intents/{pi['id']}/cancel", **{"Idempotency-Key": "cancel-twice"})
+    first = await merchant.post(
+        f"/v1/payment_intents/{pi['id']}/cancel", **{"Idempotency-Key": "cancel-twice"}
+    )
+    second = await merchant.post(
+        f"/v1/payment_intents/{pi['id']}/cancel", **{"Idempotency-Key": "cancel-twice"}
+    )
     assert first.status_code == second.status_code == 400
     assert second.headers.get("idempotent-replayed") == "true"
 
@@ -98,7 +112,9 @@ async def test_in_flight_request_gets_409(app: Any, merchant: Merchant) -> None:
     assert retried.status_code == 200
 
 
-async def test_concurrent_requests_with_one_key_create_one_intent(app: Any, merchant: Merchant) -> None:
+async def test_concurrent_requests_with_one_key_create_one_intent(
+    app: Any, merchant: Merchant
+) -> None:
     data = {"amount": "5000", "currency": "sbtc"}
     responses = await asyncio.gather(
         *(merchant.post(CREATE, data, **{"Idempotency-Key": "race"}) for _ in range(6))
@@ -111,13 +127,20 @@ async def test_concurrent_requests_with_one_key_create_one_intent(app: Any, merc
 
 
 async def test_prune_removes_old_keys(app: Any, merchant: Merchant) -> None:
-    await merchant.post(CREATE, {"amount": "5000", "currency": "sbtc"}, **{"Idempotency-Key": "old"})
+    await merchant.post(
+        CREATE, {"amount": "5000", "currency": "sbtc"}, **{"Idempotency-Key": "old"}
+    )
     async with app.state.gateway.sessions.begin() as session:
         from sqlalchemy import update
 
-        await session.execute(update(IdempotencyKey).where(IdempotencyKey.key == "old").values(created=0))
+        await session.execute(
+            update(IdempotencyKey).where(IdempotencyKey.key == "old").values(created=0)
+        )
     async with app.state.gateway.sessions.begin() as session:
         removed = await idempotency.prune(session, 86400)
     assert removed >= 1
-    again = await merchant.post(CREATE, {"amount": "5000", "currency": "sbtc"}, **{"Idempotency-Key": "old"})
-    assert again.status_code == 200 and "idempotent-replayed" not in again.headers
+    again = await merchant.post(
+        CREATE, {"amount": "5000", "currency": "sbtc"}, **{"Idempotency-Key": "old"}
+    )
+    assert again.status_code == 200
+    assert "idempotent-replayed" not in again.headers

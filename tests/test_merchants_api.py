@@ -6,7 +6,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from sbtc_gateway.merchants.models import ApiKey, Merchant as MerchantRow
+from sbtc_gateway.merchants.models import ApiKey
+from sbtc_gateway.merchants.models import Merchant as MerchantRow
 from tests.conftest import MAINNET_ADDRESS, TEST_ADDRESS, Merchant, sign_up
 
 
@@ -18,20 +19,29 @@ async def _count(app: object, model: type) -> int:
 async def test_sign_up_returns_keys_once(client: httpx.AsyncClient) -> None:
     m = await sign_up(client, business_name="Coffee Co", tier="growth")
     assert m.body["object"] == "account"
-    assert m.id.startswith("acct_") and len(m.id) <= 36
-    assert m.sk.startswith("sk_test_") and m.pk.startswith("pk_test_")
+    assert m.id.startswith("acct_")
+    assert len(m.id) <= 36
+    assert m.sk.startswith("sk_test_")
+    assert m.pk.startswith("pk_test_")
     assert m.body["fee_basis_points"] == 75
     account = (await m.get("/v1/account")).json()
     assert account["id"] == m.id
-    assert "secret_key" not in account and "publishable_key" not in account
+    assert "secret_key" not in account
+    assert "publishable_key" not in account
 
 
 async def test_keys_are_stored_as_hashes(app: object, merchant: Merchant) -> None:
     async with app.state.gateway.sessions() as session:  # type: ignore[attr-defined]
-        rows = (await session.scalars(select(ApiKey).where(ApiKey.merchant_id == merchant.id))).all()
+        rows = (
+            await session.scalars(select(ApiKey).where(ApiKey.merchant_id == merchant.id))
+        ).all()
     assert len(rows) == 2
     for row in rows:
-        assert merchant.sk not in (row.digest, row.lookup) and merchant.pk not in (row.digest, row.lookup)
+        assert merchant.sk not in (row.digest, row.lookup)
+        assert merchant.pk not in (
+            row.digest,
+            row.lookup,
+        )
         assert len(row.digest) == 64
 
 
@@ -52,7 +62,11 @@ async def test_sign_up_bad_input_changes_nothing(
     app: object, client: httpx.AsyncClient, field: str, value: str, code: str
 ) -> None:
     before = await _count(app, MerchantRow)
-    data = {"business_name": "Shop", "email": "bad-input@example.com", "stacks_address": TEST_ADDRESS}
+    data = {
+        "business_name": "Shop",
+        "email": "bad-input@example.com",
+        "stacks_address": TEST_ADDRESS,
+    }
     data[field] = value
     response = await client.post("/v1/merchants", data=data)
     assert response.status_code == 400, response.text
@@ -66,7 +80,11 @@ async def test_sign_up_bad_input_changes_nothing(
 async def test_duplicate_email(client: httpx.AsyncClient, merchant: Merchant) -> None:
     response = await client.post(
         "/v1/merchants",
-        data={"business_name": "Again", "email": merchant.body["email"].upper(), "stacks_address": TEST_ADDRESS},
+        data={
+            "business_name": "Again",
+            "email": merchant.body["email"].upper(),
+            "stacks_address": TEST_ADDRESS,
+        },
     )
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "email"
@@ -78,9 +96,12 @@ async def test_missing_and_invalid_keys(client: httpx.AsyncClient, merchant: Mer
     assert missing.json()["error"]["code"] == "api_key_missing"
     wrong = await client.get("/v1/account", headers={"Authorization": "Bearer sk_test_" + "A" * 33})
     assert wrong.status_code == 401
-    assert "AAAA" in wrong.json()["error"]["message"] and "A" * 20 not in wrong.json()["error"]["message"]
+    assert "AAAA" in wrong.json()["error"]["message"]
+    assert "A" * 20 not in wrong.json()["error"]["message"]
     tampered = merchant.sk[:-1] + ("a" if merchant.sk[-1] != "a" else "b")
-    assert (await client.get("/v1/account", headers={"Authorization": f"Bearer {tampered}"})).status_code == 401
+    assert (
+        await client.get("/v1/account", headers={"Authorization": f"Bearer {tampered}"})
+    ).status_code == 401
     live = await client.get("/v1/account", headers={"Authorization": "Bearer sk_live_" + "A" * 33})
     assert live.status_code == 401
 
@@ -105,7 +126,8 @@ async def test_rotation_keeps_old_key_for_grace_period(merchant: Merchant) -> No
     response = await merchant.post("/v1/api_keys/rotate", {"expires_in": 3600})
     assert response.status_code == 200, response.text
     new_key = response.json()["secret"]
-    assert new_key.startswith("sk_test_") and new_key != merchant.sk
+    assert new_key.startswith("sk_test_")
+    assert new_key != merchant.sk
     assert (await merchant.get("/v1/account")).status_code == 200
     assert (await merchant.get("/v1/account", key=new_key)).status_code == 200
 
@@ -126,10 +148,13 @@ async def test_rotation_bad_grace(merchant: Merchant, expires_in: str) -> None:
 
 
 async def test_account_update(merchant: Merchant) -> None:
-    response = await merchant.post("/v1/account", {"payment_expiry_seconds": "600", "business_name": "Renamed"})
+    response = await merchant.post(
+        "/v1/account", {"payment_expiry_seconds": "600", "business_name": "Renamed"}
+    )
     assert response.status_code == 200
     assert response.json()["payment_expiry_seconds"] == 600
     intent = await merchant.create_intent()
     assert intent["expires_at"] - intent["created"] == 600
     bad = await merchant.post("/v1/account", {"payment_expiry_seconds": "5"})
-    assert bad.status_code == 400 and bad.json()["error"]["param"] == "payment_expiry_seconds"
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "payment_expiry_seconds"

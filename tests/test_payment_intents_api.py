@@ -19,7 +19,9 @@ from tests.conftest import MAINNET_ADDRESS, OTHER_ADDRESS, Merchant, sign_up
 async def _counts(app: Any, merchant_id: str) -> tuple[int, int]:
     async with app.state.gateway.sessions() as session:
         intents = await session.scalar(
-            select(func.count()).select_from(PaymentIntent).where(PaymentIntent.merchant_id == merchant_id)
+            select(func.count())
+            .select_from(PaymentIntent)
+            .where(PaymentIntent.merchant_id == merchant_id)
         )
         events = await session.scalar(
             select(func.count()).select_from(Event).where(Event.merchant_id == merchant_id)
@@ -29,11 +31,17 @@ async def _counts(app: Any, merchant_id: str) -> tuple[int, int]:
 
 async def test_create_shape(merchant: Merchant) -> None:
     pi = await merchant.create_intent(
-        25_000, description="Order 42", **{"metadata[order]": "42", "receipt_email": "buyer@example.com"}
+        25_000,
+        description="Order 42",
+        **{"metadata[order]": "42", "receipt_email": "buyer@example.com"},
     )
     assert list(pi) == list(PAYMENT_INTENT_FIELDS)
-    assert pi["object"] == "payment_intent" and pi["id"].startswith("pi_") and len(pi["id"]) <= 36
-    assert pi["amount"] == 25_000 and pi["currency"] == "sbtc" and pi["livemode"] is False
+    assert pi["object"] == "payment_intent"
+    assert pi["id"].startswith("pi_")
+    assert len(pi["id"]) <= 36
+    assert pi["amount"] == 25_000
+    assert pi["currency"] == "sbtc"
+    assert pi["livemode"] is False
     assert pi["status"] == "requires_payment_method"
     assert pi["application_fee_amount"] == 250  # starter tier: 100 bps
     assert pi["client_secret"].startswith(pi["id"] + "_secret_")
@@ -69,8 +77,11 @@ async def test_lifecycle_with_events(merchant: Merchant) -> None:
     action = body["next_action"]
     assert action["type"] == "sbtc_contract_call"
     call = action["sbtc_contract_call"]
-    assert call["network"] == "devnet" and call["intent_id"] == pi["id"]
-    assert call["amount"] == 10_000 and call["fee"] == 100 and call["payer"] == payer
+    assert call["network"] == "devnet"
+    assert call["intent_id"] == pi["id"]
+    assert call["amount"] == 10_000
+    assert call["fee"] == 100
+    assert call["payer"] == payer
     assert call["post_condition_mode"] == "deny"
     assert action["redirect_to_url"]["url"].endswith(f"/checkout/{pi['id']}")
 
@@ -109,7 +120,8 @@ async def test_create_and_confirm_in_one_call(merchant: Merchant) -> None:
 
 async def test_payer_at_create_means_requires_confirmation(merchant: Merchant) -> None:
     pi = await merchant.create_intent(
-        5000, **{"payment_method_data[type]": "sbtc", "payment_method_data[sbtc][payer]": OTHER_ADDRESS}
+        5000,
+        **{"payment_method_data[type]": "sbtc", "payment_method_data[sbtc][payer]": OTHER_ADDRESS},
     )
     assert pi["status"] == "requires_confirmation"
 
@@ -117,12 +129,17 @@ async def test_payer_at_create_means_requires_confirmation(merchant: Merchant) -
 async def test_update_metadata_rules(merchant: Merchant) -> None:
     pi = await merchant.create_intent(5000, **{"metadata[a]": "1", "metadata[b]": "2"})
     path = f"/v1/payment_intents/{pi['id']}"
-    updated = (await merchant.post(path, {"metadata[a]": "", "metadata[c]": "3", "description": "x"})).json()
-    assert updated["metadata"] == {"b": "2", "c": "3"} and updated["description"] == "x"
+    updated = (
+        await merchant.post(path, {"metadata[a]": "", "metadata[c]": "3", "description": "x"})
+    ).json()
+    assert updated["metadata"] == {"b": "2", "c": "3"}
+    assert updated["description"] == "x"
     cleared = (await merchant.post(path, {"description": "", "metadata": ""})).json()
-    assert cleared["metadata"] == {} and cleared["description"] is None
+    assert cleared["metadata"] == {}
+    assert cleared["description"] is None
     amount = (await merchant.post(path, {"amount": "7000"})).json()
-    assert amount["amount"] == 7000 and amount["application_fee_amount"] == 70
+    assert amount["amount"] == 7000
+    assert amount["application_fee_amount"] == 70
 
 
 async def test_amount_locked_after_confirm(merchant: Merchant) -> None:
@@ -132,27 +149,32 @@ async def test_amount_locked_after_confirm(merchant: Merchant) -> None:
     assert response.json()["error"]["code"] == "payment_intent_unexpected_state"
 
 
+def _pi(**extra: str) -> dict[str, str]:
+    return {"amount": "5000", "currency": "sbtc", **extra}
+
+
 @pytest.mark.parametrize(
     ("data", "param", "code"),
     [
         ({"currency": "sbtc"}, "amount", "parameter_missing"),
-        ({"amount": "", "currency": "sbtc"}, "amount", "parameter_missing"),
-        ({"amount": "12.5", "currency": "sbtc"}, "amount", "parameter_invalid_integer"),
-        ({"amount": "abc", "currency": "sbtc"}, "amount", "parameter_invalid_integer"),
-        ({"amount": "999", "currency": "sbtc"}, "amount", "amount_too_small"),
-        ({"amount": "1000000001", "currency": "sbtc"}, "amount", "amount_too_large"),
+        (_pi(amount=""), "amount", "parameter_missing"),
+        (_pi(amount="12.5"), "amount", "parameter_invalid_integer"),
+        (_pi(amount="abc"), "amount", "parameter_invalid_integer"),
+        (_pi(amount="999"), "amount", "amount_too_small"),
+        (_pi(amount="1000000001"), "amount", "amount_too_large"),
         ({"amount": "5000"}, "currency", "parameter_missing"),
-        ({"amount": "5000", "currency": "usd"}, "currency", "parameter_invalid"),
-        ({"amount": "5000", "currency": "sbtc", "colour": "red"}, "colour", "parameter_unknown"),
-        ({"amount": "5000", "currency": "sbtc", "metadata[x[y]": "1"}, "metadata[x[y]", "parameter_invalid"),
-        ({"amount": "5000", "currency": "sbtc", "metadata[" + "k" * 41 + "]": "1"}, "metadata", "parameter_invalid"),
-        ({"amount": "5000", "currency": "sbtc", "metadata[k]": "v" * 501}, "metadata", "parameter_invalid"),
-        ({"amount": "5000", "currency": "sbtc", "receipt_email": "nope"}, "receipt_email", "email_invalid"),
-        ({"amount": "5000", "currency": "sbtc", "confirm": "maybe"}, "confirm", "parameter_invalid_boolean"),
-        ({"amount": "5000", "currency": "sbtc", "payment_method_types[0]": "card"}, "payment_method_types[0]", "parameter_invalid"),
+        (_pi(currency="usd"), "currency", "parameter_invalid"),
+        (_pi(colour="red"), "colour", "parameter_unknown"),
+        (_pi(**{"metadata[x[y]": "1"}), "metadata[x[y]", "parameter_invalid"),
+        (_pi(**{"metadata[" + "k" * 41 + "]": "1"}), "metadata", "parameter_invalid"),
+        (_pi(**{"metadata[k]": "v" * 501}), "metadata", "parameter_invalid"),
+        (_pi(receipt_email="nope"), "receipt_email", "email_invalid"),
+        (_pi(confirm="maybe"), "confirm", "parameter_invalid_boolean"),
+        (_pi(**{"payment_method_types[0]": "card"}), "payment_method_types[0]",
+         "parameter_invalid"),
         (
-            {"amount": "5000", "currency": "sbtc", "payment_method_data[type]": "sbtc",
-             "payment_method_data[sbtc][payer]": MAINNET_ADDRESS},
+            _pi(**{"payment_method_data[type]": "sbtc",
+                   "payment_method_data[sbtc][payer]": MAINNET_ADDRESS}),
             "payment_method_data[sbtc][payer]",
             "invalid_stacks_address",
         ),
@@ -162,7 +184,9 @@ async def test_create_bad_input_changes_nothing(
     app: Any, merchant: Merchant, data: dict[str, str], param: str, code: str
 ) -> None:
     before = await _counts(app, merchant.id)
-    response = await merchant.post("/v1/payment_intents", data, **{"Idempotency-Key": f"bad-{param}-{code}"})
+    response = await merchant.post(
+        "/v1/payment_intents", data, **{"Idempotency-Key": f"bad-{param}-{code}"}
+    )
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert (error["param"], error["code"]) == (param, code), error
@@ -173,22 +197,29 @@ async def test_create_bad_input_changes_nothing(
 async def test_too_many_metadata_keys(merchant: Merchant) -> None:
     data = {"amount": "5000", "currency": "sbtc"} | {f"metadata[k{i}]": "v" for i in range(51)}
     response = await merchant.post("/v1/payment_intents", data)
-    assert response.status_code == 400 and response.json()["error"]["param"] == "metadata"
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "metadata"
 
 
 async def test_oversized_body(merchant: Merchant) -> None:
-    response = await merchant.post("/v1/payment_intents", {"amount": "5000", "currency": "sbtc", "description": "x" * 300_000})
+    response = await merchant.post(
+        "/v1/payment_intents", {"amount": "5000", "currency": "sbtc", "description": "x" * 300_000}
+    )
     assert response.status_code == 413
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
 async def test_bad_json_and_content_type(merchant: Merchant) -> None:
     bad = await merchant.client.post(
-        "/v1/payment_intents", content=b"{nope", headers=merchant.headers(**{"Content-Type": "application/json"})
+        "/v1/payment_intents",
+        content=b"{nope",
+        headers=merchant.headers(**{"Content-Type": "application/json"}),
     )
     assert bad.status_code == 400
     xml = await merchant.client.post(
-        "/v1/payment_intents", content=b"<a/>", headers=merchant.headers(**{"Content-Type": "application/xml"})
+        "/v1/payment_intents",
+        content=b"<a/>",
+        headers=merchant.headers(**{"Content-Type": "application/xml"}),
     )
     assert xml.status_code == 400
 
@@ -212,13 +243,21 @@ async def test_publishable_key_retrieve_and_confirm(merchant: Merchant) -> None:
     pi = await merchant.create_intent(**{"metadata[internal]": "x"})
     path = f"/v1/payment_intents/{pi['id']}"
     no_secret = await merchant.get(path, key=merchant.pk)
-    assert no_secret.status_code == 400 and no_secret.json()["error"]["param"] == "client_secret"
+    assert no_secret.status_code == 400
+    assert no_secret.json()["error"]["param"] == "client_secret"
     wrong = await merchant.get(path, {"client_secret": pi["id"] + "_secret_wrong"}, key=merchant.pk)
     assert wrong.status_code == 404
-    seen = (await merchant.get(path, {"client_secret": pi["client_secret"]}, key=merchant.pk)).json()
-    assert seen["id"] == pi["id"] and seen["metadata"] is None and seen["application_fee_amount"] is None
-    confirmed = await merchant.post(f"{path}/confirm", {"client_secret": pi["client_secret"]}, key=merchant.pk)
-    assert confirmed.status_code == 200 and confirmed.json()["status"] == "requires_action"
+    seen = (
+        await merchant.get(path, {"client_secret": pi["client_secret"]}, key=merchant.pk)
+    ).json()
+    assert seen["id"] == pi["id"]
+    assert seen["metadata"] is None
+    assert seen["application_fee_amount"] is None
+    confirmed = await merchant.post(
+        f"{path}/confirm", {"client_secret": pi["client_secret"]}, key=merchant.pk
+    )
+    assert confirmed.status_code == 200
+    assert confirmed.json()["status"] == "requires_action"
     assert (await merchant.post(f"{path}/cancel", key=merchant.pk)).status_code == 403
 
 
@@ -226,17 +265,27 @@ async def test_list_paging(merchant: Merchant) -> None:
     ids = [(await merchant.create_intent(1000 + i))["id"] for i in range(5)]
     newest_first = list(reversed(ids))
     page1 = (await merchant.get("/v1/payment_intents", {"limit": 2})).json()
-    assert page1["object"] == "list" and page1["url"] == "/v1/payment_intents"
-    assert [p["id"] for p in page1["data"]] == newest_first[:2] and page1["has_more"] is True
-    page2 = (await merchant.get("/v1/payment_intents", {"limit": 2, "starting_after": newest_first[1]})).json()
+    assert page1["object"] == "list"
+    assert page1["url"] == "/v1/payment_intents"
+    assert [p["id"] for p in page1["data"]] == newest_first[:2]
+    assert page1["has_more"] is True
+    page2 = (
+        await merchant.get("/v1/payment_intents", {"limit": 2, "starting_after": newest_first[1]})
+    ).json()
     assert [p["id"] for p in page2["data"]] == newest_first[2:4]
-    back = (await merchant.get("/v1/payment_intents", {"limit": 2, "ending_before": newest_first[2]})).json()
-    assert [p["id"] for p in back["data"]] == newest_first[:2] and back["has_more"] is False
+    back = (
+        await merchant.get("/v1/payment_intents", {"limit": 2, "ending_before": newest_first[2]})
+    ).json()
+    assert [p["id"] for p in back["data"]] == newest_first[:2]
+    assert back["has_more"] is False
     created = (await merchant.get("/v1/payment_intents", {"created[gte]": 0, "limit": 100})).json()
     assert len(created["data"]) == 5
     bad = await merchant.get("/v1/payment_intents", {"limit": 101})
-    assert bad.status_code == 400 and bad.json()["error"]["param"] == "limit"
-    both = await merchant.get("/v1/payment_intents", {"starting_after": ids[0], "ending_before": ids[1]})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "limit"
+    both = await merchant.get(
+        "/v1/payment_intents", {"starting_after": ids[0], "ending_before": ids[1]}
+    )
     assert both.status_code == 400
 
 
@@ -256,12 +305,23 @@ async def test_search(merchant: Merchant) -> None:
     assert await ids("amount>5000 AND status:'canceled'") == [b["id"]]
     assert await ids("amount<5000 OR status:'canceled'") == [b["id"], a["id"]]
     assert await ids("-status:'canceled' AND amount>=3000") == [a["id"]]
-    page = (await merchant.get("/v1/payment_intents/search", {"query": "amount>0", "limit": 1})).json()
-    assert page["has_more"] is True and page["next_page"]
-    nxt = (await merchant.get("/v1/payment_intents/search", {"query": "amount>0", "limit": 1, "page": page["next_page"]})).json()
-    assert nxt["data"][0]["id"] == a["id"] and nxt["has_more"] is False and nxt["next_page"] is None
+    page = (
+        await merchant.get("/v1/payment_intents/search", {"query": "amount>0", "limit": 1})
+    ).json()
+    assert page["has_more"] is True
+    assert page["next_page"]
+    nxt = (
+        await merchant.get(
+            "/v1/payment_intents/search",
+            {"query": "amount>0", "limit": 1, "page": page["next_page"]},
+        )
+    ).json()
+    assert nxt["data"][0]["id"] == a["id"]
+    assert nxt["has_more"] is False
+    assert nxt["next_page"] is None
     bad = await merchant.get("/v1/payment_intents/search", {"query": "colour:'red'"})
-    assert bad.status_code == 400 and bad.json()["error"]["param"] == "query"
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "query"
 
 
 async def test_expiry_sweep_cancels_unpaid(app: Any, merchant: Merchant) -> None:
@@ -274,11 +334,13 @@ async def test_expiry_sweep_cancels_unpaid(app: Any, merchant: Merchant) -> None
             .values(expires_at=int(time.time()) - 1)
         )
     late = await merchant.post(f"/v1/payment_intents/{pi['id']}/confirm")
-    assert late.status_code == 400 and late.json()["error"]["code"] == "payment_intent_expired"
+    assert late.status_code == 400
+    assert late.json()["error"]["code"] == "payment_intent_expired"
     await run_once(app.state.gateway)
     for intent in (pi, confirmed):
         swept = (await merchant.get(f"/v1/payment_intents/{intent['id']}")).json()
-        assert swept["status"] == "canceled" and swept["cancellation_reason"] == "expired"
+        assert swept["status"] == "canceled"
+        assert swept["cancellation_reason"] == "expired"
     events = (await merchant.get("/v1/events", {"type": "payment_intent.canceled"})).json()["data"]
     assert {e["data"]["object"]["id"] for e in events} == {pi["id"], confirmed["id"]}
     assert all(e["request"]["id"] is None for e in events)
@@ -288,12 +350,18 @@ async def test_event_filters(merchant: Merchant) -> None:
     await merchant.create_intent(confirm="true")
     created = (await merchant.get("/v1/events", {"type": "payment_intent.created"})).json()["data"]
     assert [e["type"] for e in created] == ["payment_intent.created"]
-    both = (await merchant.get("/v1/events", {"types[0]": "payment_intent.created", "types[1]": "payment_intent.requires_action"})).json()
+    both = (
+        await merchant.get(
+            "/v1/events",
+            {"types[0]": "payment_intent.created", "types[1]": "payment_intent.requires_action"},
+        )
+    ).json()
     assert len(both["data"]) == 2
     wildcard = (await merchant.get("/v1/events", {"type": "payment_intent.*"})).json()
     assert len(wildcard["data"]) == 2
     unknown = await merchant.get("/v1/events", {"type": "charge.refunded"})
-    assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "type"
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["param"] == "type"
     future = (await merchant.get("/v1/events", {"created[gt]": int(time.time()) + 60})).json()
     assert future["data"] == []
     missing = await merchant.get("/v1/events/evt_nope")
@@ -301,12 +369,18 @@ async def test_event_filters(merchant: Merchant) -> None:
 
 
 async def test_wire_headers(client: httpx.AsyncClient, merchant: Merchant) -> None:
-    response = await client.get("/v1/account", headers=merchant.headers(**{"Stripe-Version": "2026-10-28.endive"}))
+    response = await client.get(
+        "/v1/account", headers=merchant.headers(**{"Stripe-Version": "2026-10-28.endive"})
+    )
     assert response.headers["request-id"].startswith("req_")
     assert response.headers["stripe-version"] == "2026-10-28.endive"
-    connect = await client.get("/v1/account", headers=merchant.headers(**{"Stripe-Account": "acct_x"}))
-    assert connect.status_code == 400 and connect.json()["error"]["param"] == "Stripe-Account"
+    connect = await client.get(
+        "/v1/account", headers=merchant.headers(**{"Stripe-Account": "acct_x"})
+    )
+    assert connect.status_code == 400
+    assert connect.json()["error"]["param"] == "Stripe-Account"
     assert connect.headers["request-id"].startswith("req_")
     unknown = await client.get("/v1/charges")
-    assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "invalid_request_error"
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["type"] == "invalid_request_error"
     assert unknown.headers["request-id"].startswith("req_")

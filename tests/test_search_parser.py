@@ -16,7 +16,8 @@ def test_and_clauses() -> None:
 def test_numbers_negation_or() -> None:
     clauses, joiner = parse('amount>=1000 OR -currency:"sbtc" OR created<5')
     assert joiner == "OR"
-    assert clauses[0].value == 1000 and clauses[0].op == ">="
+    assert clauses[0].value == 1000
+    assert clauses[0].op == ">="
     assert clauses[1].negated
     assert clauses[2].field == "created"
 

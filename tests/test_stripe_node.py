@@ -22,7 +22,9 @@ def test_node_sdk_lifecycle(live_server: ServerThread) -> None:
     node = shutil.which("node")
     if node is None or not (JS / "node_modules" / "stripe").exists():
         if IN_CI:
-            pytest.fail("node and tests/js/node_modules are required in CI (make test installs them)")
+            pytest.fail(
+                "node and tests/js/node_modules are required in CI (make test installs them)"
+            )
         pytest.skip("node or tests/js/node_modules missing: run `make setup`")
     merchant = httpx.post(
         f"{live_server.url}/v1/merchants",

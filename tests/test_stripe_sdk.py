@@ -28,9 +28,7 @@ def keys(live_server: ServerThread) -> dict[str, Any]:
 
 
 def _client(server: ServerThread, key: str, retries: int = 0) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        key, base_addresses={"api": server.url}, max_network_retries=retries
-    )
+    return stripe.StripeClient(key, base_addresses={"api": server.url}, max_network_retries=retries)
 
 
 def test_payment_intent_lifecycle(live_server: ServerThread, keys: dict[str, Any]) -> None:
@@ -45,9 +43,12 @@ def test_payment_intent_lifecycle(live_server: ServerThread, keys: dict[str, Any
         }
     )
     assert isinstance(pi, stripe.PaymentIntent)
-    assert pi.id.startswith("pi_") and pi.status == "requires_payment_method"
-    assert pi.amount == 25_000 and pi.metadata["order_id"] == "42"
-    assert pi.customer is None and pi.latest_charge is None  # every field present
+    assert pi.id.startswith("pi_")
+    assert pi.status == "requires_payment_method"
+    assert pi.amount == 25_000
+    assert pi.metadata["order_id"] == "42"
+    assert pi.customer is None
+    assert pi.latest_charge is None
 
     retrieved = client.v1.payment_intents.retrieve(pi.id)
     assert retrieved.client_secret == pi.client_secret
@@ -55,7 +56,8 @@ def test_payment_intent_lifecycle(live_server: ServerThread, keys: dict[str, Any
     updated = client.v1.payment_intents.update(
         pi.id, params={"metadata": {"order_id": "", "note": "gift"}, "description": ""}
     )
-    assert updated.metadata.to_dict() == {"note": "gift"} and updated.description is None
+    assert updated.metadata.to_dict() == {"note": "gift"}
+    assert updated.description is None
 
     confirmed = client.v1.payment_intents.confirm(
         pi.id,
@@ -65,10 +67,12 @@ def test_payment_intent_lifecycle(live_server: ServerThread, keys: dict[str, Any
     assert confirmed.next_action is not None
     assert confirmed.next_action.type == "sbtc_contract_call"
     call = confirmed.next_action["sbtc_contract_call"]
-    assert call["payer"] == OTHER_ADDRESS and call["amount"] == 25_000
+    assert call["payer"] == OTHER_ADDRESS
+    assert call["amount"] == 25_000
 
     canceled = client.v1.payment_intents.cancel(pi.id, params={"cancellation_reason": "abandoned"})
-    assert canceled.status == "canceled" and canceled.cancellation_reason == "abandoned"
+    assert canceled.status == "canceled"
+    assert canceled.cancellation_reason == "abandoned"
 
     events = client.v1.events.list(params={"limit": 10})
     types = [e.type for e in events.data if e.data.object["id"] == pi.id]
@@ -85,7 +89,9 @@ def test_publishable_key_flow(live_server: ServerThread, keys: dict[str, Any]) -
     browser = _client(live_server, keys["publishable_key"])
     seen = browser.v1.payment_intents.retrieve(pi.id, params={"client_secret": pi.client_secret})
     assert seen.status == "requires_payment_method"
-    confirmed = browser.v1.payment_intents.confirm(pi.id, params={"client_secret": pi.client_secret})  # type: ignore[typeddict-unknown-key]
+    confirmed = browser.v1.payment_intents.confirm(
+        pi.id, params={"client_secret": pi.client_secret}
+    )  # type: ignore[typeddict-unknown-key]
     assert confirmed.status == "requires_action"
     with pytest.raises(stripe.PermissionError):
         browser.v1.payment_intents.create(params={"amount": 5000, "currency": "sbtc"})
@@ -100,13 +106,16 @@ def test_auto_paging_and_search(live_server: ServerThread, keys: dict[str, Any])
         for i in range(7)
     ]
     page = client.v1.payment_intents.list(params={"limit": 3})
-    assert len(page.data) == 3 and page.has_more
+    assert len(page.data) == 3
+    assert page.has_more
     assert [pi.id for pi in page.auto_paging_iter()] == list(reversed(created))
 
     result = client.v1.payment_intents.search(
         params={"query": "metadata['batch']:'p' AND amount>1003", "limit": 2}
     )
-    assert result.object == "search_result" and result.has_more and result.next_page
+    assert result.object == "search_result"
+    assert result.has_more
+    assert result.next_page
     found = [pi.id for pi in result.auto_paging_iter()]
     assert found == list(reversed(created[4:]))
 
@@ -132,7 +141,8 @@ def test_error_classes(live_server: ServerThread, keys: dict[str, Any]) -> None:
     client = _client(live_server, keys["secret_key"])
     with pytest.raises(stripe.InvalidRequestError) as missing:
         client.v1.payment_intents.retrieve("pi_doesnotexist")
-    assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
+    assert missing.value.http_status == 404
+    assert missing.value.code == "resource_missing"
 
     with pytest.raises(stripe.InvalidRequestError) as bad:
         client.v1.payment_intents.create(params={"amount": 5000, "currency": "usd"})  # type: ignore[typeddict-item]
@@ -142,7 +152,8 @@ def test_error_classes(live_server: ServerThread, keys: dict[str, Any]) -> None:
         client.v1.payment_intents.create(
             params={"amount": 5000, "currency": "sbtc", "setup_future_usage": "off_session"}
         )
-    assert unknown.value.code == "parameter_unknown" and unknown.value.param == "setup_future_usage"
+    assert unknown.value.code == "parameter_unknown"
+    assert unknown.value.param == "setup_future_usage"
 
     pi = client.v1.payment_intents.create(params={"amount": 5000, "currency": "sbtc"})
     client.v1.payment_intents.cancel(pi.id)

@@ -1,0 +1,74 @@
+"""The OpenAPI document describes every endpoint, and the migrations match the models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from sbtc_gateway.db.models import Base
+from tests.conftest import Merchant
+
+ENDPOINTS = {
+    ("post", "/v1/merchants"),
+    ("get", "/v1/account"),
+    ("post", "/v1/account"),
+    ("post", "/v1/api_keys/rotate"),
+    ("post", "/v1/payment_intents"),
+    ("get", "/v1/payment_intents"),
+    ("get", "/v1/payment_intents/search"),
+    ("get", "/v1/payment_intents/{intent_id}"),
+    ("post", "/v1/payment_intents/{intent_id}"),
+    ("post", "/v1/payment_intents/{intent_id}/confirm"),
+    ("post", "/v1/payment_intents/{intent_id}/cancel"),
+    ("get", "/v1/events"),
+    ("get", "/v1/events/{event_id}"),
+    ("get", "/health"),
+    ("get", "/ready"),
+}
+
+
+async def test_openapi_lists_every_endpoint(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    present = {(m, p) for p, ops in spec["paths"].items() for m in ops}
+    assert present >= ENDPOINTS
+    create = spec["paths"]["/v1/payment_intents"]["post"]
+    form = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    ref = form["$ref"].rsplit("/", 1)[-1]
+    assert {"amount", "currency", "metadata"} <= set(
+        spec["components"]["schemas"][ref]["properties"]
+    )
+    search = spec["paths"]["/v1/payment_intents/search"]["get"]
+    assert any(p["name"] == "query" and p["required"] for p in search["parameters"])
+
+
+async def test_documented_fields_match_responses(
+    client: httpx.AsyncClient, merchant: Merchant
+) -> None:
+    spec = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    pi = await merchant.create_intent()
+    assert set(spec["PaymentIntent"]["properties"]) == set(pi)
+    account = (await merchant.get("/v1/account")).json()
+    assert set(spec["Account"]["properties"]) == set(account)
+    event = (await merchant.get("/v1/events")).json()["data"][0]
+    assert set(spec["Event"]["properties"]) == set(event)
+
+
+async def test_health_and_ready(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json()["status"] == "ok"
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["database"] == "up"
+
+
+async def test_migrations_match_models(app: Any) -> None:
+    def diff(conn: Connection) -> list[Any]:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with app.state.gateway.engine.connect() as conn:
+        differences = await conn.run_sync(diff)
+    assert differences == []
