@@ -1,7 +1,8 @@
 """The boundary of every write request: idempotency, one transaction, one response.
 
 A handler gets a session inside an open transaction and returns `(status, object)`; it must not
-commit. The response body is stored with the change when an Idempotency-Key was sent.
+commit. With an Idempotency-Key, the key is claimed and the response stored in that same
+transaction (see `idempotency.service`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import Response
 
 from sbtc_gateway.api.responses import dumps, error_body, error_response, json_response
 from sbtc_gateway.api.state import GatewayState
-from sbtc_gateway.core.errors import ApiError, ConflictError, GatewayError
+from sbtc_gateway.core.errors import ApiError, ConflictError, GatewayError, IdempotencyError
 from sbtc_gateway.events.service import Origin
 from sbtc_gateway.idempotency import service as idempotency
 
@@ -42,48 +43,51 @@ async def run_write(
     handler: Handler,
 ) -> Response:
     origin = origin_of(request)
-    claimed: idempotency.Claimed | None = None
+    req: idempotency.Request | None = None
     if origin.idempotency_key is not None:
-        outcome = await idempotency.begin(
-            gateway.sessions,
+        req = idempotency.Request(
             scope=scope,
             key=idempotency.check_key(origin.idempotency_key),
             method=request.method,
             path=request.url.path,
             fingerprint=idempotency.request_hash(request.method, request.url.path, params),
-            retention_seconds=gateway.settings.idempotency_retention_seconds,
         )
-        if isinstance(outcome, idempotency.Replay):
-            return json_response(
-                outcome.body, outcome.status, headers={"Idempotent-Replayed": "true"}
-            )
-        claimed = outcome
     try:
         async with gateway.sessions.begin() as session:
+            claimed: idempotency.Claimed | None = None
+            if req is not None:
+                outcome = await idempotency.claim(
+                    session, req, retention_seconds=gateway.settings.idempotency_retention_seconds
+                )
+                if isinstance(outcome, idempotency.Replay):
+                    return json_response(
+                        outcome.body, outcome.status, headers={"Idempotent-Replayed": "true"}
+                    )
+                claimed = outcome
             status, obj = await handler(session, origin)
             body = dumps(obj)
             if claimed is not None:
                 await idempotency.finish(session, claimed, status, body)
         return json_response(body, status)
     except GatewayError as exc:
-        if claimed is not None:
-            if exc.is_validation_failure or isinstance(exc, ConflictError):
-                await idempotency.release(gateway.sessions, claimed)
-            else:
-                await _store_quietly(gateway, claimed, exc)
+        replayable = not (
+            exc.is_validation_failure or isinstance(exc, ConflictError | IdempotencyError)
+        )
+        if req is not None and replayable:
+            await _store_quietly(gateway, req, exc)
         return error_response(exc)
     except Exception:
         log.exception("unhandled error in write request", path=request.url.path)
         failure = ApiError("An unexpected error occurred; the request can be retried safely.")
-        if claimed is not None:
-            await _store_quietly(gateway, claimed, failure)
+        if req is not None:
+            await _store_quietly(gateway, req, failure)
         return error_response(failure)
 
 
 async def _store_quietly(
-    gateway: GatewayState, claimed: idempotency.Claimed, exc: GatewayError
+    gateway: GatewayState, req: idempotency.Request, exc: GatewayError
 ) -> None:
     try:
-        await idempotency.store_failure(gateway.sessions, claimed, exc.status, error_body(exc))
+        await idempotency.store_failure(gateway.sessions, req, exc.status, error_body(exc))
     except Exception:  # the database may be what failed; the key will be taken over later
         log.warning("could not store the idempotent failure", exc_info=True)

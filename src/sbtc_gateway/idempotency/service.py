@@ -1,13 +1,18 @@
-"""Idempotent POSTs, as Stripe's SDKs expect them.
+"""Idempotent POSTs, as Stripe's SDKs expect them, in a single transaction.
 
-1. `begin` inserts (scope, key) in its own short transaction. A second request with the same key
-   then finds the row: different parameters → 400 `idempotency_error`; first one still running →
-   409 (the SDKs retry 409); finished → the stored status and body are replayed.
-2. The handler runs in the main transaction, and `finish` stores the response **in that same
-   transaction**, so "the change happened" and "its response is stored" commit together.
-3. Validation failures delete the row (nothing is stored); other failures store their response.
-A row whose request died mid-flight (its lock older than `STALE_LOCK_SECONDS`, never finished) is
-taken over: nothing of it committed, since the response commits with the change.
+The key is claimed by `INSERT … ON CONFLICT DO NOTHING` **inside the request's own transaction**,
+and the response is stored in that same transaction, so the change, its events and its stored
+response commit together (one commit per request; nothing half-done survives a crash).
+
+A duplicate arriving while the first is still running blocks on the first one's uncommitted key:
+- if the first commits within `WAIT_FOR_FIRST`, the duplicate sees the stored response and
+  replays it (`Idempotent-Replayed: true`);
+- if not, the lock wait times out and the duplicate gets 409 (the SDKs retry 409 with the key);
+- if the first rolled back (a validation failure), the key is free and the duplicate runs.
+SQLite runs one transaction at a time, so there a duplicate simply waits and replays.
+
+Same key with different parameters → 400 `idempotency_error`. Failures other than validation
+failures are stored afterwards in a transaction of their own, and replayed like successes.
 """
 
 from __future__ import annotations
@@ -18,15 +23,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sbtc_gateway.core.errors import ConflictError, IdempotencyError, ParameterError
 from sbtc_gateway.idempotency.models import IdempotencyKey
 
-STALE_LOCK_SECONDS = 60
 MAX_KEY_LENGTH = 255
+WAIT_FOR_FIRST = "250ms"
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    scope: str
+    key: str
+    method: str
+    path: str
+    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,86 +72,92 @@ def check_key(key: str) -> str:
     return key
 
 
-async def begin(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    scope: str,
-    key: str,
-    method: str,
-    path: str,
-    fingerprint: str,
-    retention_seconds: int,
-) -> Claimed | Replay:
+def _insert(session: AsyncSession, values: dict[str, Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyKey).values(values)
+    return stmt.on_conflict_do_nothing(index_elements=["scope", "key"]).returning(IdempotencyKey.id)
+
+
+async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) -> Claimed | Replay:
+    """Claim the key in the caller's transaction, or return the first request's response."""
     now = int(time.time())
-    fields = {
-        "scope": scope,
-        "key": key,
-        "request_hash": fingerprint,
-        "method": method,
-        "path": path,
+    values = {
+        "scope": req.scope,
+        "key": req.key,
+        "request_hash": req.fingerprint,
+        "method": req.method,
+        "path": req.path,
         "created": now,
         "locked_at": now,
     }
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        await session.execute(text(f"SET LOCAL lock_timeout = '{WAIT_FOR_FIRST}'"))
     try:
-        async with sessions.begin() as session:
-            row = IdempotencyKey(**fields)
-            session.add(row)
-            await session.flush()
-            return Claimed(row.id)
-    except IntegrityError:
-        pass
-    async with sessions.begin() as session:
-        existing = await session.scalar(
-            select(IdempotencyKey)
-            .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-            .with_for_update()
-        )
-        if existing is None:  # pruned between the two statements: caller may retry
-            raise ConflictError("The idempotency key was being released; retry the request.")
-        if existing.created <= now - retention_seconds:
-            await session.delete(existing)
-            await session.flush()
-            row = IdempotencyKey(**fields)
-            session.add(row)
-            await session.flush()
-            return Claimed(row.id)
-        if existing.request_hash != fingerprint:
-            raise IdempotencyError(
-                "Keys for idempotent requests can only be used with the same parameters they "
-                f"were first used with. Try using a key other than '{key}' if you meant to "
-                "execute a different request."
-            )
-        if existing.response_status is not None and existing.response_body is not None:
-            return Replay(existing.response_status, existing.response_body)
-        if existing.locked_at > now - STALE_LOCK_SECONDS:
+        row_id = await session.scalar(_insert(session, values))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise ConflictError(
                 "There is currently another in-progress request using this Idempotency-Key "
-                "(that probably means you submitted twice, and the other request is still going "
-                "through). Please try again later."
-            )
-        existing.locked_at = now
-        return Claimed(existing.id)
+                "(that probably means you submitted twice, and the other request is still "
+                "going through). Please try again later."
+            ) from None
+        raise
+    if postgres:
+        await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+    if row_id is not None:
+        return Claimed(row_id)
+    existing = await session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.scope == req.scope, IdempotencyKey.key == req.key
+        )
+    )
+    if existing is None:  # pruned in between: let the client retry
+        raise ConflictError("The Idempotency-Key was being released; retry the request.")
+    if existing.request_hash != req.fingerprint:
+        raise IdempotencyError(
+            "Keys for idempotent requests can only be used with the same parameters they "
+            f"were first used with. Try using a key other than '{req.key}' if you meant to "
+            "execute a different request."
+        )
+    if existing.created <= now - retention_seconds:
+        await session.delete(existing)
+        await session.flush()
+        row_id = await session.scalar(_insert(session, values))
+        if row_id is None:
+            raise ConflictError("The Idempotency-Key is being reused; retry the request.")
+        return Claimed(row_id)
+    if existing.response_status is None or existing.response_body is None:
+        raise ConflictError("The first request with this Idempotency-Key has not finished.")
+    return Replay(existing.response_status, existing.response_body)
 
 
 async def finish(session: AsyncSession, claimed: Claimed, status: int, body: bytes) -> None:
     """Store the outcome inside the caller's transaction."""
-    await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == claimed.row_id)
-        .values(response_status=status, response_body=body)
-    )
-
-
-async def release(sessions: async_sessionmaker[AsyncSession], claimed: Claimed) -> None:
-    async with sessions.begin() as session:
-        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claimed.row_id))
+    row = await session.get(IdempotencyKey, claimed.row_id)
+    assert row is not None
+    row.response_status = status
+    row.response_body = body
 
 
 async def store_failure(
-    sessions: async_sessionmaker[AsyncSession], claimed: Claimed, status: int, body: bytes
+    sessions: async_sessionmaker[AsyncSession], req: Request, status: int, body: bytes
 ) -> None:
+    """After a rolled-back request: remember its failure so a retry replays it."""
+    now = int(time.time())
+    values = {
+        "scope": req.scope,
+        "key": req.key,
+        "request_hash": req.fingerprint,
+        "method": req.method,
+        "path": req.path,
+        "created": now,
+        "locked_at": now,
+        "response_status": status,
+        "response_body": body,
+    }
     async with sessions.begin() as session:
-        await finish(session, claimed, status, body)
+        await session.execute(_insert(session, values))
 
 
 async def prune(session: AsyncSession, retention_seconds: int) -> int:
