@@ -607,8 +607,10 @@
     (token <sip-010-trait>)
     (payment-id (string-ascii 36))
   )
-  (let ((intent (unwrap! (map-get? payment-intents payment-id) ERR-INTENT-NOT-FOUND)))
-    (asserts! (not (var-get paused)) ERR-PAUSED)
+  (let (
+      (not-paused (asserts! (not (var-get paused)) ERR-PAUSED))
+      (intent (unwrap! (map-get? payment-intents payment-id) ERR-INTENT-NOT-FOUND))
+    )
     (try! (check-token token))
     (asserts! (not (is-eq (get status intent) STATUS-CANCELLED)) ERR-CANCELLED)
     (asserts! (is-eq (get status intent) STATUS-PENDING) ERR-ALREADY-PAID)

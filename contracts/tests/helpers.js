@@ -149,9 +149,24 @@ export function mintSbtc(recipient, amount) {
   simnet.mintFT(`${SBTC}.sbtc-token`, recipient, BigInt(amount));
 }
 
+// sBTC balances straight from the simnet's asset table (a read-only call costs ~4 ms; this is
+// ~0.1 ms). `sbtcBalanceViaToken` asks the token contract itself.
+export function sbtcBalances() {
+  const m = simnet.getAssetsMap().get(".sbtc-token.sbtc-token");
+  return m ?? new Map();
+}
+
 export function sbtcBalance(who) {
+  return sbtcBalances().get(who) ?? 0n;
+}
+
+export function sbtcBalanceViaToken(who) {
   const r = simnet.callReadOnlyFn(SBTC, "get-balance", [Cl.principal(who)], simnet.deployer);
   return BigInt(cvToValue(r.result).value);
+}
+
+export function feesPending() {
+  return plain(simnet.getDataVar(CONTRACT, "fees-pending"));
 }
 
 export function setGatewayKey(key = GATEWAY_PUB) {
