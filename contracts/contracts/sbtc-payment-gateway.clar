@@ -9,8 +9,8 @@
 ;;   (`with-ft`) bound what the contract may move out of its own balance: the only place this
 ;;   contract spends its own sBTC is `distribute-fees`, and there the allowance is exactly the
 ;;   fee being paid out. Clarity 4 also gives `current-contract`, used in the signed terms.
-;; - Epoch 3.3 is the epoch that activated Clarity 4 on mainnet and testnet, so the contract
-;;   deploys on both networks as they run today. Nothing here needs Clarity 5 / epoch 3.4,
+;; - Clarity 4 arrived with epoch 3.3, which mainnet and testnet have run since late 2025, so
+;;   the contract deploys on both networks as they run today. Nothing here needs Clarity 5 / epoch 3.4,
 ;;   which is what `epoch = "latest"` selects in the pinned @stacks/clarinet-sdk 3.21.0 (whose
 ;;   default without an `epoch` key is still epoch 2.05 / Clarity 1); Clarinet.toml pins
 ;;   `clarity_version = 4`, `epoch = 3.3` explicitly so the simnet runs what mainnet runs.
@@ -123,7 +123,8 @@
 ;;   u110 ERR-EXPIRED                stacks-block-height >= expires-at
 ;;   u111 ERR-CANCELLED              intent cancelled / signed intent revoked
 ;;   u112 ERR-INVALID-AMOUNT         amount is zero
-;;   u113 ERR-INVALID-FEE            fee > cap (signed intents) or fee rate > cap (admin)
+;;   u113 ERR-INVALID-FEE            fee above the current cap (either payment path), or a
+;;                                   fee rate above the cap (set-fee-bps)
 ;;   u114 ERR-BAD-SIGNATURE          signature does not match the terms and the gateway key
 ;;   u115 ERR-UNDERPAID              payer's sBTC balance is below the amount due
 ;;   u116 ERR-INVALID-EXPIRY         expires-at not in the future when creating an intent
@@ -615,6 +616,8 @@
     (asserts! (not (is-eq (get status intent) STATUS-CANCELLED)) ERR-CANCELLED)
     (asserts! (is-eq (get status intent) STATUS-PENDING) ERR-ALREADY-PAID)
     (asserts! (< stacks-block-height (get expires-at intent)) ERR-EXPIRED)
+    ;; the fee was fixed at creation; a cap lowered since then still applies
+    (asserts! (fee-within-cap (get amount intent) (get fee intent)) ERR-INVALID-FEE)
     (try! (settle token payment-id (get merchant intent) (get amount intent) (get fee intent)
       false
     ))

@@ -315,8 +315,15 @@ export const FAKE_TOKEN_SOURCE = `
 (define-public (mint (amount uint) (to principal)) (ft-mint? sbtc-token amount to))
 `;
 
-export function deployFakeToken(name = "fake-sbtc") {
-  const r = simnet.deployContract(name, FAKE_TOKEN_SOURCE, { clarityVersion: 4 }, simnet.deployer);
+// A token that, once switched to greedy, moves one unit more than asked: used to show that the
+// as-contract? allowance in distribute-fees bounds what the contract can lose.
+export const GREEDY_TOKEN_SOURCE = FAKE_TOKEN_SOURCE.replace(
+  "(ft-transfer? sbtc-token amount sender recipient)))",
+  "(ft-transfer? sbtc-token (if (var-get greedy) (+ amount u1) amount) sender recipient)))",
+) + "(define-data-var greedy bool false)\n(define-public (set-greedy (g bool)) (ok (var-set greedy g)))\n";
+
+export function deployFakeToken(name = "fake-sbtc", source = FAKE_TOKEN_SOURCE) {
+  const r = simnet.deployContract(name, source, { clarityVersion: 4 }, simnet.deployer);
   if (r.result.type !== "true") throw new Error(`deploy fake token failed: ${JSON.stringify(r.result)}`);
   return `${simnet.deployer}.${name}`;
 }

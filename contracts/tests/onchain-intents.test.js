@@ -236,6 +236,15 @@ describe("process-payment", () => {
     expect(printEvents(res)[0].fee).toBe(500n);
   });
 
+  it("a fee cap lowered after creation applies: ERR-INVALID-FEE", () => {
+    // pi_c: amount 50_000, fee 500 (100 bps)
+    call("set-fee-bps", [Cl.uint(10)], A.deployer);
+    expect(call("set-fee-cap", [Cl.uint(99)], A.deployer).result).toBeOk(Cl.bool(true));
+    expect(processPayment("pi_c", A.customer).result).toBeErr(Cl.uint(ERR.INVALID_FEE));
+    expect(call("set-fee-cap", [Cl.uint(100)], A.deployer).result).toBeOk(Cl.bool(true));
+    expect(processPayment("pi_c", A.customer).result).toBeOk(Cl.bool(true));
+  });
+
   it("pay twice fails with ERR-ALREADY-PAID", () => {
     expect(processPayment("pi_c", A.customer).result).toBeOk(Cl.bool(true));
     mintSbtc(A.customer2, 1_000_000n);

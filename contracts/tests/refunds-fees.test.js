@@ -21,6 +21,8 @@ import {
   printEvents,
   ftTransfers,
   deployFakeToken,
+  GREEDY_TOKEN_SOURCE,
+  tokenCV,
 } from "./helpers.js";
 
 let A;
@@ -183,6 +185,21 @@ describe("distribute-fees", () => {
     refund(ID, 100_000, A.merchant);
     call("pause", [], A.deployer);
     expect(distributeFees(ID, A.stranger).result).toBeOk(Cl.uint(1_000));
+  });
+
+  it("the as-contract? allowance stops a token that would move more than the fee: ERR-FEE-TRANSFER", () => {
+    const greedy = deployFakeToken("greedy-token", GREEDY_TOKEN_SOURCE);
+    call("set-sbtc-token", [Cl.principal(greedy)], A.deployer);
+    simnet.callPublicFn(greedy, "mint", [Cl.uint(1_000_000), Cl.principal(A.customer)], A.customer);
+    simnet.callPublicFn(greedy, "mint", [Cl.uint(5), Cl.principal(contractId())], A.customer);
+    const t = terms({ intentId: "pi_greedy" });
+    expect(paySigned(t, A.customer, { token: greedy }).result).toBeOk(Cl.bool(true));
+    simnet.callPublicFn(greedy, "set-greedy", [Cl.bool(true)], A.deployer);
+    const res = distributeFees("pi_greedy", A.deployer, greedy);
+    expect(res.result).toBeErr(Cl.uint(ERR.FEE_TRANSFER));
+    expect(getIntent("pi_greedy")["fee-distributed"]).toBe(false);
+    simnet.callPublicFn(greedy, "set-greedy", [Cl.bool(false)], A.deployer);
+    expect(distributeFees("pi_greedy", A.deployer, greedy).result).toBeOk(Cl.uint(1_000));
   });
 
   it("fees of many intents are tracked and paid out independently", () => {

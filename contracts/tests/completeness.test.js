@@ -1,0 +1,63 @@
+// Keeps the contract, its header documentation and the tests in step: every error code,
+// every public function and every printed event must be documented in the header and
+// exercised by some test.
+import { describe, it, expect } from "vitest";
+import fs from "node:fs";
+import path from "node:path";
+import { CONTRACT, ERR } from "./helpers.js";
+
+const src = fs.readFileSync(path.join("contracts", `${CONTRACT}.clar`), "utf8");
+const header = src.split("\n").filter((l) => l.startsWith(";;")).join("\n");
+const testsDir = "tests";
+const tests = fs
+  .readdirSync(testsDir)
+  .filter((f) => f.endsWith(".test.js") && f !== "completeness.test.js")
+  .map((f) => fs.readFileSync(path.join(testsDir, f), "utf8"))
+  .join("\n");
+
+describe("contract / header / tests completeness", () => {
+  it("every error constant is distinct, documented in the header and asserted by a test", () => {
+    const errs = [...src.matchAll(/\(define-constant (ERR-[A-Z-]+) \(err u(\d+)\)\)/g)].map(
+      (m) => ({ name: m[1], code: Number(m[2]) }),
+    );
+    expect(errs.length).toBeGreaterThan(20);
+    expect(new Set(errs.map((e) => e.code)).size).toBe(errs.length);
+    for (const { name, code } of errs) {
+      expect(header, name).toContain(`u${code} ${name}`);
+      const key = name.replace(/^ERR-/, "").replaceAll("-", "_");
+      expect(ERR[key], `helpers ERR.${key}`).toBe(code);
+      expect(tests, `a test asserting ERR.${key}`).toMatch(new RegExp(`ERR\\.${key}\\b`));
+    }
+  });
+
+  it("every public function is listed in the header and called by a test", () => {
+    const iface = simnet.getContractsInterfaces().get(`${simnet.deployer}.${CONTRACT}`);
+    const publics = iface.functions.filter((f) => f.access === "public").map((f) => f.name);
+    expect(publics.length).toBeGreaterThan(20);
+    for (const fn of publics) {
+      expect(header, fn).toContain(`(${fn}`);
+      // called directly by name, or through a helper that names it
+      const helpers = fs.readFileSync(path.join(testsDir, "helpers.js"), "utf8");
+      expect(tests + helpers, fn).toContain(`"${fn}"`);
+    }
+  });
+
+  it("every printed event is listed in the header and checked by a test", () => {
+    const events = [...new Set([...src.matchAll(/event: "([a-z-]+)"/g)].map((m) => m[1]))];
+    expect(events.length).toBeGreaterThan(15);
+    for (const ev of events) {
+      expect(header, ev).toMatch(new RegExp(`;;\\s+${ev}\\s+\\{`));
+      expect(tests, ev).toContain(`event: "${ev}"`);
+    }
+  });
+
+  it("the header names the Clarity version and epoch that Clarinet.toml pins", () => {
+    const toml = fs.readFileSync("Clarinet.toml", "utf8");
+    expect(toml).toMatch(/clarity_version = 4/);
+    expect(toml).toMatch(/epoch = 3\.3/);
+    expect(header).toContain("TARGET: Clarity 4, epoch 3.3");
+    const iface = simnet.getContractsInterfaces().get(`${simnet.deployer}.${CONTRACT}`);
+    expect(iface.epoch).toBe("Epoch33");
+    expect(iface.clarity_version).toBe("Clarity4");
+  });
+});
