@@ -105,10 +105,29 @@ describe("terms hash and signing recipe", () => {
       Cl.uint(t.expiresAt),
     ]);
     expect(vm).toStrictEqual(Cl.buffer(termsHash(t)));
-    // printed so the off-chain (Python) implementation can pin the same vector
-    console.log(
-      `terms vector: bytes=${termsBytes(t).toString("hex")} sha256=${termsHash(t).toString("hex")}`,
+    // The same vector is in contracts/README.md for the off-chain (Python) implementation;
+    // the signature is RFC 6979 deterministic, so coincurve's sign_recoverable(hash,
+    // hasher=None) produces the identical 65 bytes (checked when this vector was made).
+    expect(termsBytes(t).toString("hex")).toBe(
+      "0c0000000706616d6f756e7401000000000000000000000000000061a808636861696e2d696401000000" +
+        "0000000000000000008000000008636f6e7472616374061a6d78de7b0625dfbfc16c3a8a5735f6dc3dc3" +
+        "f2ce14736274632d7061796d656e742d676174657761790a657870697265732d61740100000000000000" +
+        "0000000000000003e80366656501000000000000000000000000000000fa09696e74656e742d69640d00" +
+        "00000770695f30303031086d65726368616e74051a7321b74e2b6a7e949e6c4ad313035b1665095017",
     );
+    expect(termsHash(t).toString("hex")).toBe(
+      "f31ce835092d8a93e41915a0061595efa651d8071d9ad90108f87a5a19e18f34",
+    );
+    expect(GATEWAY_PUB.toString("hex")).toBe(
+      "0356e1a594044559dd94a099312d62cc2755da9e6f2d1527a25f82a10ac7b1b203",
+    );
+    const sig = signTerms(t);
+    expect(sig.toString("hex")).toBe(
+      "600aeed9c1b914a5ad8411cd1784b563b1551e7aa5fa4fb219b2c113b769c39e" +
+        "35da2ec30714228ef7eafa371b8374cd6f2eb015921ea8c0daf8a3fdca1ccc3b00",
+    );
+    // and the contract accepts exactly those bytes
+    expect(paySigned(t, A.customer, { sig }).result).toBeOk(Cl.bool(true));
   });
 
   it("verify-intent-signature accepts the gateway's R||S||V signature and a 64-byte R||S", () => {
