@@ -90,6 +90,20 @@
 ;;   (transfer-ownership (new-owner principal)) (cancel-ownership-transfer)
 ;; Pending owner
 ;;   (accept-ownership)
+;; Read-only
+;;   (get-merchant (merchant principal))            -> (optional merchant tuple)
+;;   (get-payment-intent (payment-id (string-ascii 36))) -> (optional intent tuple)
+;;   (get-intent-status (payment-id (string-ascii 36)))  -> "unknown" | "pending" | "expired"
+;;                                                          | "paid" | "refunded" | "cancelled"
+;;   (get-config)                                   -> owner, pending-owner, paused, sbtc-token,
+;;        gateway-pubkey, fee-recipient, fee-bps, fee-cap-bps, max-fee-bps, fees-pending,
+;;        chain-id, contract
+;;   (calculate-fee (amount uint))                  -> fee of an on-chain intent at today's rate
+;;   (get-terms-hash intent-id merchant amount fee expires-at)          -> (buff 32) message
+;;   (verify-intent-signature intent-id merchant amount fee expires-at signature) -> bool
+;; Return values: pay-signed-intent, process-payment and the admin functions (ok true);
+;; create-payment-intent (ok { fee }); refund-payment (ok total-refunded);
+;; distribute-fees (ok fee-paid-out).
 ;;
 ;; Differences from the seed's sketch, on purpose:
 ;; - `create-payment-intent` takes an `expires-at` height (the seed's map has `expires-at`
