@@ -331,7 +331,7 @@
   (<= (* fee BPS-DENOMINATOR) (* amount (var-get fee-cap-bps)))
 )
 
-;; Active-merchant check shared by both payment paths and intent creation.
+;; Active-merchant check for intent creation (the payment paths check inside `settle`).
 (define-private (check-active-merchant (merchant principal))
   (let ((m (unwrap! (map-get? merchants merchant) ERR-MERCHANT-NOT-FOUND)))
     (ok (asserts! (get active m) ERR-MERCHANT-INACTIVE))

@@ -4,7 +4,18 @@
 import { describe, it, expect } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
-import { CONTRACT, ERR } from "./helpers.js";
+import { Cl } from "@stacks/transactions";
+import {
+  CONTRACT,
+  ERR,
+  GATEWAY_PUB,
+  accounts,
+  mintSbtc,
+  terms,
+  signTerms,
+  payArgs,
+  tokenCV,
+} from "./helpers.js";
 
 const src = fs.readFileSync(path.join("contracts", `${CONTRACT}.clar`), "utf8");
 const header = src.split("\n").filter((l) => l.startsWith(";;")).join("\n");
@@ -59,5 +70,27 @@ describe("contract / header / tests completeness", () => {
     const iface = simnet.getContractsInterfaces().get(`${simnet.deployer}.${CONTRACT}`);
     expect(iface.epoch).toBe("Epoch33");
     expect(iface.clarity_version).toBe("Clarity4");
+  });
+
+  it("the same source also deploys and works as Clarity 5 in epoch 3.4 (the SDK's latest)", () => {
+    simnet.setEpoch("3.4");
+    const code = simnet.getContractSource(CONTRACT);
+    const r = simnet.deployContract("gateway-clarity5", code, { clarityVersion: 5 }, simnet.deployer);
+    expect(r.result.type).toBe("true");
+    const iface = simnet.getContractsInterfaces().get(`${simnet.deployer}.gateway-clarity5`);
+    expect(iface.clarity_version).toBe("Clarity5");
+    const c5 = (fn, args, sender) => simnet.callPublicFn("gateway-clarity5", fn, args, sender);
+    const A = accounts();
+    expect(c5("set-gateway-key", [Cl.buffer(GATEWAY_PUB)], A.deployer).result).toBeOk(Cl.bool(true));
+    const data = Cl.tuple({ name: Cl.stringAscii("S"), email: Cl.stringAscii("s@x") });
+    expect(c5("register-merchant", [data], A.merchant).result).toBeOk(Cl.bool(true));
+    mintSbtc(A.customer, 1_000_000n);
+    const t = terms({ contract: `${simnet.deployer}.gateway-clarity5` });
+    expect(c5("pay-signed-intent", payArgs(t, signTerms(t)), A.customer).result).toBeOk(
+      Cl.bool(true),
+    );
+    expect(
+      c5("distribute-fees", [tokenCV(), Cl.stringAscii(t.intentId)], A.stranger).result,
+    ).toBeOk(Cl.uint(t.fee));
   });
 });
