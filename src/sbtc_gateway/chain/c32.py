@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from enum import IntEnum
 
+from .errors import ChainError
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 
@@ -26,7 +28,7 @@ MAINNET_VERSIONS = frozenset({AddressVersion.MAINNET_SINGLE_SIG, AddressVersion.
 TESTNET_VERSIONS = frozenset({AddressVersion.TESTNET_SINGLE_SIG, AddressVersion.TESTNET_MULTI_SIG})
 
 
-class InvalidAddressError(ValueError):
+class InvalidAddressError(ChainError, ValueError):
     """The text is not a canonical c32check Stacks address."""
 
 
