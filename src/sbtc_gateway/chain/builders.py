@@ -1,8 +1,9 @@
 """Build and sign the transactions the gateway sends: contract calls, STX transfers, deploys.
 
 Each ``make_*`` function returns a signed :class:`~.transactions.Transaction`. With
-``sponsored=True`` the origin signs a sponsored transaction (fee 0 for the origin); a sponsor then
-completes it with :func:`sponsor_transaction`.
+``sponsored=True`` the origin signs a sponsored transaction and a sponsor completes it with
+:func:`sponsor_transaction`; the sponsor's fee is the one paid, so pass ``fee=0`` for the origin
+(the field is kept as given, as stacks.js does).
 """
 
 from __future__ import annotations
@@ -47,9 +48,7 @@ def unsigned_transaction(
     """A transaction ready for :func:`~.transactions.sign_origin` (e.g. by an external signer)."""
     from .hashing import hash160
 
-    origin = SingleSigSpendingCondition(
-        signer=hash160(public_key), nonce=nonce, fee=0 if sponsored else fee
-    )
+    origin = SingleSigSpendingCondition(signer=hash160(public_key), nonce=nonce, fee=fee)
     auth: Authorization = (
         SponsoredAuthorization(origin) if sponsored else StandardAuthorization(origin)
     )

@@ -144,8 +144,11 @@ class SingleSigSpendingCondition:
         return c32_address(version, self.signer)
 
 
-# The sponsor condition a sponsored transaction carries while its origin signs.
+# The sponsor condition in the initial sighash of a sponsored transaction (SIP-005).
 INITIAL_SIGHASH_SPONSOR = SingleSigSpendingCondition(signer=bytes(20), nonce=0, fee=0)
+# The placeholder a sponsored transaction carries until its sponsor fills in the condition:
+# stacks.js uses the hash160 of an all-zero public key, and so do we, to stay byte-identical.
+UNSET_SPONSOR = SingleSigSpendingCondition(signer=hash160(bytes(33)), nonce=0, fee=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +166,7 @@ class StandardAuthorization:
 @dataclass(frozen=True, slots=True)
 class SponsoredAuthorization:
     origin: SingleSigSpendingCondition
-    sponsor: SingleSigSpendingCondition = INITIAL_SIGHASH_SPONSOR
+    sponsor: SingleSigSpendingCondition = UNSET_SPONSOR
     auth_type: AuthType = field(default=AuthType.SPONSORED, init=False)
 
     def serialize(self) -> bytes:
