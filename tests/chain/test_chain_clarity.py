@@ -217,3 +217,12 @@ def test_round_trip(value: ClarityValue) -> None:
     assert deserialize(encoded).serialize() == encoded
     assert from_hex(value.to_hex()) == value
     assert isinstance(repr(value), str)
+
+
+def test_int_subclasses_are_accepted_as_plain_ints() -> None:
+    from sbtc_gateway.chain.networks import ChainId
+
+    value = UInt(ChainId.TESTNET)
+    assert type(value.value) is int
+    assert value == UInt(0x80000000)
+    assert repr(value) == "u2147483648"

@@ -101,8 +101,11 @@ class Int(ClarityValue):
     value: int
 
     def __post_init__(self) -> None:
-        if type(self.value) is not int or not INT_MIN <= self.value <= INT_MAX:
-            raise ClarityError(f"int out of range or not an integer: {self.value!r}")
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            raise ClarityError(f"int value must be an integer: {self.value!r}")
+        object.__setattr__(self, "value", int(self.value))  # plain int, even from an IntEnum
+        if not INT_MIN <= self.value <= INT_MAX:
+            raise ClarityError(f"int out of range: {self.value!r}")
 
     @property
     def type_id(self) -> ClarityType:
@@ -121,8 +124,11 @@ class UInt(ClarityValue):
     value: int
 
     def __post_init__(self) -> None:
-        if type(self.value) is not int or not 0 <= self.value <= UINT_MAX:
-            raise ClarityError(f"uint out of range or not an integer: {self.value!r}")
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            raise ClarityError(f"uint value must be an integer: {self.value!r}")
+        object.__setattr__(self, "value", int(self.value))  # plain int, even from an IntEnum
+        if not 0 <= self.value <= UINT_MAX:
+            raise ClarityError(f"uint out of range: {self.value!r}")
 
     @property
     def type_id(self) -> ClarityType:

@@ -70,7 +70,7 @@ def _read_name(reader: ByteReader, what: str, *, contract: bool) -> str:
 
 
 def _check_u64(amount: int) -> None:
-    if type(amount) is not int or not 0 <= amount < 1 << 64:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount < 1 << 64:
         raise TransactionError(f"amount must be an integer in u64 range: {amount!r}")
 
 

@@ -81,7 +81,7 @@ class ClarityVersion(IntEnum):
 
 
 def _check_u64(value: int, what: str) -> None:
-    if type(value) is not int or not 0 <= value < 1 << 64:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 64:
         raise TransactionError(f"{what} must be an integer in u64 range: {value!r}")
 
 
