@@ -666,3 +666,45 @@ def test_normalize_txid() -> None:
     assert normalize_txid("0x" + VEC1_TXID.upper()) == VEC1_TXID
     with pytest.raises(ValueError, match="not a transaction id"):
         normalize_txid("0x1234")
+
+
+async def test_balances() -> None:
+    body = {
+        "stx": {"balance": "1000000", "locked": "0", "total_sent": "0"},
+        "fungible_tokens": {
+            SBTC_TESTNET + "::sbtc-token": {"balance": "25000", "total_sent": "0"},
+        },
+        "non_fungible_tokens": {},
+    }
+    client, rec = make_client(lambda r: httpx.Response(200, json=body))
+    balances = await client.get_balances(RECIPIENT)
+    assert balances.stx == 1_000_000
+    assert balances.token(SBTC_TESTNET + "::sbtc-token") == 25000
+    assert balances.token("SP000000000000000000002Q6VF78.x::y") == 0
+    assert rec.requests[0].url.path == f"/extended/v1/address/{RECIPIENT}/balances"
+    await client.aclose()
+
+
+async def test_address_transactions() -> None:
+    body = {"limit": 2, "offset": 0, "total": 7, "results": [TX_JSON, TX_JSON]}
+    client, rec = make_client(lambda r: httpx.Response(200, json=body))
+    page = await client.get_address_transactions(RECIPIENT, limit=2)
+    assert (page.total, page.limit, page.offset) == (7, 2, 0)
+    assert [t.tx_id for t in page.transactions] == [VEC1_TXID, VEC1_TXID]
+    assert rec.requests[0].url.params["limit"] == "2"
+    await client.aclose()
+
+
+def test_post_condition_hex_and_json_forms() -> None:
+    from sbtc_gateway.chain.postconditions import ft_post_condition, stx_post_condition
+
+    pc = ft_post_condition(RECIPIENT, "eq", 25000, SBTC_TESTNET + "::sbtc-token")
+    assert pc.to_hex() == pc.serialize().hex()
+    assert pc.to_json() == {
+        "type": "ft-postcondition",
+        "address": RECIPIENT,
+        "condition": "eq",
+        "amount": "25000",
+        "asset": SBTC_TESTNET + "::sbtc-token",
+    }
+    assert stx_post_condition("origin", "lte", 5).to_json()["address"] == "origin"

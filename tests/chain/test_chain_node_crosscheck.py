@@ -30,6 +30,7 @@ from sbtc_gateway.chain.builders import (
 from sbtc_gateway.chain.keys import PrivateKey
 from sbtc_gateway.chain.networks import MAINNET, TESTNET, Network
 from sbtc_gateway.chain.postconditions import (
+    PostCondition,
     PostConditionMode,
     ft_post_condition,
     stx_post_condition,
@@ -160,7 +161,12 @@ _amount = st.integers(0, 2**63 - 1)
     st.sampled_from(["allow", "deny"]),
     st.booleans(),
     st.lists(
-        st.tuples(st.sampled_from(["stx", "ft"]), st.sampled_from(["eq", "gte", "lt"]), _amount),
+        st.tuples(
+            st.sampled_from(["stx", "ft"]),
+            st.sampled_from(["eq", "gt", "gte", "lt", "lte"]),
+            _amount,
+            st.booleans(),
+        ),
         max_size=3,
     ),
     st.sampled_from([TESTNET, MAINNET]),
@@ -172,29 +178,19 @@ def test_contract_calls_match_stacks_js(
     fee: int,
     mode: str,
     sponsored: bool,
-    conditions: list[tuple[str, str, int]],
+    conditions: list[tuple[str, str, int, bool]],
     network: Network,
 ) -> None:
     sender = KEY.address(network.single_sig_version)
     asset = f"{SBTC_TESTNET}::sbtc-token"
-    py_pcs = [
-        stx_post_condition(sender, code, amount)
+    py_pcs: list[PostCondition] = [
+        stx_post_condition(who, code, amount)
         if kind == "stx"
-        else ft_post_condition(sender, code, amount, asset)
-        for kind, code, amount in conditions
+        else ft_post_condition(who, code, amount, asset)
+        for kind, code, amount, origin in conditions
+        for who in ["origin" if origin else sender]
     ]
-    js_pcs = [
-        {"type": "stx-postcondition", "address": sender, "condition": code, "amount": str(amount)}
-        if kind == "stx"
-        else {
-            "type": "ft-postcondition",
-            "address": sender,
-            "condition": code,
-            "amount": str(amount),
-            "asset": asset,
-        }
-        for kind, code, amount in conditions
-    ]
+    js_pcs = [pc.to_json() for pc in py_pcs]
     tx = make_contract_call(
         network,
         KEY,

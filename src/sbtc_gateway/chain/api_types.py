@@ -262,6 +262,39 @@ class TransactionInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Balances:
+    """Address balances: STX, and fungible tokens keyed ``addr.contract::asset``."""
+
+    stx: int
+    stx_locked: int
+    fungible_tokens: Mapping[str, int]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Balances:
+        stx = data.get("stx") or {}
+        tokens = data.get("fungible_tokens") or {}
+        return cls(
+            stx=_int(stx.get("balance"), 0) or 0,
+            stx_locked=_int(stx.get("locked"), 0) or 0,
+            fungible_tokens={
+                str(asset): _int(entry.get("balance"), 0) or 0 for asset, entry in tokens.items()
+            },
+        )
+
+    def token(self, asset_id: str) -> int:
+        """Balance of one fungible token (0 when the address never held it)."""
+        return self.fungible_tokens.get(asset_id, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionPage:
+    transactions: tuple[TransactionInfo, ...]
+    total: int | None
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
 class ContractLogPage:
     events: tuple[TransactionEvent, ...]
     next_cursor: str | None

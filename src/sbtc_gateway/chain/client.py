@@ -28,6 +28,7 @@ import httpx
 
 from .api_types import (
     AccountInfo,
+    Balances,
     BlockInfo,
     ContractLogPage,
     FeeEstimate,
@@ -35,6 +36,7 @@ from .api_types import (
     NonceInfo,
     TransactionEvent,
     TransactionInfo,
+    TransactionPage,
     normalize_txid,
 )
 from .clarity import ClarityValue, ContractPrincipal, deserialize
@@ -406,6 +408,26 @@ class StacksApiClient:
         data = await self._get_json(f"/extended/v1/address/{quote(principal)}/nonces")
         return NonceInfo.from_json(data)
 
+    async def get_balances(self, principal: str) -> Balances:
+        """STX and fungible-token balances (sBTC is ``network.sbtc_asset_id``)."""
+        data = await self._get_json(f"/extended/v1/address/{quote(principal)}/balances")
+        return Balances.from_json(data)
+
+    async def get_address_transactions(
+        self, principal: str, *, limit: int = 50, offset: int = 0
+    ) -> TransactionPage:
+        """Mined transactions sent by or to ``principal``, newest first (limit at most 50)."""
+        data = await self._get_json(
+            f"/extended/v1/address/{quote(principal)}/transactions",
+            {"limit": limit, "offset": offset},
+        )
+        return TransactionPage(
+            transactions=tuple(TransactionInfo.from_json(t) for t in data.get("results") or ()),
+            total=data.get("total"),
+            limit=int(data.get("limit", limit)),
+            offset=int(data.get("offset", offset)),
+        )
+
     async def get_transaction(
         self, txid: str, *, event_offset: int = 0, event_limit: int = 50
     ) -> TransactionInfo:
@@ -433,6 +455,7 @@ class StacksApiClient:
         Uses ``/extended/v2/smart-contracts/{id}/logs`` (cursor paging) and falls back to
         ``/extended/v1/contract/{id}/events`` (offset paging; its cursor is the offset) on 404.
         """
+        _contract_path(contract_id)  # validates before it goes into a URL
         params: dict[str, str | int] = {"limit": limit}
         try:
             if cursor is not None and not cursor.startswith("offset:"):

@@ -193,14 +193,39 @@ def _read_asset(reader: ByteReader) -> AssetInfo:
 # --- post-conditions --------------------------------------------------------------------------
 
 
+_CODE_NAMES = {code: name for name, code in _CODES.items()}
+
+
+class _Wire:
+    """Shared helpers: every post-condition has ``serialize()``."""
+
+    __slots__ = ()
+
+    def serialize(self) -> bytes:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def to_hex(self) -> str:
+        """Hex of the wire bytes; stacks.js and @stacks/connect accept this form too."""
+        return self.serialize().hex()
+
+
 @dataclass(frozen=True, slots=True)
-class StxPostCondition:
+class StxPostCondition(_Wire):
     principal: PostConditionPrincipal
     condition: FungibleConditionCode
     amount: int
 
     def __post_init__(self) -> None:
         _check_u64(self.amount)
+
+    def to_json(self) -> dict[str, str]:
+        """The object form @stacks/transactions 7 and @stacks/connect 8 take."""
+        return {
+            "type": "stx-postcondition",
+            "address": str(self.principal),
+            "condition": _CODE_NAMES[self.condition],
+            "amount": str(self.amount),
+        }
 
     def serialize(self) -> bytes:
         return (
@@ -212,7 +237,7 @@ class StxPostCondition:
 
 
 @dataclass(frozen=True, slots=True)
-class FungiblePostCondition:
+class FungiblePostCondition(_Wire):
     principal: PostConditionPrincipal
     asset: AssetInfo
     condition: FungibleConditionCode
@@ -220,6 +245,16 @@ class FungiblePostCondition:
 
     def __post_init__(self) -> None:
         _check_u64(self.amount)
+
+    def to_json(self) -> dict[str, str]:
+        """The object form @stacks/transactions 7 and @stacks/connect 8 take."""
+        return {
+            "type": "ft-postcondition",
+            "address": str(self.principal),
+            "condition": _CODE_NAMES[self.condition],
+            "amount": str(self.amount),
+            "asset": str(self.asset),
+        }
 
     def serialize(self) -> bytes:
         return (
@@ -232,7 +267,7 @@ class FungiblePostCondition:
 
 
 @dataclass(frozen=True, slots=True)
-class NonFungiblePostCondition:
+class NonFungiblePostCondition(_Wire):
     principal: PostConditionPrincipal
     asset: AssetInfo
     asset_value: ClarityValue
