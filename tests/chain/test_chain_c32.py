@@ -10,6 +10,8 @@ from sbtc_gateway.chain.c32 import (
     c32_address_decode,
     c32_decode,
     c32_encode,
+    c32check_decode,
+    c32check_encode,
     validate_principal,
 )
 from sbtc_gateway.chain.errors import ChainError
@@ -112,3 +114,34 @@ def test_validate_principal_accepts(principal: str, mainnet: bool) -> None:
 def test_validate_principal_rejects(principal: str, mainnet: bool, message: str) -> None:
     with pytest.raises(InvalidAddressError, match=message):
         validate_principal(principal, mainnet=mainnet)
+
+
+@given(st.integers(0, 31), st.binary(max_size=40))
+def test_c32check_round_trip(version: int, data: bytes) -> None:
+    text = c32check_encode(version, data)
+    assert c32check_decode(text) == (version, data)
+
+
+def test_c32check_matches_addresses_and_rejects_tampering() -> None:
+    text = c32check_encode(26, bytes.fromhex(HASH160))
+    assert "S" + text == ADDRESS_TESTNET
+    with pytest.raises(InvalidAddressError, match="checksum"):
+        c32check_decode(text[:-1] + ("0" if text[-1] != "0" else "1"))
+    with pytest.raises(InvalidAddressError, match="too short"):
+        c32check_decode("T1")
+    with pytest.raises(InvalidAddressError, match="version character"):
+        c32check_decode("")
+
+
+@given(st.text(max_size=60))
+def test_decoding_arbitrary_text_only_raises_invalid_address(text: str) -> None:
+    try:
+        decoded = c32_address_decode(text)
+    except InvalidAddressError:
+        return
+    assert str(decoded) == text
+
+
+def test_validate_principal_rejects_non_strings() -> None:
+    with pytest.raises(InvalidAddressError):
+        validate_principal(None, mainnet=False)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ import pytest
 from chain_strategies import values
 from chain_vectors import INTENT_TERMS_HASH, RECIPIENT, SBTC_TESTNET
 from hypothesis import given
+from hypothesis import strategies as st
 
 from sbtc_gateway.chain.clarity import (
     FALSE,
@@ -226,3 +227,12 @@ def test_int_subclasses_are_accepted_as_plain_ints() -> None:
     assert type(value.value) is int
     assert value == UInt(0x80000000)
     assert repr(value) == "u2147483648"
+
+
+@given(st.binary(max_size=200))
+def test_deserializing_arbitrary_bytes_only_raises_clarity_error(data: bytes) -> None:
+    try:
+        value = deserialize(data)
+    except ClarityError:
+        return
+    assert isinstance(value, ClarityValue)

@@ -345,3 +345,24 @@ def test_deploy_clarity_versions_round_trip() -> None:
     for version in ClarityVersion:
         payload = SmartContractPayload("c", "(+ 1 2)", version)
         assert payload.serialize()[1] == version
+
+
+@given(st.binary(max_size=400))
+def test_parsing_arbitrary_bytes_only_raises_transaction_error(data: bytes) -> None:
+    try:
+        deserialize_transaction(data)
+    except TransactionError:
+        return
+
+
+@given(st.integers(0, len(VEC1) // 2 - 1), st.integers(1, 255))
+def test_corrupting_one_byte_of_vec1_is_detected(position: int, flip: int) -> None:
+    raw = bytearray(bytes.fromhex(VEC1))
+    raw[position] ^= flip
+    try:
+        tx = deserialize_transaction(bytes(raw))
+    except TransactionError:
+        return
+    # Whatever still parses must fail signature verification.
+    with pytest.raises(SignatureError):
+        verify_origin(tx)

@@ -72,6 +72,29 @@ def c32_decode(text: str) -> bytes:
     return b"\x00" * leading + body
 
 
+def c32check_encode(version: int, data: bytes) -> str:
+    """c32check: the version character, then c32(data ‖ checksum(version ‖ data))."""
+    if not 0 <= version < 32:
+        raise InvalidAddressError(f"version {version} does not fit one c32 character")
+    return ALPHABET[version] + c32_encode(data + _checksum(bytes([version]) + data))
+
+
+def c32check_decode(text: str) -> tuple[int, bytes]:
+    """Inverse of :func:`c32check_encode`; rejects bad checksums and non-canonical text."""
+    if not isinstance(text, str) or len(text) < 2 or text[0] not in _INDEX:
+        raise InvalidAddressError("c32check text needs a version character and data")
+    version = _INDEX[text[0]]
+    raw = c32_decode(text[1:])
+    if len(raw) < 4:
+        raise InvalidAddressError("c32check text is too short for its checksum")
+    data, checksum = raw[:-4], raw[-4:]
+    if _checksum(bytes([version]) + data) != checksum:
+        raise InvalidAddressError("c32check checksum does not match")
+    if c32check_encode(version, data) != text:
+        raise InvalidAddressError("c32check text is not in canonical form")
+    return version, data
+
+
 def c32_address(version: int, hash160: bytes) -> str:
     if not 0 <= version < 32:
         raise InvalidAddressError(f"version {version} does not fit one c32 character")
@@ -103,6 +126,8 @@ def c32_address_decode(address: str) -> StacksAddress:
 
 def validate_principal(principal: str, *, mainnet: bool) -> str:
     """Validate a standard or contract principal for a network; returns it unchanged."""
+    if not isinstance(principal, str):
+        raise InvalidAddressError("a principal is a string")
     address, dot, name = principal.partition(".")
     parsed = c32_address_decode(address)
     if parsed.is_mainnet != mainnet:
