@@ -708,3 +708,39 @@ def test_post_condition_hex_and_json_forms() -> None:
         "asset": SBTC_TESTNET + "::sbtc-token",
     }
     assert stx_post_condition("origin", "lte", 5).to_json()["address"] == "origin"
+
+
+async def test_half_open_trial_answered_429_does_not_wedge_the_breaker() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5.0, clock=clock)
+    client, _ = make_client(
+        sequence(httpx.Response(500), httpx.Response(429), httpx.Response(200, json=INFO)),
+        retry=RetryPolicy(attempts=1),
+        breaker=breaker,
+    )
+    with pytest.raises(ApiUnavailableError):
+        await client.get_info()
+    clock.now += 5
+    with pytest.raises(ApiUnavailableError, match="429"):
+        await client.get_info()
+    assert breaker.state == "closed"
+    await client.get_info()
+    await client.aclose()
+
+
+async def test_cancelled_trial_frees_the_half_open_slot() -> None:
+    import asyncio
+
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5.0, clock=clock)
+    breaker.record_failure()
+    clock.now += 5
+
+    def cancelled(request: httpx.Request) -> httpx.Response:
+        raise asyncio.CancelledError
+
+    client, _ = make_client(cancelled, breaker=breaker)
+    with pytest.raises(asyncio.CancelledError):
+        await client.get_info()
+    breaker.before_call()  # the slot is free again
+    await client.aclose()

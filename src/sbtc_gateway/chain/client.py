@@ -121,6 +121,10 @@ class CircuitBreaker:
         self._opened_at = None
         self._trial_in_flight = False
 
+    def abandon(self) -> None:
+        """A call ended without a verdict (cancelled, programming error): free the trial slot."""
+        self._trial_in_flight = False
+
     def record_failure(self) -> None:
         self._failures += 1
         if self._trial_in_flight or self._failures >= self.failure_threshold:
@@ -241,13 +245,17 @@ class StacksApiClient:
                 failure = f"no answer from the Stacks API: {type(exc).__name__}"
                 if broadcast_txid is not None:
                     raise BroadcastOutcomeUnknownError(broadcast_txid, failure) from None
+            except BaseException:
+                self.breaker.abandon()
+                raise
             else:
                 status = response.status_code
                 if status < 400:
                     self.breaker.record_success()
                     return response
                 if status == 429:
-                    # Rate limiting says nothing about the API's health.
+                    # Rate limiting: the API is up and answering, just not to us right now.
+                    self.breaker.record_success()
                     retry_after = _retry_after_seconds(
                         response.headers.get("retry-after"), time.time()
                     )
