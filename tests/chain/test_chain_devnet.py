@@ -16,11 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+from chain_vectors import INTENT_TERMS_HASH
 
 from sbtc_gateway.chain.api_types import TxStatus
 from sbtc_gateway.chain.builders import make_contract_call, make_token_transfer
 from sbtc_gateway.chain.clarity import (
+    FALSE,
     NONE,
+    TRUE,
     Buffer,
     Ok,
     Some,
@@ -35,6 +38,7 @@ from sbtc_gateway.chain.keys import PrivateKey
 from sbtc_gateway.chain.networks import DEVNET
 from sbtc_gateway.chain.postconditions import ft_post_condition, stx_post_condition
 from sbtc_gateway.chain.service import StacksBlockchainService
+from sbtc_gateway.chain.signing import sign_terms, terms_hash
 
 DEVNET_URL = os.environ.get("STACKS_DEVNET_URL")
 
@@ -60,6 +64,13 @@ CONTRACT = """
 
 (define-public (pay-stx (amount uint) (to principal))
   (stx-transfer? amount tx-sender to))
+
+(define-read-only (terms-hash (terms {invoice: (string-ascii 16), amount: uint}))
+  (sha256 (unwrap-panic (to-consensus-buff? terms))))
+
+(define-read-only (check-terms
+    (terms {invoice: (string-ascii 16), amount: uint}) (sig (buff 65)) (key (buff 33)))
+  (secp256k1-verify (sha256 (unwrap-panic (to-consensus-buff? terms))) sig key))
 """
 
 
@@ -170,6 +181,26 @@ async def test_subscription_sees_a_new_print(
     event = await asyncio.wait_for(first, timeout=120)
     assert event.tx_id == result.txid
     await events.aclose()
+
+
+async def test_terms_signature_verifies_in_the_clarity_vm(
+    devnet: Devnet, client: StacksApiClient, deployed: str
+) -> None:
+    terms = Tuple({"invoice": StringAscii("inv-0001"), "amount": UInt(25000)})
+    key = PrivateKey(bytes.fromhex("42" * 32))
+    signature = sign_terms(terms, key)
+    vm_hash = await client.call_read_only(deployed, "terms-hash", [terms])
+    assert vm_hash == Buffer(terms_hash(terms))
+    assert vm_hash == Buffer(bytes.fromhex(INTENT_TERMS_HASH))
+    ok = await client.call_read_only(
+        deployed, "check-terms", [terms, Buffer(signature), Buffer(key.public_key)]
+    )
+    assert ok == TRUE
+    other = Tuple({"invoice": StringAscii("inv-0001"), "amount": UInt(25001)})
+    refused = await client.call_read_only(
+        deployed, "check-terms", [other, Buffer(signature), Buffer(key.public_key)]
+    )
+    assert refused == FALSE
 
 
 async def test_post_condition_abort(devnet: Devnet, client: StacksApiClient, deployed: str) -> None:
