@@ -6,15 +6,11 @@ node_modules these tests skip, except in CI (``CI=true``) where they must run.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from chain_node import NodeHelper, require_node
 from chain_strategies import ascii_text, clarity_values, contract_names
 from chain_vectors import GATEWAY, PRIVATE_KEY, RECIPIENT, SBTC_TESTNET, VEC1, VEC2, VEC3
 from hypothesis import HealthCheck, given, settings
@@ -37,54 +33,26 @@ from sbtc_gateway.chain.postconditions import (
 )
 from sbtc_gateway.chain.transactions import ClarityVersion, deserialize_transaction, verify_origin
 
-JS_DIR = Path(__file__).parent / "js"
-HELPER = JS_DIR / "crosscheck.mjs"
-
 pytestmark = pytest.mark.node
 
 
-def _node_missing_reason() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (JS_DIR / "node_modules" / "@stacks" / "transactions").is_dir():
-        return "tests/chain/js/node_modules is missing (run `npm ci` there)"
-    return None
-
-
-class NodeHelper:
+class StacksJs:
     def __init__(self) -> None:
-        self._proc = subprocess.Popen(
-            ["node", str(HELPER)],
-            cwd=JS_DIR,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
+        self._helper = NodeHelper("crosscheck.mjs")
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        assert self._proc.stdin is not None
-        assert self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps(request) + "\n")
-        self._proc.stdin.flush()
-        answer: dict[str, Any] = json.loads(self._proc.stdout.readline())
+        answer = self._helper.ask(request)
         assert "error" not in answer, answer["error"]
         return answer
 
     def close(self) -> None:
-        assert self._proc.stdin is not None
-        self._proc.stdin.close()
-        self._proc.wait(timeout=30)
+        self._helper.close()
 
 
 @pytest.fixture(scope="module")
-def node() -> Iterator[NodeHelper]:
-    reason = _node_missing_reason()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"node cross-check cannot run in CI: {reason}")
-        pytest.skip(reason)
-    helper = NodeHelper()
+def node() -> Iterator[StacksJs]:
+    require_node()
+    helper = StacksJs()
     yield helper
     helper.close()
 
@@ -134,13 +102,13 @@ JS_KEY = PRIVATE_KEY + "01"  # stacks.js's form for a compressed-public-key secr
 
 @NODE_SETTINGS
 @given(clarity_values(LOWER_KEYS))
-def test_clarity_serialization_matches_stacks_js(node: NodeHelper, value: cv.ClarityValue) -> None:
+def test_clarity_serialization_matches_stacks_js(node: StacksJs, value: cv.ClarityValue) -> None:
     answer = node.ask({"op": "cv", "value": to_json(value), "hex": value.serialize().hex()})
     assert answer["hex"] == value.serialize().hex()
     assert answer["roundtrip"] == value.serialize().hex()
 
 
-def test_primer_transactions_parse_and_verify_in_stacks_js(node: NodeHelper) -> None:
+def test_primer_transactions_parse_and_verify_in_stacks_js(node: StacksJs) -> None:
     for raw in (VEC1, VEC2, VEC3):
         answer = node.ask({"op": "parse", "tx": raw})
         assert answer["hex"] == raw
@@ -172,7 +140,7 @@ _amount = st.integers(0, 2**63 - 1)
     st.sampled_from([TESTNET, MAINNET]),
 )
 def test_contract_calls_match_stacks_js(
-    node: NodeHelper,
+    node: StacksJs,
     args: list[cv.ClarityValue],
     nonce: int,
     fee: int,
@@ -225,7 +193,7 @@ def test_contract_calls_match_stacks_js(
 @NODE_SETTINGS
 @given(_amount, _u64, _u64, st.binary(max_size=34).filter(lambda b: b"\x00" not in b))
 def test_token_transfers_match_stacks_js(
-    node: NodeHelper, amount: int, nonce: int, fee: int, memo: bytes
+    node: StacksJs, amount: int, nonce: int, fee: int, memo: bytes
 ) -> None:
     text = memo.decode("latin-1")
     if len(text.encode("utf-8")) > 34:
@@ -251,7 +219,7 @@ def test_token_transfers_match_stacks_js(
 @NODE_SETTINGS
 @given(contract_names, ascii_text, st.sampled_from([2, 3, 4]), _u64)
 def test_deploys_match_stacks_js(
-    node: NodeHelper, name: str, code: str, version: int, nonce: int
+    node: StacksJs, name: str, code: str, version: int, nonce: int
 ) -> None:
     tx = make_contract_deploy(
         TESTNET, KEY, name, code, nonce=nonce, fee=1000, clarity_version=ClarityVersion(version)
@@ -271,7 +239,7 @@ def test_deploys_match_stacks_js(
     assert answer["hex"] == tx.serialize().hex()
 
 
-def test_sponsorship_matches_stacks_js(node: NodeHelper) -> None:
+def test_sponsorship_matches_stacks_js(node: StacksJs) -> None:
     sponsor = PrivateKey(bytes.fromhex("11" * 32))
     origin_signed = make_token_transfer(
         TESTNET, KEY, RECIPIENT, 1000, nonce=4, fee=0, sponsored=True
