@@ -8,6 +8,7 @@ terms signature that ``sign_terms`` makes is accepted by ``secp256k1-verify`` an
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterator
 from typing import Any
@@ -97,10 +98,10 @@ def to_source(value: cv.ClarityValue) -> str:
 Type = tuple[Any, ...]
 SIMPLE = ["int", "uint", "bool", "buff", "principal", "ascii", "utf8"]
 # Clarity names that can be tuple keys in source: not the lone operators (`+`, `<=`, …), which
-# are valid names on the wire, and not reserved words.
+# are valid names on the wire, not reserved words, and not names that lex as literals.
 RESERVED = {"list", "tuple", "ok", "err", "some", "none", "true", "false", "let", "begin"}
 keys = st.from_regex(r"[a-zA-Z][a-zA-Z0-9!?+<>=/*_-]{0,12}", fullmatch=True).filter(
-    lambda k: k not in RESERVED
+    lambda k: k not in RESERVED and not re.match(r"u[0-9]", k)  # u0… lexes as a uint literal
 )
 types: st.SearchStrategy[Type] = st.recursive(
     st.sampled_from(SIMPLE).map(lambda k: (k,)),
@@ -159,7 +160,10 @@ def values_of(t: Type, in_list: bool = False) -> st.SearchStrategy[cv.ClarityVal
 
 well_typed = types.flatmap(values_of)
 VM_SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,  # external tools: the same examples on every run, no flaky CI
 )
 
 
@@ -189,7 +193,10 @@ _terms = st.dictionaries(keys, types.flatmap(values_of), min_size=1, max_size=5)
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,  # external tools: the same examples on every run, no flaky CI
 )
 @given(_terms, st.integers(1, 2**255))
 def test_secp256k1_verify_accepts_sign_terms(vm: Vm, terms: cv.Tuple, secret: int) -> None:
