@@ -17,7 +17,8 @@ JS_DIR = Path(__file__).parent / "js"
 def node_missing_reason() -> str | None:
     if shutil.which("node") is None:
         return "node is not installed"
-    if not (JS_DIR / "node_modules" / "@stacks" / "transactions").is_dir():
+    modules = JS_DIR / "node_modules" / "@stacks"
+    if not all((modules / name).is_dir() for name in ("transactions", "clarinet-sdk")):
         return "tests/chain/js/node_modules is missing (run `npm ci` there)"
     return None
 

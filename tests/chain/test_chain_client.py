@@ -744,3 +744,28 @@ async def test_cancelled_trial_frees_the_half_open_slot() -> None:
         await client.get_info()
     breaker.before_call()  # the slot is free again
     await client.aclose()
+
+
+async def test_broadcast_plain_text_400_is_a_rejection() -> None:
+    client, _ = make_client(lambda r: httpx.Response(400, text="transaction rejected: BadNonce"))
+    with pytest.raises(TransactionRejectedError) as info:
+        await client.broadcast(RAW)
+    assert "BadNonce" in info.value.reason
+    assert info.value.txid == VEC1_TXID
+    await client.aclose()
+
+
+async def test_broadcast_refused_for_auth_is_a_request_error() -> None:
+    client, _ = make_client(lambda r: httpx.Response(401, json={"error": "bad api key"}))
+    with pytest.raises(ApiRequestError) as info:
+        await client.broadcast(RAW)
+    assert info.value.status == 401
+    await client.aclose()
+
+
+async def test_unavailable_error_carries_the_last_status() -> None:
+    client, _ = make_client(lambda r: httpx.Response(503))
+    with pytest.raises(ApiUnavailableError) as info:
+        await client.get_info()
+    assert info.value.status == 503
+    await client.aclose()

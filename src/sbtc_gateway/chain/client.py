@@ -232,6 +232,7 @@ class StacksApiClient:
         while True:
             self.breaker.before_call()
             retry_after: float | None = None
+            status: int | None = None
             try:
                 response = await self._http.request(
                     method, path, params=params, json=json_body, content=content, headers=headers
@@ -276,8 +277,8 @@ class StacksApiClient:
             if delay is None:
                 if broadcast_txid is not None:
                     # Every attempt was provably unprocessed, so nothing reached the mempool.
-                    raise ApiUnavailableError(f"broadcast not sent: {failure}", path=path)
-                raise ApiUnavailableError(failure, path=path)
+                    failure = f"broadcast not sent: {failure}"
+                raise ApiUnavailableError(failure, status=status, path=path)
             log.info("stacks api retry", extra={"path": path, "retry": retry, "delay": delay})
             await self._sleep(delay)
 
@@ -291,12 +292,15 @@ class StacksApiClient:
             body = response.text
         if status == 404:
             return NotFoundError(f"not found: {path}", status=404, path=path)
-        if broadcast_txid is not None and isinstance(body, Mapping):
-            reason = str(body.get("reason") or body.get("error") or "unknown")
-            data = body.get("reason_data")
+        if broadcast_txid is not None and status == 400:
+            # The node looked at the transaction and refused it (its answer is JSON; a proxy's
+            # plain-text 400 is taken as the same verdict).
+            fields = body if isinstance(body, Mapping) else {"reason": str(body).strip()[:200]}
+            reason = str(fields.get("reason") or fields.get("error") or "unknown")
+            data = fields.get("reason_data")
             return TransactionRejectedError(
                 reason,
-                txid=str(body.get("txid") or broadcast_txid),
+                txid=str(fields.get("txid") or broadcast_txid),
                 reason_data=data if isinstance(data, Mapping) else None,
                 status=status,
                 path=path,
