@@ -376,3 +376,37 @@ async def test_service_without_key_refuses_to_sign() -> None:
     with pytest.raises(ValueError, match="no signing key"):
         await service.call_contract_function(GATEWAY, "ping", [])
     await client.aclose()
+
+
+async def test_missing_nonces_are_filled_first() -> None:
+    api = FakeApi()
+    inner = api.__call__
+
+    def with_gap(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/nonces"):
+            return httpx.Response(
+                200, json={"possible_next_nonce": 9, "detected_missing_nonces": [7, 6]}
+            )
+        return inner(request)
+
+    client = StacksApiClient("http://127.0.0.1:3999", transport=httpx.MockTransport(with_gap))
+    service = StacksBlockchainService(client, TESTNET, KEY)
+    assert (await service.call_contract_function(GATEWAY, "ping", [], fee=1000)).nonce == 6
+    await client.aclose()
+
+
+async def test_a_build_failure_does_not_burn_the_nonce() -> None:
+    api = FakeApi()
+    service, _ = make_service(api)
+    with pytest.raises(ValueError, match="function name"):
+        await service.call_contract_function(GATEWAY, "bad name", [], fee=1000)
+    assert (await service.call_contract_function(GATEWAY, "ping", [], fee=1000)).nonce == 5
+    await service.client.aclose()
+
+
+async def test_fee_estimation_outage_falls_back_to_the_default() -> None:
+    api = FakeApi()
+    api.fee_answer = httpx.Response(503)
+    service, _ = make_service(api, fees=FeePolicy(default_fee=4321))
+    assert (await service.call_contract_function(GATEWAY, "ping", [])).fee == 4321
+    await service.client.aclose()

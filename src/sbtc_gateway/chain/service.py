@@ -26,7 +26,6 @@ from .builders import make_contract_call, make_contract_deploy
 from .clarity import ClarityValue
 from .client import Sleep, StacksApiClient
 from .errors import (
-    ApiRequestError,
     ApiUnavailableError,
     MonitorTimeoutError,
     NotFoundError,
@@ -154,9 +153,16 @@ class StacksBlockchainService:
         sender = self.sender
         assert sender is not None
         try:
-            remote = (await self.client.get_nonces(sender)).possible_next_nonce
+            nonces = await self.client.get_nonces(sender)
         except NotFoundError:
             remote = (await self.client.get_account(sender)).nonce
+        else:
+            if nonces.detected_missing_nonces:
+                # A gap (e.g. a dropped transaction) blocks every later nonce: fill it first.
+                nonce = min(nonces.detected_missing_nonces)
+                self._next_nonce = nonce + 1
+                return nonce
+            remote = nonces.possible_next_nonce
         nonce = remote if self._next_nonce is None else max(remote, self._next_nonce)
         self._next_nonce = nonce + 1
         return nonce
@@ -167,7 +173,7 @@ class StacksBlockchainService:
     async def _fee_for(self, tx: Transaction) -> int:
         try:
             estimate = await self.client.estimate_fee(tx.payload.serialize(), len(tx.serialize()))
-        except ApiRequestError as exc:  # NoEstimateAvailable, CostEstimationDisabled, …
+        except StacksApiError as exc:  # NoEstimateAvailable, CostEstimationDisabled, an outage…
             log.info("no fee estimate, using the default", extra={"status": exc.status})
             return self.fees.default_fee
         return self.fees.clamp(estimate.medium)
@@ -176,9 +182,13 @@ class StacksBlockchainService:
         key = self._signer()
         async with self._nonce_lock:
             nonce = await self._reserve_nonce()
-            tx = build(key, nonce, fee if fee is not None else self.fees.default_fee)
-            if fee is None:
-                tx = build(key, nonce, await self._fee_for(tx))
+            try:
+                tx = build(key, nonce, fee if fee is not None else self.fees.default_fee)
+                if fee is None:
+                    tx = build(key, nonce, await self._fee_for(tx))
+            except BaseException:
+                self._next_nonce = nonce  # nothing was sent: the nonce is still free
+                raise
             try:
                 txid = await self.client.broadcast(tx.serialize())
             except TransactionRejectedError as exc:
