@@ -10,6 +10,7 @@ here; each module's docstring explains its part:
 * ``signing`` — payment-intent terms signing (R‖S‖V for ``secp256k1-verify``)
 * ``keys`` — ``PrivateKey`` (secret never shown)
 * ``networks`` — devnet / testnet / mainnet settings by name
+* ``finality`` — mempool / confirmed / final / failed from a tx record and the Bitcoin tip
 * ``client`` / ``service`` — the async Stacks API client and the BlockchainService on top of it
 """
 
@@ -68,6 +69,7 @@ from .errors import (
     TransactionError,
     TransactionRejectedError,
 )
+from .finality import Finality, assess_finality
 from .keys import PrivateKey
 from .networks import DEVNET, MAINNET, TESTNET, Network, get_network
 from .postconditions import (
@@ -121,6 +123,7 @@ __all__ = [
     "EventCursor",
     "FeeEstimate",
     "FeePolicy",
+    "Finality",
     "FungibleConditionCode",
     "Int",
     "InvalidAddressError",
@@ -151,6 +154,7 @@ __all__ = [
     "Tuple",
     "TxStatus",
     "UInt",
+    "assess_finality",
     "c32_address",
     "c32_address_decode",
     "deserialize",
