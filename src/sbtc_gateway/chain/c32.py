@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 from .errors import ChainError
 
@@ -53,11 +54,12 @@ def c32_encode(data: bytes) -> str:
     """Encode bytes in c32, keeping one '0' per leading zero byte."""
     leading = len(data) - len(data.lstrip(b"\x00"))
     number = int.from_bytes(data, "big")
-    digits = []
-    while number:
-        number, rem = divmod(number, 32)
-        digits.append(ALPHABET[rem])
-    return "0" * leading + "".join(reversed(digits))
+    if not number:
+        return "0" * leading
+    bits = bin(number)[2:]
+    bits = "0" * (-len(bits) % 5) + bits
+    digits = "".join(ALPHABET[int(bits[i : i + 5], 2)] for i in range(0, len(bits), 5))
+    return "0" * leading + digits
 
 
 def c32_decode(text: str) -> bytes:
@@ -95,6 +97,7 @@ def c32check_decode(text: str) -> tuple[int, bytes]:
     return version, data
 
 
+@lru_cache(maxsize=4096)
 def c32_address(version: int, hash160: bytes) -> str:
     if not 0 <= version < 32:
         raise InvalidAddressError(f"version {version} does not fit one c32 character")
@@ -103,6 +106,7 @@ def c32_address(version: int, hash160: bytes) -> str:
     return "S" + ALPHABET[version] + c32_encode(hash160 + _checksum(bytes([version]) + hash160))
 
 
+@lru_cache(maxsize=4096)  # pure and immutable: the gateway parses the same few addresses a lot
 def c32_address_decode(address: str) -> StacksAddress:
     """Parse a standard principal; raises InvalidAddressError unless it is canonical."""
     if not isinstance(address, str) or len(address) < 5 or address[0] != "S":
