@@ -769,3 +769,41 @@ async def test_unavailable_error_carries_the_last_status() -> None:
         await client.get_info()
     assert info.value.status == 503
     await client.aclose()
+
+
+async def test_contract_interface() -> None:
+    abi = {"functions": [{"name": "pay", "access": "public", "args": [], "outputs": {}}]}
+    client, rec = make_client(lambda r: httpx.Response(200, json=abi))
+    assert (await client.get_contract_interface(GATEWAY))["functions"][0]["name"] == "pay"
+    assert rec.requests[0].url.path == (
+        "/v2/contracts/interface/ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM/payment-gateway"
+    )
+    await client.aclose()
+
+
+async def test_mempool_fees() -> None:
+    body = {
+        "all": {"no_priority": 1, "low_priority": 2, "medium_priority": 3, "high_priority": 4},
+        "contract_call": {"low_priority": 10, "medium_priority": 20.5, "high_priority": 30},
+    }
+    client, _ = make_client(lambda r: httpx.Response(200, json=body))
+    fees = await client.get_mempool_fees()
+    assert fees["all"] == FeeEstimate(2, 3, 4)
+    assert fees["contract_call"] == FeeEstimate(10, 21, 30)
+    await client.aclose()
+
+
+async def test_events_endpoint() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["tx_id"] == "0x" + VEC1_TXID
+        assert request.url.params.get_list("type") == ["smart_contract_log", "fungible_token_asset"]
+        return httpx.Response(200, json={"limit": 100, "offset": 0, "events": TX_JSON["events"]})
+
+    client, _ = make_client(handler)
+    events = await client.get_events(
+        tx_id=VEC1_TXID, types=["smart_contract_log", "fungible_token_asset"]
+    )
+    assert [e.event_index for e in events] == [0, 1]
+    with pytest.raises(ValueError, match="exactly one"):
+        await client.get_events()
+    await client.aclose()

@@ -173,6 +173,15 @@ class FeeEstimate:
             raise StacksApiError("fee estimate without three estimations")
         return cls(low=fees[0], medium=fees[1], high=fees[2])
 
+    @classmethod
+    def from_priorities(cls, data: Mapping[str, Any]) -> FeeEstimate:
+        """Hiro's ``{low_priority, medium_priority, high_priority}`` (micro-STX)."""
+        return cls(
+            low=_whole_fee(data.get("low_priority", 0)),
+            medium=_whole_fee(data.get("medium_priority", 0)),
+            high=_whole_fee(data.get("high_priority", 0)),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class TransactionEvent:

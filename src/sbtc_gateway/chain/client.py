@@ -216,7 +216,7 @@ class StacksApiClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str | int] | httpx.QueryParams | None = None,
         json_body: Any = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
@@ -390,6 +390,14 @@ class StacksApiClient:
         data = await self._get_json(path, {"proof": 0})
         return str(data.get("source", "")) if isinstance(data, Mapping) else ""
 
+    async def get_contract_interface(self, contract_id: str) -> Mapping[str, Any]:
+        """The contract's ABI (functions, variables, maps, fungible/non-fungible tokens) as JSON."""
+        path = f"/v2/contracts/interface/{_contract_path(contract_id)}"
+        data = await self._get_json(path)
+        if not isinstance(data, Mapping):
+            raise StacksApiError("unexpected contract interface answer", path=path)
+        return data
+
     async def get_transfer_fee_rate(self) -> int:
         """Micro-STX per byte (``GET /v2/fees/transfer``)."""
         data = await self._get_json("/v2/fees/transfer")
@@ -415,6 +423,43 @@ class StacksApiClient:
             raise StacksApiError(f"answer carries a bad Clarity value: {exc}", path=path) from None
 
     # --- Hiro extended API ---------------------------------------------------------------------
+
+    async def get_mempool_fees(self) -> dict[str, FeeEstimate]:
+        """Hiro's mempool fee priorities per transaction type (``all``, ``contract_call``, …)."""
+        data = await self._get_json("/extended/v2/mempool/fees")
+        fees: dict[str, FeeEstimate] = {}
+        for kind, entry in data.items() if isinstance(data, Mapping) else ():
+            if isinstance(entry, Mapping):
+                fees[str(kind)] = FeeEstimate.from_priorities(entry)
+        return fees
+
+    async def get_events(
+        self,
+        *,
+        tx_id: str | None = None,
+        address: str | None = None,
+        types: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TransactionEvent]:
+        """``/extended/v1/tx/events`` for a transaction or an address (limit at most 100)."""
+        if (tx_id is None) == (address is None):
+            raise ValueError("give exactly one of tx_id or address")
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("limit", limit),
+            ("offset", offset),
+        ]
+        if tx_id is not None:
+            params.append(("tx_id", "0x" + normalize_txid(tx_id)))
+        if address is not None:
+            params.append(("address", address))
+        params.extend(("type", t) for t in types)
+        response = await self._request(
+            "GET", "/extended/v1/tx/events", params=httpx.QueryParams(params)
+        )
+        data = _json(response)
+        rows = data.get("events") if isinstance(data, Mapping) else None
+        return [TransactionEvent.from_json(e, tx_id) for e in rows or ()]
 
     async def get_nonces(self, principal: str) -> NonceInfo:
         data = await self._get_json(f"/extended/v1/address/{quote(principal)}/nonces")
