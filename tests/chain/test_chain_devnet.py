@@ -18,7 +18,7 @@ import httpx
 import pytest
 from chain_vectors import INTENT_TERMS_HASH
 
-from sbtc_gateway.chain.api_types import TxStatus
+from sbtc_gateway.chain.api_types import TransactionInfo, TxStatus
 from sbtc_gateway.chain.builders import make_contract_call, make_token_transfer
 from sbtc_gateway.chain.clarity import (
     FALSE,
@@ -122,14 +122,32 @@ async def client(devnet: Devnet) -> AsyncIterator[StacksApiClient]:
         yield api
 
 
+@dataclass
+class Deployment:
+    contract_id: str
+    info: TransactionInfo
+
+
 @pytest.fixture(scope="module")
-async def deployed(devnet: Devnet, client: StacksApiClient) -> str:
+async def deployment(devnet: Devnet, client: StacksApiClient) -> Deployment:
     service = devnet.service(client, devnet.deployer)
     name = f"chain-test-{secrets.token_hex(4)}"
     result = await service.deploy_contract(name, CONTRACT.strip(), fee=100_000)
     info = await service.monitor_transaction(result.txid, max_polls=120)
-    assert info.status is TxStatus.SUCCESS, info.raw
-    return result.contract_id
+    return Deployment(result.contract_id, info)
+
+
+@pytest.fixture(scope="module")
+async def deployed(deployment: Deployment, client: StacksApiClient) -> str:
+    # The other tests need the contract to exist, whatever the deploy's status says.
+    interface = await client.get_contract_interface(deployment.contract_id)
+    assert {f["name"] for f in interface["functions"]} >= {"bump", "get-counter", "pay-stx"}
+    return deployment.contract_id
+
+
+async def test_deploy_reaches_success(deployment: Deployment) -> None:
+    assert deployment.info.status is TxStatus.SUCCESS, deployment.info.raw
+    assert deployment.info.tx_type == "smart_contract"
 
 
 async def test_network_info(client: StacksApiClient) -> None:
