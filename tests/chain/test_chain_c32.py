@@ -1,6 +1,6 @@
 import pytest
 from chain_vectors import ADDRESS_MAINNET, ADDRESS_TESTNET, ADDRESS_VECTORS, HASH160
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sbtc_gateway.chain.c32 import (
@@ -33,12 +33,14 @@ def test_key_addresses() -> None:
     assert not c32_address_decode(ADDRESS_TESTNET).is_mainnet
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.sampled_from(VERSIONS), st.binary(min_size=20, max_size=20))
 def test_address_round_trip(version: int, hash160: bytes) -> None:
     address = c32_address(version, hash160)
     assert c32_address_decode(address) == StacksAddress(version, hash160)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.binary(max_size=40))
 def test_c32_bytes_round_trip(data: bytes) -> None:
     assert c32_decode(c32_encode(data)) == data
@@ -116,6 +118,7 @@ def test_validate_principal_rejects(principal: str, mainnet: bool, message: str)
         validate_principal(principal, mainnet=mainnet)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.integers(0, 31), st.binary(max_size=40))
 def test_c32check_round_trip(version: int, data: bytes) -> None:
     text = c32check_encode(version, data)
@@ -133,6 +136,7 @@ def test_c32check_matches_addresses_and_rejects_tampering() -> None:
         c32check_decode("")
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.text(max_size=60))
 def test_decoding_arbitrary_text_only_raises_invalid_address(text: str) -> None:
     try:

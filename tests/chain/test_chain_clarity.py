@@ -3,7 +3,7 @@ import hashlib
 import pytest
 from chain_strategies import values
 from chain_vectors import INTENT_TERMS_HASH, RECIPIENT, SBTC_TESTNET
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sbtc_gateway.chain.clarity import (
@@ -211,6 +211,7 @@ def test_depth_limit_allows_32_levels() -> None:
     assert deserialize(deep.serialize()) == deep
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(values)
 def test_round_trip(value: ClarityValue) -> None:
     encoded = value.serialize()
@@ -229,6 +230,7 @@ def test_int_subclasses_are_accepted_as_plain_ints() -> None:
     assert repr(value) == "u2147483648"
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.binary(max_size=200))
 def test_deserializing_arbitrary_bytes_only_raises_clarity_error(data: bytes) -> None:
     try:

@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 from chain_vectors import HASH160, PUBLIC_KEY
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sbtc_gateway.chain import hashing
@@ -42,12 +42,14 @@ def test_sha512_256_pure_known_answers(data: bytes, digest: str) -> None:
 
 
 @pytest.mark.skipif(not _hashlib_has("ripemd160"), reason="hashlib has no ripemd160 here")
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.binary(max_size=300))
 def test_ripemd160_pure_matches_hashlib(data: bytes) -> None:
     assert ripemd160_pure(data) == hashlib.new("ripemd160", data).digest()
 
 
 @pytest.mark.skipif(not _hashlib_has("sha512_256"), reason="hashlib has no sha512_256 here")
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.binary(max_size=300))
 def test_sha512_256_pure_matches_hashlib(data: bytes) -> None:
     assert sha512_256_pure(data) == hashlib.new("sha512_256", data).digest()

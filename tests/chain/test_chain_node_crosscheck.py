@@ -96,7 +96,7 @@ LOWER_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size
 NODE_SETTINGS = settings(
     max_examples=200,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,  # external tools: the same examples on every run, no flaky CI
 )
 KEY = PrivateKey.from_hex(PRIVATE_KEY)

@@ -23,7 +23,7 @@ from chain_vectors import (
     VEC3,
     VEC3_TXID,
 )
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sbtc_gateway.chain.builders import (
@@ -320,7 +320,7 @@ def test_transaction_repr_hides_signatures_and_keys() -> None:
     assert vec1().origin.signature.hex() not in text
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(transactions)
 def test_transaction_round_trip(tx: Transaction) -> None:
     raw = tx.serialize()
@@ -329,7 +329,7 @@ def test_transaction_round_trip(tx: Transaction) -> None:
     assert parsed.serialize() == raw
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.integers(0, 2**64 - 1),
     st.integers(0, 2**64 - 1),
@@ -347,6 +347,7 @@ def test_deploy_clarity_versions_round_trip() -> None:
         assert payload.serialize()[1] == version
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.binary(max_size=400))
 def test_parsing_arbitrary_bytes_only_raises_transaction_error(data: bytes) -> None:
     try:
@@ -355,6 +356,7 @@ def test_parsing_arbitrary_bytes_only_raises_transaction_error(data: bytes) -> N
         return
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing
 @given(st.integers(0, len(VEC1) // 2 - 1), st.integers(1, 255))
 def test_corrupting_one_byte_of_vec1_is_detected(position: int, flip: int) -> None:
     raw = bytearray(bytes.fromhex(VEC1))

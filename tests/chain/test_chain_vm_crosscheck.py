@@ -162,7 +162,7 @@ well_typed = types.flatmap(values_of)
 VM_SETTINGS = settings(
     max_examples=200,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,  # external tools: the same examples on every run, no flaky CI
 )
 
@@ -195,7 +195,7 @@ _terms = st.dictionaries(keys, types.flatmap(values_of), min_size=1, max_size=5)
 @settings(
     max_examples=60,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,  # external tools: the same examples on every run, no flaky CI
 )
 @given(_terms, st.integers(1, 2**255))
