@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
+
+from .errors import ChainError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
@@ -26,7 +29,7 @@ MAINNET_VERSIONS = frozenset({AddressVersion.MAINNET_SINGLE_SIG, AddressVersion.
 TESTNET_VERSIONS = frozenset({AddressVersion.TESTNET_SINGLE_SIG, AddressVersion.TESTNET_MULTI_SIG})
 
 
-class InvalidAddressError(ValueError):
+class InvalidAddressError(ChainError, ValueError):
     """The text is not a canonical c32check Stacks address."""
 
 
@@ -51,11 +54,12 @@ def c32_encode(data: bytes) -> str:
     """Encode bytes in c32, keeping one '0' per leading zero byte."""
     leading = len(data) - len(data.lstrip(b"\x00"))
     number = int.from_bytes(data, "big")
-    digits = []
-    while number:
-        number, rem = divmod(number, 32)
-        digits.append(ALPHABET[rem])
-    return "0" * leading + "".join(reversed(digits))
+    if not number:
+        return "0" * leading
+    bits = bin(number)[2:]
+    bits = "0" * (-len(bits) % 5) + bits
+    digits = "".join(ALPHABET[int(bits[i : i + 5], 2)] for i in range(0, len(bits), 5))
+    return "0" * leading + digits
 
 
 def c32_decode(text: str) -> bytes:
@@ -70,6 +74,30 @@ def c32_decode(text: str) -> bytes:
     return b"\x00" * leading + body
 
 
+def c32check_encode(version: int, data: bytes) -> str:
+    """c32check: the version character, then c32(data ‖ checksum(version ‖ data))."""
+    if not 0 <= version < 32:
+        raise InvalidAddressError(f"version {version} does not fit one c32 character")
+    return ALPHABET[version] + c32_encode(data + _checksum(bytes([version]) + data))
+
+
+def c32check_decode(text: str) -> tuple[int, bytes]:
+    """Inverse of :func:`c32check_encode`; rejects bad checksums and non-canonical text."""
+    if not isinstance(text, str) or len(text) < 2 or text[0] not in _INDEX:
+        raise InvalidAddressError("c32check text needs a version character and data")
+    version = _INDEX[text[0]]
+    raw = c32_decode(text[1:])
+    if len(raw) < 4:
+        raise InvalidAddressError("c32check text is too short for its checksum")
+    data, checksum = raw[:-4], raw[-4:]
+    if _checksum(bytes([version]) + data) != checksum:
+        raise InvalidAddressError("c32check checksum does not match")
+    if c32check_encode(version, data) != text:
+        raise InvalidAddressError("c32check text is not in canonical form")
+    return version, data
+
+
+@lru_cache(maxsize=4096)
 def c32_address(version: int, hash160: bytes) -> str:
     if not 0 <= version < 32:
         raise InvalidAddressError(f"version {version} does not fit one c32 character")
@@ -78,6 +106,7 @@ def c32_address(version: int, hash160: bytes) -> str:
     return "S" + ALPHABET[version] + c32_encode(hash160 + _checksum(bytes([version]) + hash160))
 
 
+@lru_cache(maxsize=4096)  # pure and immutable: the gateway parses the same few addresses a lot
 def c32_address_decode(address: str) -> StacksAddress:
     """Parse a standard principal; raises InvalidAddressError unless it is canonical."""
     if not isinstance(address, str) or len(address) < 5 or address[0] != "S":
@@ -101,6 +130,8 @@ def c32_address_decode(address: str) -> StacksAddress:
 
 def validate_principal(principal: str, *, mainnet: bool) -> str:
     """Validate a standard or contract principal for a network; returns it unchanged."""
+    if not isinstance(principal, str):
+        raise InvalidAddressError("a principal is a string")
     address, dot, name = principal.partition(".")
     parsed = c32_address_decode(address)
     if parsed.is_mainnet != mainnet:
