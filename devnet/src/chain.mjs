@@ -58,6 +58,30 @@ function senderAddress(spendingCondition) {
   return c32address(single ? 26 : 21, spendingCondition.signer);
 }
 
+/**
+ * Runs a simnet call with console output swallowed: the SDK echoes every `print` and mint to
+ * stdout, which would interleave with the devnet's own one-line ready message and logs.
+ */
+function silently(fn) {
+  const saved = [console.log, console.info, console.warn];
+  console.log = console.info = console.warn = () => {};
+  try {
+    return fn();
+  } finally {
+    [console.log, console.info, console.warn] = saved;
+  }
+}
+
+async function silentlyAsync(fn) {
+  const saved = [console.log, console.info, console.warn];
+  console.log = console.info = console.warn = () => {};
+  try {
+    return await fn();
+  } finally {
+    [console.log, console.info, console.warn] = saved;
+  }
+}
+
 /** A serialized-queue lock: every state change runs one at a time. */
 class Lock {
   #tail = Promise.resolve();
@@ -128,7 +152,7 @@ export class Chain {
     const cwd = process.cwd();
     try {
       process.chdir(this.opts.manifestDir);
-      await simnet.initSession(this.opts.manifestDir, './Clarinet.toml', null);
+      await silentlyAsync(() => simnet.initSession(this.opts.manifestDir, './Clarinet.toml', null));
     } finally {
       process.chdir(cwd);
     }
@@ -166,7 +190,7 @@ export class Chain {
 
   #runDeploy(simnet, step) {
     const options = step.version ? { clarityVersion: step.version } : null;
-    const res = simnet.deployContract(step.name, step.source, options, step.sender);
+    const res = silently(() => simnet.deployContract(step.name, step.source, options, step.sender));
     return res;
   }
 
@@ -272,7 +296,7 @@ export class Chain {
   }
 
   callReadOnly(contractId, fn, args, sender) {
-    return this.simnet.callReadOnlyFn(contractId, fn, args, sender);
+    return silently(() => this.simnet.callReadOnlyFn(contractId, fn, args, sender));
   }
 
   // ---------------------------------------------------------------- admission
@@ -476,7 +500,7 @@ export class Chain {
   }
 
   async #mineBurnBlock() {
-    this.simnet.mineEmptyBurnBlock();
+    silently(() => this.simnet.mineEmptyBurnBlock());
     const height = this.tipHeight + 1;
     this.steps[height] = { kind: 'burn' };
     const block = this.#pushBlock({ height, burnHeight: this.burnHeight + 1, txids: [], time: Math.floor(Date.now() / 1000), tenureChange: true });
@@ -496,7 +520,7 @@ export class Chain {
       const executed = candidates.filter((r) => !aborted.has(r.txid));
       let threw = null;
       try {
-        results = this.simnet.mineBlock(executed.map((r) => this.#toSimTx(r)));
+        results = silently(() => this.simnet.mineBlock(executed.map((r) => this.#toSimTx(r))));
       } catch (err) {
         threw = err;
       }
@@ -512,8 +536,9 @@ export class Chain {
       let violation = false;
       executed.forEach((r, i) => {
         const res = results[i];
-        const ok = res.result.type === 'ok';
-        if (!ok) return;
+        // stacks-core checks post-conditions of contract calls and deploys only, and only when
+        // the transaction did not already abort by response.
+        if (res.result.type !== 'ok' || r.wire.payload.payloadType === PayloadType.TokenTransfer) return;
         const failure = checkPostConditions(r.wire, r.sender, res.events);
         if (failure) {
           aborted.set(r.txid, { status: 'abort_by_post_condition', vm_error: failure, result: res.result });
@@ -556,7 +581,7 @@ export class Chain {
   async #findRuntimeError(records) {
     for (const r of records) {
       try {
-        this.simnet.mineBlock([this.#toSimTx(r)]);
+        silently(() => this.simnet.mineBlock([this.#toSimTx(r)]));
       } catch (err) {
         return { record: r, message: String(err.message ?? err) };
       }
@@ -576,8 +601,8 @@ export class Chain {
   }
 
   #applyMint(simnet, mint) {
-    if (mint.stx > 0n) simnet.mintSTX(mint.address, mint.stx);
-    if (mint.sbtc > 0n) simnet.mintFT(`${SBTC_CONTRACT}.sbtc-token`, mint.address, mint.sbtc);
+    if (mint.stx > 0n) silently(() => simnet.mintSTX(mint.address, mint.stx));
+    if (mint.sbtc > 0n) silently(() => simnet.mintFT(`${SBTC_CONTRACT}.sbtc-token`, mint.address, mint.sbtc));
   }
 
   // ---------------------------------------------------------------- reorg and rebuild
@@ -632,8 +657,8 @@ export class Chain {
       const step = this.steps[h];
       if (h > this.genesisHeight) {
         if (step.kind === 'deploy') this.#runDeploy(simnet, step);
-        else if (step.kind === 'burn') simnet.mineEmptyBurnBlock();
-        else if (step.kind === 'txs') simnet.mineBlock(step.records.map((r) => this.#toSimTx(r)));
+        else if (step.kind === 'burn') silently(() => simnet.mineEmptyBurnBlock());
+        else if (step.kind === 'txs') silently(() => simnet.mineBlock(step.records.map((r) => this.#toSimTx(r))));
       }
       for (const m of mintsAt(h)) this.#applyMint(simnet, m);
     }
