@@ -268,7 +268,24 @@ export class Devnet {
         const limit = intParam(url, 'limit', 20, 30);
         const offset = intParam(url, 'offset', 0);
         const list = [...c.blocks].reverse();
-        return { limit, offset, total: list.length, results: list.slice(offset, offset + limit).map(apiBlock) };
+        // Cursors are block heights (the Hiro API pages blocks by index_block_hash; heights are
+        // as good a key here and survive as long as the block stays canonical).
+        const cursor = url.searchParams.get('cursor');
+        let start = offset;
+        if (cursor !== null) {
+          start = list.findIndex((b) => String(b.height) === cursor);
+          if (start < 0) throw badRequest('invalid cursor');
+        }
+        const page = list.slice(start, start + limit);
+        return {
+          limit,
+          offset: start,
+          total: list.length,
+          next_cursor: list[start + limit] ? String(list[start + limit].height) : null,
+          prev_cursor: start > 0 ? String(list[Math.max(0, start - limit)].height) : null,
+          cursor: page[0] ? String(page[0].height) : null,
+          results: page.map(apiBlock),
+        };
       }),
       r('GET', '/extended/v2/blocks/([^/]+)', ({ match }) => apiBlock(this.#findBlock(match[1]))),
       r('GET', '/extended/v2/blocks/([^/]+)/transactions', ({ match, url }) => {

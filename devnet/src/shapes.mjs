@@ -145,11 +145,11 @@ export function apiTx(record, chain) {
     const pending = {
       ...base,
       tx_status: record.status,
+      replaced_by_tx_id: record.replaced_by_tx_id ? '0x' + record.replaced_by_tx_id : null,
       receipt_time: record.receipt_time,
       receipt_time_iso: iso(record.receipt_time),
       ...payloadFields(record, chain),
     };
-    if (record.replaced_by_tx_id) pending.replaced_by_tx_id = '0x' + record.replaced_by_tx_id;
     return pending;
   }
   const b = record.block;
