@@ -129,7 +129,7 @@ describe('broadcast, mine, read back', () => {
       const tx = await stxTx(timed, { from: acct.wallet_5, to: acct.wallet_6, nonce: 0n, fee: 180n });
       await tc.post('/v2/transactions', { tx: tx.serialize() });
       let status = 'pending';
-      for (let i = 0; i < 200 && status === 'pending'; i++) {
+      for (let i = 0; i < 1200 && status === 'pending'; i++) {
         await new Promise((r) => setTimeout(r, 25));
         status = (await tc.get(`/extended/v1/tx/${tx.txid()}`)).body.tx_status;
       }
