@@ -176,6 +176,7 @@ export class Chain {
         const version = this.opts.clarityVersion ? Number(this.opts.clarityVersion) : null;
         const step = { kind: 'deploy', name, source, version, sender: this.deployer.address };
         this.#runDeploy(this.simnet, step);
+        this.#invalidateInterfaces();
         this.steps[this.tipHeight + 1] = step;
         this.#pushBlock({ height: this.tipHeight + 1, burnHeight: this.burnHeight, txids: [], time: now, tenureChange: false });
         this.gatewayContractId = `${this.deployer.address}.${name}`;
@@ -242,8 +243,16 @@ export class Chain {
 
   // ---------------------------------------------------------------- reads
 
+  /** Contract interfaces, cached: building them in the SDK costs ~15 ms (all boot contracts). */
   contractInterfaces() {
-    return this.simnet.getContractsInterfaces();
+    if (!this.ifaceCache || this.ifaceCache.simnet !== this.simnet) {
+      this.ifaceCache = { simnet: this.simnet, map: this.simnet.getContractsInterfaces() };
+    }
+    return this.ifaceCache.map;
+  }
+
+  #invalidateInterfaces() {
+    this.ifaceCache = null;
   }
 
   contractExists(contractId) {
@@ -568,6 +577,9 @@ export class Chain {
           }
           this.nonces.set(r.sender, r.nonce + 1);
         });
+        if (executed.some((r) => r.wire.payload.payloadType === PayloadType.SmartContract || r.wire.payload.payloadType === PayloadType.VersionedSmartContract)) {
+          this.#invalidateInterfaces();
+        }
         const mined = new Set(candidates.map((r) => r.txid));
         this.mempool = this.mempool.filter((id) => !mined.has(id));
         this.#assertInSync();
