@@ -255,6 +255,7 @@ export class Devnet {
         return { limit: logs.limit, offset: logs.offset, results: logs.results };
       }),
       r('GET', `/extended/v1/address/${PRINC}/transactions`, ({ match, url }) => this.#addressTxs(match[1], url)),
+      r('GET', `/extended/v2/addresses/${PRINC}/transactions`, ({ match, url }) => this.#addressTxsV2(match[1], url)),
       r('GET', `/extended/v1/address/${PRINC}/balances`, ({ match }) => this.#balances(match[1])),
       r('GET', `/extended/v1/address/${PRINC}/stx`, ({ match }) => this.#balances(match[1]).stx),
       r('GET', `/extended/v1/address/${PRINC}/nonces`, ({ match }) => this.#nonces(match[1])),
@@ -470,6 +471,37 @@ export class Devnet {
     const offset = intParam(url, 'offset', 0);
     const list = this.#minedTxs().filter((r) => this.#involves(r, principal));
     return { limit, offset, total: list.length, results: list.slice(offset, offset + limit).map((r) => apiTx(r, this.chain)) };
+  }
+
+  #addressTxsV2(principal, url) {
+    if (!isPrincipal(principal)) throw badRequest('invalid principal');
+    const limit = intParam(url, 'limit', 20, 50);
+    const offset = intParam(url, 'offset', 0);
+    const list = this.#minedTxs().filter((r) => this.#involves(r, principal));
+    const results = list.slice(offset, offset + limit).map((r) => {
+      const counts = { stx: { transfer: 0, mint: 0, burn: 0 }, ft: { transfer: 0, mint: 0, burn: 0 }, nft: { transfer: 0, mint: 0, burn: 0 } };
+      let sent = r.sender === principal ? r.fee : 0n;
+      let received = 0n;
+      for (const e of r.events) {
+        const [kind, action] = e.event.split('_');
+        const d = e.data;
+        if (!counts[kind] || !(action in counts[kind])) continue;
+        if (d.sender !== principal && d.recipient !== principal) continue;
+        counts[kind][action]++;
+        if (kind === 'stx' && d.sender === principal) sent += BigInt(d.amount);
+        if (kind === 'stx' && d.recipient === principal) received += BigInt(d.amount);
+      }
+      return { tx: apiTx(r, this.chain), stx_sent: sent.toString(), stx_received: received.toString(), events: counts };
+    });
+    return {
+      limit,
+      offset,
+      total: list.length,
+      next_cursor: null,
+      prev_cursor: null,
+      cursor: null,
+      results,
+    };
   }
 
   #balances(principal) {

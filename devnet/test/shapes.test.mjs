@@ -61,6 +61,8 @@ describe('response shapes', () => {
     await add('/extended/v2/smart-contracts/{contract_id}/logs', `/extended/v2/smart-contracts/${contract}/logs`);
     await add('/extended/v1/contract/{contract_id}/events', `/extended/v1/contract/${contract}/events`);
     await add('/extended/v1/address/{principal}/transactions', `/extended/v1/address/${w1}/transactions`);
+    await add('/extended/v2/addresses/{address}/transactions', `/extended/v2/addresses/${w1}/transactions`);
+    await add('/extended/v2/addresses/{address}/transactions', `/extended/v2/addresses/${acct.wallet_3.address}/transactions`);
     await add('/extended/v1/address/{principal}/balances', `/extended/v1/address/${w1}/balances`);
     await add('/extended/v1/address/{principal}/stx', `/extended/v1/address/${w1}/stx`);
     await add('/extended/v1/address/{principal}/nonces', `/extended/v1/address/${w1}/nonces`);
