@@ -625,6 +625,8 @@ export class Chain {
       const lowest = this.genesisHeight + (this.gatewayContractId ? 1 : 0);
       const forkHeight = Math.max(lowest, this.tipHeight - depth);
       const orphaned = this.blocks.slice(forkHeight + 1).reverse();
+      // What the orphaned blocks contained, as they were (for rollback payloads).
+      const snapshot = new Map(orphaned.map((b) => [b.hash, b.txids.map((id) => ({ ...this.txs.get(id) }))]));
       const requeue = [];
       for (const block of orphaned) {
         block.canonical = false;
@@ -645,7 +647,7 @@ export class Chain {
       this.mempool = [...requeue.map((r) => r.txid), ...this.mempool];
       await this.#rebuild(forkHeight);
       this.#recomputeNonces();
-      this.#emit({ type: 'rollback', blocks: orphaned, txsOf: (b) => b.txids.map((id) => this.txs.get(id)) });
+      this.#emit({ type: 'rollback', blocks: orphaned, txsOf: (b) => snapshot.get(b.hash) });
       return { forkHeight, orphaned };
     });
   }

@@ -43,8 +43,8 @@ export class Observers {
   #payloads(o, event) {
     if (o.format === 'chainhook') {
       const chainhook = { uuid: o.id, predicate: { scope: 'block_height', higher_than: 0 }, is_streaming_blocks: true };
-      if (event.type === 'block') return [{ path: '', body: { apply: [chainhookBlock(event.block, event.txs)], rollback: [], chainhook } }];
-      if (event.type === 'rollback') return [{ path: '', body: { apply: [], rollback: event.blocks.map((b) => chainhookBlock(b, event.txsOf(b))), chainhook } }];
+      if (event.type === 'block') return [{ path: '', body: { apply: [chainhookBlock(event.block, event.txs)], rollback: [], events: [], chainhook } }];
+      if (event.type === 'rollback') return [{ path: '', body: { apply: [], rollback: event.blocks.map((b) => chainhookBlock(b, event.txsOf(b))), events: [], chainhook } }];
       return [];
     }
     if (event.type === 'block') {

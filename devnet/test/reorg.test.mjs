@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import Ajv from 'ajv';
+import { StacksPayloadSchema } from '@hirosystems/chainhook-client/dist/schemas/stacks/payload.js';
 import { SBTC_ASSET, acct, client, payTx, startDevnet } from './helpers.mjs';
 
 function receiver() {
@@ -111,6 +113,13 @@ describe('reorg and observers', () => {
     const nb = node.got.filter((g) => g.path === '/new_block' && g.body.block_height === again.height).pop();
     assert.equal(nb.body.block_hash, again.hash);
     assert.equal(nb.body.parent_index_block_hash, devnet.chain.blocks[again.height - 1].index_block_hash);
+  });
+
+  it('every Chainhook payload validates against the chainhook-client StacksPayloadSchema', async () => {
+    await devnet.observers.drain();
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(StacksPayloadSchema);
+    assert.ok(hook.got.length >= 3);
+    for (const g of hook.got) assert.ok(validate(g.body), JSON.stringify(validate.errors));
   });
 
   it('faucet mints survive a reorg; burn height rolls back with the blocks', async () => {
