@@ -175,7 +175,11 @@ export class Chain {
         const source = readFileSync(path, 'utf8');
         const version = this.opts.clarityVersion ? Number(this.opts.clarityVersion) : null;
         const step = { kind: 'deploy', name, source, version, sender: this.deployer.address };
-        this.#runDeploy(this.simnet, step);
+        try {
+          this.#runDeploy(this.simnet, step);
+        } catch (err) {
+          throw new Error(`deploying the gateway contract ${path} failed: ${err.message ?? err}`);
+        }
         this.#invalidateInterfaces();
         this.steps[this.tipHeight + 1] = step;
         this.#pushBlock({ height: this.tipHeight + 1, burnHeight: this.burnHeight, txids: [], time: now, tenureChange: false });
