@@ -59,7 +59,13 @@ async function throughput() {
     if (ok !== 'success') throw new Error(`last tx ${ok}`);
     rows.push({ txs: txs.length, admitMs, mineMs });
   }
+  // Cost of an undo: a reorg of the last block rebuilds the simnet and replays everything mined.
+  const t2 = process.hrtime.bigint();
+  await api.post('/devnet/reorg', { depth: 1 });
+  const reorgMs = ms(t2);
   await devnet.stop();
+  rows.reorgMs = reorgMs;
+  rows.replayed = rows.slice(0, -1).reduce((n, r) => n + r.txs, 0);
   return rows;
 }
 
@@ -101,5 +107,6 @@ for (const [i, r] of rows.entries()) {
   console.log(`  round ${i + 1}: ${r.txs} txs admitted in ${r.admitMs.toFixed(0)} ms (${((r.txs / r.admitMs) * 1000).toFixed(0)} tx/s), mined in one block in ${r.mineMs.toFixed(0)} ms (${((r.txs / r.mineMs) * 1000).toFixed(0)} tx/s)`);
 }
 console.log(`  overall: admission ${((totalTx / admit) * 1000).toFixed(0)} tx/s, mining ${((totalTx / mine) * 1000).toFixed(0)} tx/s, end to end ${((totalTx / (admit + mine)) * 1000).toFixed(0)} tx/s`);
+console.log(`undo: a depth-1 reorg (fresh simnet + replay of ${rows.replayed} mined txs) took ${rows.reorgMs.toFixed(0)} ms`);
 console.log(`latency broadcast → success at block time ${BLOCK_MS} ms (${SAMPLES} samples, polled every 20 ms):`);
 console.log(`  min ${Math.min(...lat).toFixed(0)} ms, median ${pct(lat, 50).toFixed(0)} ms, p90 ${pct(lat, 90).toFixed(0)} ms, max ${Math.max(...lat).toFixed(0)} ms, mean ${(lat.reduce((a, b) => a + b, 0) / lat.length).toFixed(0)} ms`);
