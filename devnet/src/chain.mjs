@@ -63,22 +63,22 @@ function senderAddress(spendingCondition) {
  * stdout, which would interleave with the devnet's own one-line ready message and logs.
  */
 function silently(fn) {
-  const saved = [console.log, console.info, console.warn];
-  console.log = console.info = console.warn = () => {};
+  const saved = [console.log, console.info, console.warn, console.error];
+  console.log = console.info = console.warn = console.error = () => {};
   try {
     return fn();
   } finally {
-    [console.log, console.info, console.warn] = saved;
+    [console.log, console.info, console.warn, console.error] = saved;
   }
 }
 
 async function silentlyAsync(fn) {
-  const saved = [console.log, console.info, console.warn];
-  console.log = console.info = console.warn = () => {};
+  const saved = [console.log, console.info, console.warn, console.error];
+  console.log = console.info = console.warn = console.error = () => {};
   try {
     return await fn();
   } finally {
-    [console.log, console.info, console.warn] = saved;
+    [console.log, console.info, console.warn, console.error] = saved;
   }
 }
 
@@ -540,10 +540,15 @@ export class Chain {
       if (threw) {
         // The simnet stops a whole block on a runtime error; find the culprit by running the
         // transactions one by one on a scratch simnet rebuilt at this height.
+        // The simnet names the failing call in its message; when that is ambiguous, find the
+        // culprit by running the transactions one by one on a rebuilt simnet.
         await this.#rebuild(this.tipHeight);
-        const culprit = await this.#findRuntimeError(executed);
+        let culprit = this.#culpritFromMessage(executed, threw);
+        if (!culprit) {
+          culprit = await this.#findRuntimeError(executed);
+          await this.#rebuild(this.tipHeight);
+        }
         aborted.set(culprit.record.txid, { status: 'abort_by_response', vm_error: culprit.message, result: null });
-        await this.#rebuild(this.tipHeight);
         continue;
       }
       let violation = false;
@@ -594,12 +599,23 @@ export class Chain {
     }
   }
 
+  #culpritFromMessage(records, err) {
+    const message = String(err?.message ?? err);
+    const m = message.match(/Call contract function error: (\S+)::([^(\s]+)\(/);
+    if (!m) return null;
+    const matches = records.filter((r) => {
+      const p = r.wire.payload;
+      return p.payloadType === PayloadType.ContractCall && `${addressToString(p.contractAddress)}.${p.contractName.content}` === m[1] && p.functionName.content === m[2];
+    });
+    return matches.length === 1 ? { record: matches[0], message: message.split('\n')[0] } : null;
+  }
+
   async #findRuntimeError(records) {
     for (const r of records) {
       try {
         silently(() => this.simnet.mineBlock([this.#toSimTx(r)]));
       } catch (err) {
-        return { record: r, message: String(err.message ?? err) };
+        return { record: r, message: String(err.message ?? err).split('\n')[0] };
       }
     }
     return { record: records[records.length - 1], message: 'runtime error' };

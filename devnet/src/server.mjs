@@ -64,13 +64,20 @@ export class Devnet {
     const { port } = this.server.address();
     this.port = port;
     this.url = `http://${this.cfg.host}:${port}`;
-    if (this.cfg.blockTimeMs > 0) {
-      this.timers.push(setInterval(() => this.#tick(), this.cfg.blockTimeMs));
-    }
-    if (this.cfg.burnBlockTimeMs > 0) {
-      this.timers.push(setInterval(() => this.chain.mineBurnBlock().catch((e) => this.log(`burn block failed: ${e.message}`)), this.cfg.burnBlockTimeMs));
-    }
+    this.setBlockTimes(this.cfg.blockTimeMs, this.cfg.burnBlockTimeMs);
     return this;
+  }
+
+  /** (Re)starts the mining timers; 0 turns a timer off. */
+  setBlockTimes(blockTimeMs, burnBlockTimeMs) {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.cfg.blockTimeMs = blockTimeMs;
+    this.cfg.burnBlockTimeMs = burnBlockTimeMs;
+    if (blockTimeMs > 0) this.timers.push(setInterval(() => this.#tick(), blockTimeMs));
+    if (burnBlockTimeMs > 0) {
+      this.timers.push(setInterval(() => this.chain.mineBurnBlock().catch((e) => this.log(`burn block failed: ${e.message}`)), burnBlockTimeMs));
+    }
   }
 
   #tick() {

@@ -122,20 +122,19 @@ describe('broadcast, mine, read back', () => {
   });
 
   it('mines on a timer when a block time is set', async () => {
-    const timed = await startDevnet({ blockTimeMs: 50 });
+    devnet.setBlockTimes(50, 0);
     try {
-      const tc = client(timed);
-      await tc.post('/devnet/faucet', { address: acct.wallet_5.address, stx: 1_000_000 });
-      const tx = await stxTx(timed, { from: acct.wallet_5, to: acct.wallet_6, nonce: 0n, fee: 180n });
-      await tc.post('/v2/transactions', { tx: tx.serialize() });
+      await api.post('/devnet/faucet', { address: acct.wallet_5.address, stx: 1_000_000 });
+      const tx = await stxTx(devnet, { from: acct.wallet_5, to: acct.wallet_6, nonce: 0n, fee: 180n });
+      await api.post('/v2/transactions', { tx: tx.serialize() });
       let status = 'pending';
       for (let i = 0; i < 1200 && status === 'pending'; i++) {
         await new Promise((r) => setTimeout(r, 25));
-        status = (await tc.get(`/extended/v1/tx/${tx.txid()}`)).body.tx_status;
+        status = (await api.get(`/extended/v1/tx/${tx.txid()}`)).body.tx_status;
       }
       assert.equal(status, 'success');
     } finally {
-      await timed.stop();
+      devnet.setBlockTimes(0, 0);
     }
   });
 });

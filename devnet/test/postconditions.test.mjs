@@ -87,13 +87,15 @@ describe('post-conditions', () => {
     const { makeContractCall, Cl } = await import('@stacks/transactions');
     const boom = await makeContractCall({ contractAddress, contractName, functionName: 'explode', functionArgs: [Cl.uint(0)], senderKey: acct.wallet_5.private_key, nonce: 0n, fee: 3000n, network: 'testnet', client: { baseUrl: devnet.url } });
     const fine = await stxTx(devnet, { from: acct.wallet_6, to: acct.wallet_7, nonce: 0n, fee: 180n });
+    const rebuildsBefore = devnet.chain.stats.rebuilds;
     await api.post('/v2/transactions', { tx: boom.serialize() });
     await api.post('/v2/transactions', { tx: fine.serialize() });
     const mined = (await api.post('/devnet/mine', {})).body;
     assert.equal(mined.blocks[0].tx_count, 2);
     const b = (await api.get(`/extended/v1/tx/${boom.txid()}`)).body;
     assert.equal(b.tx_status, 'abort_by_response');
-    assert.ok(b.vm_error);
+    assert.match(b.vm_error, /DivisionByZero/);
+    assert.equal(devnet.chain.stats.rebuilds, rebuildsBefore + 1, 'one rebuild, culprit named by the VM');
     assert.equal((await api.get(`/extended/v1/tx/${fine.txid()}`)).body.tx_status, 'success');
     assert.equal(devnet.chain.simnet.stacksBlockHeight, devnet.chain.tipHeight);
   });
