@@ -11,11 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from sbtc_gateway import __version__
 from sbtc_gateway.api import openapi
+from sbtc_gateway.api.compression import CompressionMiddleware
+from sbtc_gateway.api.deprecation import DeprecationMiddleware
+from sbtc_gateway.api.metrics import MetricsMiddleware, metrics_endpoint
 from sbtc_gateway.api.middleware import StripeHeadersMiddleware
+from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
 from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.config import Settings
@@ -23,7 +28,9 @@ from sbtc_gateway.core.errors import ApiError, GatewayError, InvalidRequestError
 from sbtc_gateway.core.ttlcache import TTLCache
 from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events.endpoints import router as events_router
+from sbtc_gateway.infra.shared import build_shared_state
 from sbtc_gateway.merchants.endpoints import router as merchants_router
+from sbtc_gateway.observability import metrics
 from sbtc_gateway.payments.endpoints import router as payments_router
 from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.worker import run_periodic_tasks
@@ -48,6 +55,7 @@ def build_state(settings: Settings) -> GatewayState:
         ),
         key_secret=settings.secret("api_key_secret"),
         auth_cache=TTLCache(settings.auth_cache_seconds, 10_000),
+        shared=build_shared_state(settings.redis_url, key_prefix=settings.redis_key_prefix),
     )
 
 
@@ -58,6 +66,7 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.gateway = state
+        await state.shared.start()
         task = asyncio.create_task(run_periodic_tasks(state)) if background_tasks else None
         try:
             yield
@@ -66,6 +75,7 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await state.shared.close()
             await state.engine.dispose()
 
     app = FastAPI(
@@ -76,6 +86,39 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
         docs_url="/docs",
         redoc_url=None,
     )
+    # Outermost last: request id → metrics/access log → CORS → compression → rate limit →
+    # deprecation headers → routes. All pure ASGI except Starlette's CORS (also pure ASGI).
+    app.add_middleware(DeprecationMiddleware)
+    app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(CompressionMiddleware)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "Stripe-Version",
+                "Sbtc-Signature",
+            ],
+            expose_headers=[
+                "Request-Id",
+                "Stripe-Version",
+                "Idempotent-Replayed",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "RateLimit-Policy",
+                "Retry-After",
+                "Deprecation",
+                "Sunset",
+                "Link",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(StripeHeadersMiddleware)
     app.include_router(merchants_router)
     app.include_router(payments_router)
@@ -87,16 +130,32 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
     async def health() -> Response:
         return json_response({"status": "ok", "version": __version__})
 
-    @app.get("/ready", tags=["Operations"], summary="Readiness: the database answers")
+    app.add_api_route(
+        "/metrics",
+        metrics_endpoint,
+        methods=["GET"],
+        tags=["Operations"],
+        summary="Prometheus metrics",
+        include_in_schema=False,
+    )
+
+    @app.get("/ready", tags=["Operations"], summary="Readiness: the database (and Redis) answer")
     async def ready(request: Request) -> Response:
+        """503 when the database is down. Redis down is `degraded`, still 200: the gateway
+        serves on its in-process fallbacks, and taking every replica out of the load balancer
+        would turn a degradation into an outage. (The chain API check comes with the chain
+        watcher.)"""
         state: GatewayState = request.app.state.gateway
+        redis = await state.shared.redis_status()
         try:
             async with state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
+            metrics.DB_ERRORS.labels("ready").inc()
             log.warning("readiness check failed", error=type(exc).__name__)
-            return json_response({"status": "unavailable", "database": "down"}, 503)
-        return json_response({"status": "ok", "database": "up"})
+            return json_response({"status": "unavailable", "database": "down", "redis": redis}, 503)
+        status = "degraded" if redis == "down" else "ok"
+        return json_response({"status": status, "database": "up", "redis": redis})
 
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sbtc_gateway.api.responses import error_response
@@ -11,7 +12,11 @@ from sbtc_gateway.core.errors import InvalidRequestError
 
 
 class StripeHeadersMiddleware:
-    """`Request-Id` on every response, `Stripe-Version` echoed, `Stripe-Account` refused."""
+    """`Request-Id` on every response, `Stripe-Version` echoed, `Stripe-Account` refused.
+
+    The request id is also bound in structlog's context variables for the request's duration,
+    so every log line written while serving it (services, events, chain calls) carries it.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,14 +43,18 @@ class StripeHeadersMiddleware:
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
-        if account:
-            response = error_response(
-                InvalidRequestError(
-                    "The Stripe-Account header (Connect) is not supported by this gateway.",
-                    code="stripe_account_unsupported",
-                    param="Stripe-Account",
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            if account:
+                response = error_response(
+                    InvalidRequestError(
+                        "The Stripe-Account header (Connect) is not supported by this gateway.",
+                        code="stripe_account_unsupported",
+                        param="Stripe-Account",
+                    )
                 )
-            )
-            await response(scope, receive, send_with_headers)
-            return
-        await self.app(scope, receive, send_with_headers)
+                await response(scope, receive, send_with_headers)
+                return
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)

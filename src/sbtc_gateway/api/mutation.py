@@ -68,6 +68,7 @@ async def run_write(
             body = dumps(obj)
             if claimed is not None:
                 await idempotency.finish(session, claimed, status, body)
+        await gateway.after_commit(session)
         return json_response(body, status)
     except GatewayError as exc:
         replayable = not (

@@ -39,6 +39,7 @@ class Origin:
 
 
 SYSTEM = Origin()
+RECORDED = "sbtc.recorded_events"
 
 
 def record(
@@ -67,7 +68,15 @@ def record(
         created=now(),
     )
     session.add(event)
+    # Counted in metrics by the transaction's owner once committed (see `committed_events`).
+    session.info.setdefault(RECORDED, []).append((type, obj.get("status"), livemode))
     return event
+
+
+def committed_events(session: AsyncSession) -> list[tuple[str, Any, bool]]:
+    """The (type, object status, livemode) of events recorded in a transaction just committed."""
+    recorded: list[tuple[str, Any, bool]] = session.info.pop(RECORDED, [])
+    return recorded
 
 
 def render_event(event: Event) -> dict[str, Any]:
