@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from sbtc_gateway import __version__
@@ -19,7 +18,7 @@ from sbtc_gateway.api import openapi
 from sbtc_gateway.api.compression import CompressionMiddleware
 from sbtc_gateway.api.deprecation import DeprecationMiddleware
 from sbtc_gateway.api.metrics import MetricsMiddleware, metrics_endpoint
-from sbtc_gateway.api.middleware import StripeHeadersMiddleware
+from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMiddleware
 from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
 from sbtc_gateway.api.state import GatewayState
@@ -87,13 +86,13 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
         redoc_url=None,
     )
     # Outermost last: request id → metrics/access log → CORS → compression → rate limit →
-    # deprecation headers → routes. All pure ASGI except Starlette's CORS (also pure ASGI).
+    # deprecation headers → routes. All pure ASGI.
     app.add_middleware(DeprecationMiddleware)
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(CompressionMiddleware)
     if settings.cors_origin_list:
         app.add_middleware(
-            CORSMiddleware,
+            BrowserCORSMiddleware,
             allow_origins=settings.cors_origin_list,
             allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
             allow_headers=[
