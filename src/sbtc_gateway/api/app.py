@@ -30,6 +30,7 @@ from sbtc_gateway.events.endpoints import router as events_router
 from sbtc_gateway.infra.shared import build_shared_state
 from sbtc_gateway.merchants.endpoints import router as merchants_router
 from sbtc_gateway.observability import metrics
+from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.payments.endpoints import router as payments_router
 from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.worker import run_periodic_tasks
@@ -189,5 +190,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> Response:
+        count_database_failure(exc, "request")
         log.exception("unhandled error", path=request.url.path)
         return error_response(ApiError("An unexpected error occurred."))

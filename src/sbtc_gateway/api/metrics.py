@@ -40,7 +40,9 @@ class MetricsMiddleware:
         finally:
             metrics.HTTP_IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = getattr(scope.get("route"), "path", None) or (
+                "rate_limited" if status == 429 else "unmatched"
+            )
             method = scope["method"]
             metrics.HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
             log.info(

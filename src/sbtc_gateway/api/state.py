@@ -51,10 +51,15 @@ class GatewayState:
         """Call once a transaction has committed: drop cached copies of what it changed and
         count its events."""
         await self.intents.after_commit(session)
-        for type_, status, livemode in committed_events(session):
-            metrics.EVENTS.labels(type_).inc()
-            if type_.startswith("payment_intent.") and status:
-                metrics.PAYMENT_INTENTS.labels(status, "true" if livemode else "false").inc()
+        for event in committed_events(session):
+            metrics.EVENTS.labels(event.type).inc()
+            if not event.type.startswith("payment_intent.") or not event.status:
+                continue
+            mode = "true" if event.livemode else "false"
+            metrics.PAYMENT_INTENTS.labels(event.status, mode).inc()
+            if event.type == "payment_intent.succeeded" and isinstance(event.amount, int):
+                metrics.PAYMENT_VOLUME.labels(mode).inc(event.amount)
+                metrics.PAYMENT_AMOUNT.observe(event.amount)
 
     @property
     def intents(self) -> IntentCache:

@@ -42,6 +42,16 @@ class Origin:
 
 
 SYSTEM = Origin()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    type: str
+    status: Any
+    livemode: bool
+    amount: Any
+
+
 RECORDED = "sbtc.recorded_events"
 
 
@@ -73,13 +83,15 @@ def record(
     session.add(event)
     log.debug("event recorded", event_id=event.id, type=type, object_id=event.object_id)
     # Counted in metrics by the transaction's owner once committed (see `committed_events`).
-    session.info.setdefault(RECORDED, []).append((type, obj.get("status"), livemode))
+    session.info.setdefault(RECORDED, []).append(
+        RecordedEvent(type, obj.get("status"), livemode, obj.get("amount"))
+    )
     return event
 
 
-def committed_events(session: AsyncSession) -> list[tuple[str, Any, bool]]:
-    """The (type, object status, livemode) of events recorded in a transaction just committed."""
-    recorded: list[tuple[str, Any, bool]] = session.info.pop(RECORDED, [])
+def committed_events(session: AsyncSession) -> list[RecordedEvent]:
+    """The events recorded in a transaction that has just committed (for metrics)."""
+    recorded: list[RecordedEvent] = session.info.pop(RECORDED, [])
     return recorded
 
 

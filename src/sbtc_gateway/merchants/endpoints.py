@@ -23,6 +23,7 @@ from sbtc_gateway.merchants.schemas import (
     MerchantCreateParams,
     render_account,
 )
+from sbtc_gateway.observability import metrics
 
 router = APIRouter(tags=["Merchants"])
 
@@ -62,7 +63,10 @@ async def create_merchant(request: Request) -> Response:
         return 200, body
 
     scope = f"anon:{_client_ip(request)}"
-    return await run_write(request, gw, scope=scope, params=raw, handler=handler)
+    response = await run_write(request, gw, scope=scope, params=raw, handler=handler)
+    if response.status_code == 200 and "idempotent-replayed" not in response.headers:
+        metrics.MERCHANT_SIGNUPS.inc()
+    return response
 
 
 @router.get(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from sbtc_gateway import __version__
+
 HTTP_LATENCY = Histogram(
     "sbtc_http_request_duration_seconds",
     "HTTP request latency by route template, method and status",
@@ -28,6 +30,21 @@ PAYMENT_INTENTS = Counter(
     "PaymentIntents reaching a status (counted once the change is committed)",
     ["status", "livemode"],
 )
+
+PAYMENT_VOLUME = Counter(
+    "sbtc_payment_volume_sats_total", "Satoshis of succeeded PaymentIntents", ["livemode"]
+)
+PAYMENT_AMOUNT = Histogram(
+    "sbtc_payment_amount_sats",
+    "Amounts of succeeded PaymentIntents, in satoshis",
+    buckets=(10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000),
+)
+MERCHANT_SIGNUPS = Counter("sbtc_merchant_signups_total", "Merchants signed up through the API")
+
+BUILD_INFO = Gauge(
+    "sbtc_build_info", "Always 1; the version label changes on deployment", ["version"]
+)
+BUILD_INFO.labels(__version__).set(1)
 
 RATE_LIMITED = Counter(
     "sbtc_rate_limit_rejections_total", "Requests refused with 429, by policy", ["policy"]
@@ -59,3 +76,14 @@ OUTBOX_DEPTH = Gauge("sbtc_outbox_depth", "Events waiting for delivery")
 DB_ERRORS = Counter(
     "sbtc_db_errors_total", "Database connection or query failures seen by the API", ["where"]
 )
+
+
+def count_database_failure(exc: BaseException, where: str) -> None:
+    """Count `exc` in `sbtc_db_errors_total` if it is the database failing (connection lost,
+    refused, server gone), not a bug in a query."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        DB_ERRORS.labels(where).inc()
