@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -22,6 +23,7 @@ from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMidd
 from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
 from sbtc_gateway.api.state import GatewayState
+from sbtc_gateway.api.tracing import setup_tracing
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core.errors import ApiError, GatewayError, InvalidRequestError, NotFoundError
 from sbtc_gateway.core.ttlcache import TTLCache
@@ -59,8 +61,12 @@ def build_state(settings: Settings) -> GatewayState:
     )
 
 
-def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI:
-    """Build the app. `background_tasks` runs the worker's periodic jobs in-process (dev mode)."""
+def create_app(
+    settings: Settings, *, background_tasks: bool = False, span_exporter: Any = None
+) -> FastAPI:
+    """Build the app. `background_tasks` runs the worker's periodic jobs in-process (dev mode);
+    traces go to OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (or to `span_exporter`)."""
+    tracer_provider: Any = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +83,8 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
                     await task
             await state.shared.close()
             await state.engine.dispose()
+            if tracer_provider is not None:
+                tracer_provider.shutdown()
 
     app = FastAPI(
         title="sBTC Payment Gateway",
@@ -120,6 +128,7 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
         )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(StripeHeadersMiddleware)
+    tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
     app.include_router(merchants_router)
     app.include_router(payments_router)
     app.include_router(events_router)

@@ -10,6 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sbtc_gateway.api.responses import error_response
+from sbtc_gateway.api.tracing import request_context
 from sbtc_gateway.core.errors import InvalidRequestError
 
 
@@ -45,7 +46,8 @@ class StripeHeadersMiddleware:
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        context = request_context(request_id)  # trace id, when a span is active
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id, **context)
         try:
             if account:
                 response = error_response(
