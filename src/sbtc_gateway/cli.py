@@ -105,6 +105,7 @@ def worker(once: bool) -> None:
             else:
                 await run_periodic_tasks(state)
         finally:
+            await state.shared.close()
             await state.engine.dispose()
 
     asyncio.run(_main())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 from sbtc_gateway.infra.base import Cache, NonceStore, PubSub, RateLimiter
@@ -51,7 +50,3 @@ def build_shared_state(redis_url: str | None, *, key_prefix: str = "sbtc:") -> S
         return SharedState(LocalRateLimiter(), LocalNonceStore(), LocalPubSub())
     conn = RedisConnection(redis_url, prefix=key_prefix)
     return SharedState(RedisRateLimiter(conn), RedisNonceStore(conn), RedisPubSub(conn), redis=conn)
-
-
-def random_prefix() -> str:
-    return f"sbtc-{secrets.token_hex(4)}:"
