@@ -81,6 +81,35 @@ def database_url(
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
 
 
+_REDIS_PREFIXES: list[str] = []
+
+
+def redis_test_prefix() -> str:
+    """A fresh Redis key prefix, whose keys are deleted at the end of the session."""
+    prefix = f"sbtc-test-{secrets.token_hex(6)}:"
+    _REDIS_PREFIXES.append(prefix)
+    return prefix
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_redis_test_keys() -> Iterator[None]:
+    yield
+    if not _REDIS_PREFIXES:
+        return
+    from redis import Redis
+
+    client = Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    try:
+        for prefix in _REDIS_PREFIXES:
+            keys = list(client.scan_iter(match=prefix + "*", count=1000))
+            if keys:
+                client.delete(*keys)
+    except OSError:
+        pass
+    finally:
+        client.close()
+
+
 def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -95,6 +124,10 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "signup_rate_limit_per_hour": 1_000_000,
         "key_rotation_rate_limit_per_hour": 1_000_000,
     }
+    if os.environ.get("TEST_SHARED_STATE") == "redis":
+        # Run any suite on Redis-backed shared state: TEST_SHARED_STATE=redis pytest …
+        values["redis_url"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+        values["redis_key_prefix"] = redis_test_prefix()
     values.update(overrides)
     return Settings(**values)
 

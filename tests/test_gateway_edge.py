@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from sbtc_gateway.config import Settings
-from tests.conftest import TEST_ADDRESS, Merchant, sign_up
+from tests.conftest import TEST_ADDRESS, Merchant, redis_test_prefix, sign_up
 
 LIMITED = {
     "rate_limit_per_minute": 3,
@@ -21,7 +21,8 @@ LIMITED = {
 
 
 def _settings(base: Settings, **overrides: Any) -> Settings:
-    return base.model_copy(update=overrides)
+    """A variant with its own Redis keys (when the suite runs with TEST_SHARED_STATE=redis)."""
+    return base.model_copy(update={"redis_key_prefix": redis_test_prefix(), **overrides})
 
 
 async def test_per_key_limit_with_headers_and_stripe_429(
@@ -251,7 +252,13 @@ async def test_ready_reports_database_and_redis(
     client: httpx.AsyncClient, sqlite_settings: Settings, make_instance: Any, redis_url: str
 ) -> None:
     body = (await client.get("/ready")).json()
-    assert body == {"status": "ok", "database": "up", "redis": "disabled"}
+    in_process = await make_instance(_settings(sqlite_settings, redis_url=None))
+    assert (await in_process.client.get("/ready")).json() == {
+        "status": "ok",
+        "database": "up",
+        "redis": "disabled",
+    }
+    assert body["database"] == "up"
     with_redis = await make_instance(_settings(sqlite_settings, redis_url=redis_url))
     assert (await with_redis.client.get("/ready")).json()["redis"] == "up"
     from tests.conftest import free_port
