@@ -271,3 +271,42 @@ async def test_ready_reports_database_and_redis(
     assert response.json() == {"status": "degraded", "database": "up", "redis": "down"}
     # and the API still answers
     assert (await dead.client.post("/v1/merchants", data=_signup())).status_code == 200
+
+
+async def test_limits_hold_while_redis_is_unreachable(
+    sqlite_settings: Settings, make_instance: Any
+) -> None:
+    from sbtc_gateway.observability import metrics
+    from tests.conftest import free_port
+
+    open_ = await make_instance(sqlite_settings)
+    body = (await sign_up(open_.client)).body
+    dead = await make_instance(
+        _settings(
+            sqlite_settings,
+            redis_url=f"redis://127.0.0.1:{free_port()}/0",
+            rate_limit_per_minute=3,
+        )
+    )
+    m = Merchant(dead.client, body)
+    codes = [(await m.get("/v1/account")).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]  # enforced by the in-process fallback
+    assert dead.gateway.shared.redis.health.degraded
+    assert metrics.REDIS_DEGRADED._value.get() == 1
+    text = (await dead.client.get("/metrics")).text
+    assert "sbtc_redis_degraded 1.0" in text
+    assert "sbtc_redis_errors_total{operation=" in text
+
+
+def test_database_failures_are_counted() -> None:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from sbtc_gateway.observability import metrics
+
+    counter = metrics.DB_ERRORS.labels("unit")
+    before = counter._value.get()
+    metrics.count_database_failure(OperationalError("SELECT 1", {}, Exception("gone")), "unit")
+    metrics.count_database_failure(ConnectionRefusedError(), "unit")
+    metrics.count_database_failure(ProgrammingError("SELEC 1", {}, Exception("typo")), "unit")
+    metrics.count_database_failure(ValueError("bug"), "unit")
+    assert counter._value.get() == before + 2
