@@ -10,6 +10,8 @@ the database: every 200 must have exactly one intent and one event.
     python -m bench.create_intents --workers 1 --connections 64 --duration 20
     python -m bench.create_intents --database sqlite --workers 1
     python -m bench.create_intents --no-idempotency
+    SBTC_REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.create_intents   # shared limiter
+    SBTC_RATE_LIMIT_ENABLED=false python -m bench.create_intents             # without limiter
 
 Needs wrk (Debian package `wrk`; installed here if missing and we are root).
 """
@@ -167,6 +169,8 @@ def main() -> None:
         "SBTC_GATEWAY_SIGNING_KEY": secrets.token_hex(32),
         "SBTC_DB_POOL_SIZE": str(max(4, args.connections // max(args.workers, 1))),
         "SBTC_LOG_LEVEL": "WARNING",
+        # The limiter still runs (its cost is measured) but must not refuse the benchmark.
+        "SBTC_RATE_LIMIT_PER_MINUTE": os.environ.get("SBTC_RATE_LIMIT_PER_MINUTE", "100000000"),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "sbtc_gateway.api.asgi:app", "--host", "127.0.0.1",

@@ -81,6 +81,35 @@ def database_url(
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
 
 
+_REDIS_PREFIXES: list[str] = []
+
+
+def redis_test_prefix() -> str:
+    """A fresh Redis key prefix, whose keys are deleted at the end of the session."""
+    prefix = f"sbtc-test-{secrets.token_hex(6)}:"
+    _REDIS_PREFIXES.append(prefix)
+    return prefix
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_redis_test_keys() -> Iterator[None]:
+    yield
+    if not _REDIS_PREFIXES:
+        return
+    from redis import Redis
+
+    client = Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    try:
+        for prefix in _REDIS_PREFIXES:
+            keys = list(client.scan_iter(match=prefix + "*", count=1000))
+            if keys:
+                client.delete(*keys)
+    except OSError:
+        pass
+    finally:
+        client.close()
+
+
 def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -89,7 +118,16 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "gateway_signing_key": SecretStr("11" * 32),
         "db_pool_size": 10,
         "log_json": False,
+        # Suites sign up hundreds of merchants from one address; rate limits have their tests.
+        "rate_limit_per_minute": 1_000_000,
+        "anonymous_rate_limit_per_minute": 1_000_000,
+        "signup_rate_limit_per_hour": 1_000_000,
+        "key_rotation_rate_limit_per_hour": 1_000_000,
     }
+    if os.environ.get("TEST_SHARED_STATE") == "redis":
+        # Run any suite on Redis-backed shared state: TEST_SHARED_STATE=redis pytest …
+        values["redis_url"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+        values["redis_key_prefix"] = redis_test_prefix()
     values.update(overrides)
     return Settings(**values)
 
@@ -200,3 +238,87 @@ class ServerThread:
 def live_server(settings: Settings) -> Iterator[ServerThread]:
     with ServerThread(settings) as server:
         yield server
+
+
+# --- Redis and extra app instances (gateway-layer tests) -------------------------------------
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_reachable(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    if not _redis_reachable(TEST_REDIS_URL):
+        if IN_CI:
+            pytest.fail(f"Redis is not reachable at {TEST_REDIS_URL} (required in CI)")
+        pytest.skip("Redis is not reachable")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    from redis import Redis
+
+    prefix = f"sbtc-test-{secrets.token_hex(6)}:"
+    yield prefix
+    client = Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Gateway-layer tests are about the HTTP edge, so they run once, on SQLite."""
+    path = tmp_path_factory.mktemp("edge") / "gateway.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    asyncio.run(upgrade(url))
+    return make_settings(url, tmp_path_factory.mktemp("edge-data"))
+
+
+class AppInstance:
+    """An app (one 'replica') with its lifespan running and an httpx client on it."""
+
+    def __init__(self, app: Any, client: httpx.AsyncClient) -> None:
+        self.app = app
+        self.client = client
+
+    @property
+    def gateway(self) -> Any:
+        return self.app.state.gateway
+
+
+@pytest_asyncio.fixture
+async def make_instance() -> AsyncIterator[Any]:
+    """`await make_instance(settings, client_addr=("1.2.3.4", 1234))` → AppInstance."""
+    import contextlib
+
+    stack = contextlib.AsyncExitStack()
+
+    async def make(
+        settings: Settings, client_addr: tuple[str, int] = ("127.0.0.1", 50000)
+    ) -> AppInstance:
+        application = create_app(settings)
+        await stack.enter_async_context(application.router.lifespan_context(application))
+        transport = httpx.ASGITransport(app=application, client=client_addr)
+        c = await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url="http://gateway.test")
+        )
+        return AppInstance(application, c)
+
+    async with stack:
+        yield make

@@ -56,7 +56,7 @@ def dev(port: int, host: str, data_dir: Path) -> None:
         "--email me@example.com --stacks-address ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG\n"
     )
     app = create_app(settings, background_tasks=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @main.command()
@@ -79,11 +79,20 @@ def api(port: int | None, host: str | None, workers: int) -> None:
             workers=workers,
             log_level="warning",
             factory=False,
+            proxy_headers=False,  # SBTC_TRUSTED_PROXIES decides, in the app
         )
         return
     from sbtc_gateway.api.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the gateway decides
+        # from SBTC_TRUSTED_PROXIES instead (api/client_ip.py).
+        proxy_headers=False,
+    )
 
 
 @main.command()
@@ -105,6 +114,7 @@ def worker(once: bool) -> None:
             else:
                 await run_periodic_tasks(state)
         finally:
+            await state.shared.close()
             await state.engine.dispose()
 
     asyncio.run(_main())

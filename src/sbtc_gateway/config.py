@@ -64,10 +64,37 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Shared state (rate limits, caches, nonces, pub/sub): Redis when set, else in-process.
+    redis_url: str | None = None
+    redis_key_prefix: str = "sbtc:"
+    # Rate limits (sliding window). Per API key: `rate_limit_per_minute` times the tier's
+    # multiplier (merchants/tiers.py); per client IP for unauthenticated requests.
+    rate_limit_enabled: bool = True
+    rate_limit_per_minute: int = Field(default=1_500, ge=1)
+    anonymous_rate_limit_per_minute: int = Field(default=120, ge=1)
+    signup_rate_limit_per_hour: int = Field(default=20, ge=1)
+    key_rotation_rate_limit_per_hour: int = Field(default=20, ge=1)
+    # Comma-separated CIDRs whose X-Forwarded-For is believed (the load balancers).
+    trusted_proxies: str = ""
+    # Comma-separated origins allowed by CORS, or `*` (keys travel in headers, not cookies).
+    cors_origins: str = "*"
+    # None: signatures required for live keys only; True: for every key; False: never.
+    require_request_signing: bool | None = None
+    intent_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    def signing_required(self, livemode: bool) -> bool:
+        if self.require_request_signing is None:
+            return livemode
+        return self.require_request_signing
 
     @property
     def live(self) -> bool:

@@ -24,6 +24,7 @@ log = structlog.get_logger(__name__)
 async def run_once(state: GatewayState) -> dict[str, int]:
     async with state.sessions.begin() as session:
         expired = await payments.expire_due(session)
+    await state.after_commit(session)
     async with state.sessions.begin() as session:
         pruned = await idempotency.prune(session, state.settings.idempotency_retention_seconds)
     if expired or pruned:

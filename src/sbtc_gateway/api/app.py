@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -15,15 +16,23 @@ from starlette.responses import Response
 
 from sbtc_gateway import __version__
 from sbtc_gateway.api import openapi
-from sbtc_gateway.api.middleware import StripeHeadersMiddleware
+from sbtc_gateway.api.compression import CompressionMiddleware
+from sbtc_gateway.api.deprecation import DeprecationMiddleware
+from sbtc_gateway.api.metrics import MetricsMiddleware, metrics_endpoint
+from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMiddleware
+from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
 from sbtc_gateway.api.state import GatewayState
+from sbtc_gateway.api.tracing import setup_tracing
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core.errors import ApiError, GatewayError, InvalidRequestError, NotFoundError
 from sbtc_gateway.core.ttlcache import TTLCache
 from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events.endpoints import router as events_router
+from sbtc_gateway.infra.shared import build_shared_state
 from sbtc_gateway.merchants.endpoints import router as merchants_router
+from sbtc_gateway.observability import metrics
+from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.payments.endpoints import router as payments_router
 from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.worker import run_periodic_tasks
@@ -48,16 +57,22 @@ def build_state(settings: Settings) -> GatewayState:
         ),
         key_secret=settings.secret("api_key_secret"),
         auth_cache=TTLCache(settings.auth_cache_seconds, 10_000),
+        shared=build_shared_state(settings.redis_url, key_prefix=settings.redis_key_prefix),
     )
 
 
-def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI:
-    """Build the app. `background_tasks` runs the worker's periodic jobs in-process (dev mode)."""
+def create_app(
+    settings: Settings, *, background_tasks: bool = False, span_exporter: Any = None
+) -> FastAPI:
+    """Build the app. `background_tasks` runs the worker's periodic jobs in-process (dev mode);
+    traces go to OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (or to `span_exporter`)."""
+    tracer_provider: Any = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.gateway = state
+        await state.shared.start()
         task = asyncio.create_task(run_periodic_tasks(state)) if background_tasks else None
         try:
             yield
@@ -66,7 +81,10 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await state.shared.close()
             await state.engine.dispose()
+            if tracer_provider is not None:
+                tracer_provider.shutdown()
 
     app = FastAPI(
         title="sBTC Payment Gateway",
@@ -76,7 +94,41 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
         docs_url="/docs",
         redoc_url=None,
     )
+    # Outermost last: request id → metrics/access log → CORS → compression → rate limit →
+    # deprecation headers → routes. All pure ASGI.
+    app.add_middleware(DeprecationMiddleware)
+    app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(CompressionMiddleware)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            BrowserCORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "Stripe-Version",
+                "Sbtc-Signature",
+            ],
+            expose_headers=[
+                "Request-Id",
+                "Stripe-Version",
+                "Idempotent-Replayed",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "RateLimit-Policy",
+                "Retry-After",
+                "Deprecation",
+                "Sunset",
+                "Link",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(StripeHeadersMiddleware)
+    tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
     app.include_router(merchants_router)
     app.include_router(payments_router)
     app.include_router(events_router)
@@ -87,16 +139,32 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
     async def health() -> Response:
         return json_response({"status": "ok", "version": __version__})
 
-    @app.get("/ready", tags=["Operations"], summary="Readiness: the database answers")
+    app.add_api_route(
+        "/metrics",
+        metrics_endpoint,
+        methods=["GET"],
+        tags=["Operations"],
+        summary="Prometheus metrics",
+        include_in_schema=False,
+    )
+
+    @app.get("/ready", tags=["Operations"], summary="Readiness: the database (and Redis) answer")
     async def ready(request: Request) -> Response:
+        """503 when the database is down. Redis down is `degraded`, still 200: the gateway
+        serves on its in-process fallbacks, and taking every replica out of the load balancer
+        would turn a degradation into an outage. (The chain API check comes with the chain
+        watcher.)"""
         state: GatewayState = request.app.state.gateway
+        redis = await state.shared.redis_status()
         try:
             async with state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
+            metrics.DB_ERRORS.labels("ready").inc()
             log.warning("readiness check failed", error=type(exc).__name__)
-            return json_response({"status": "unavailable", "database": "down"}, 503)
-        return json_response({"status": "ok", "database": "up"})
+            return json_response({"status": "unavailable", "database": "down", "redis": redis}, 503)
+        status = "degraded" if redis == "down" else "ok"
+        return json_response({"status": status, "database": "up", "redis": redis})
 
     return app
 
@@ -131,5 +199,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> Response:
+        count_database_failure(exc, "request")
         log.exception("unhandled error", path=request.url.path)
         return error_response(ApiError("An unexpected error occurred."))

@@ -2,5 +2,9 @@
 
 from sbtc_gateway.api.app import create_app
 from sbtc_gateway.config import load_settings
+from sbtc_gateway.core.logging import configure_logging
 
-app = create_app(load_settings())
+settings = load_settings()
+# Worker processes start from this module, not from the CLI: configure their logging here.
+configure_logging(settings.log_level, json=settings.log_json)
+app = create_app(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 
 from fastapi import Request
 
@@ -14,7 +15,7 @@ from sbtc_gateway.merchants import service as merchants
 from sbtc_gateway.merchants.service import AuthenticatedKey
 
 
-def _presented_key(request: Request) -> str:
+def presented_key(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     value = value.strip()
@@ -43,7 +44,7 @@ async def authenticate(request: Request, gateway: GatewayState) -> Authenticated
     cached = getattr(request.state, "auth", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    key = _presented_key(request)
+    key = presented_key(request)
     parsed = keys.parse(key)
     if parsed is None:
         raise _invalid(key)
@@ -53,6 +54,8 @@ async def authenticate(request: Request, gateway: GatewayState) -> Authenticated
         )
     candidate = keys.digest(gateway.key_secret, key)
     hit, auth = gateway.auth_cache.get(candidate)
+    if hit and auth is not None and auth.expires_at is not None and auth.expires_at <= time.time():
+        hit = False  # a rotated key's grace period ended while it was cached
     if not hit:
         async with gateway.sessions() as session:
             auth = await merchants.authenticate(session, parsed, candidate)

@@ -20,6 +20,7 @@ from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.core.errors import ApiError, ConflictError, GatewayError, IdempotencyError
 from sbtc_gateway.events.service import Origin
 from sbtc_gateway.idempotency import service as idempotency
+from sbtc_gateway.observability.metrics import count_database_failure
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,7 @@ async def run_write(
             body = dumps(obj)
             if claimed is not None:
                 await idempotency.finish(session, claimed, status, body)
+        await gateway.after_commit(session)
         return json_response(body, status)
     except GatewayError as exc:
         replayable = not (
@@ -76,7 +78,8 @@ async def run_write(
         if req is not None and replayable:
             await _store_quietly(gateway, req, exc)
         return error_response(exc)
-    except Exception:
+    except Exception as exc:
+        count_database_failure(exc, "write")
         log.exception("unhandled error in write request", path=request.url.path)
         failure = ApiError("An unexpected error occurred; the request can be retried safely.")
         if req is not None:

@@ -30,7 +30,9 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise PayloadTooLargeError(f"Request body exceeds {limit} bytes.")
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    request._body = body  # later readers (signature check, then parameters) get it again
+    return body
 
 
 async def raw_params(request: Request, limit: int) -> dict[str, Any]:

@@ -8,8 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core.ttlcache import TTLCache
+from sbtc_gateway.events.service import committed_events
+from sbtc_gateway.infra.shared import SharedState, build_shared_state
 from sbtc_gateway.merchants.service import AuthenticatedKey
+from sbtc_gateway.observability import metrics
+from sbtc_gateway.payments.cache import IntentCache
 from sbtc_gateway.payments.service import PaymentSettings
+
+AUTH_CHANNEL = "auth-invalidate"
 
 
 @dataclass
@@ -22,3 +28,40 @@ class GatewayState:
     auth_cache: TTLCache[str, AuthenticatedKey | None] = field(
         default_factory=lambda: TTLCache(1.0, 10_000)
     )
+    shared: SharedState = field(default_factory=lambda: build_shared_state(None))
+    intent_cache: IntentCache | None = None
+
+    def __post_init__(self) -> None:
+        if self.intent_cache is None:
+            self.intent_cache = IntentCache(
+                self.shared.cache("payment_intents"), self.settings.intent_cache_seconds
+            )
+        self.shared.pubsub.subscribe(AUTH_CHANNEL, self._on_auth_invalidate)
+
+    async def _on_auth_invalidate(self, message: bytes) -> None:
+        self.auth_cache.clear()
+
+    async def invalidate_auth(self) -> None:
+        """A key was rotated or revoked: this replica forgets at once, the others when the
+        pub/sub message arrives (and within the cache TTL, ≤ 1 s, if it never does)."""
+        self.auth_cache.clear()
+        await self.shared.pubsub.publish(AUTH_CHANNEL, b"*")
+
+    async def after_commit(self, session: AsyncSession) -> None:
+        """Call once a transaction has committed: drop cached copies of what it changed and
+        count its events."""
+        await self.intents.after_commit(session)
+        for event in committed_events(session):
+            metrics.EVENTS.labels(event.type).inc()
+            if not event.type.startswith("payment_intent.") or not event.status:
+                continue
+            mode = "true" if event.livemode else "false"
+            metrics.PAYMENT_INTENTS.labels(event.status, mode).inc()
+            if event.type == "payment_intent.succeeded" and isinstance(event.amount, int):
+                metrics.PAYMENT_VOLUME.labels(mode).inc(event.amount)
+                metrics.PAYMENT_AMOUNT.observe(event.amount)
+
+    @property
+    def intents(self) -> IntentCache:
+        assert self.intent_cache is not None
+        return self.intent_cache

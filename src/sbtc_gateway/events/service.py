@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.db.base import now
 from sbtc_gateway.events.models import Event
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_API_VERSION = "2026-10-28.endive"
 
@@ -41,6 +44,17 @@ class Origin:
 SYSTEM = Origin()
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    type: str
+    status: Any
+    livemode: bool
+    amount: Any
+
+
+RECORDED = "sbtc.recorded_events"
+
+
 def record(
     session: AsyncSession,
     *,
@@ -67,7 +81,18 @@ def record(
         created=now(),
     )
     session.add(event)
+    log.debug("event recorded", event_id=event.id, type=type, object_id=event.object_id)
+    # Counted in metrics by the transaction's owner once committed (see `committed_events`).
+    session.info.setdefault(RECORDED, []).append(
+        RecordedEvent(type, obj.get("status"), livemode, obj.get("amount"))
+    )
     return event
+
+
+def committed_events(session: AsyncSession) -> list[RecordedEvent]:
+    """The events recorded in a transaction that has just committed (for metrics)."""
+    recorded: list[RecordedEvent] = session.info.pop(RECORDED, [])
+    return recorded
 
 
 def render_event(event: Event) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from sbtc_gateway.api import openapi
+from sbtc_gateway.api import deprecation, openapi
 from sbtc_gateway.api.auth import require_secret
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.signing import require_signature
 from sbtc_gateway.events.service import Origin
 from sbtc_gateway.merchants import service
 from sbtc_gateway.merchants.schemas import (
@@ -22,6 +23,7 @@ from sbtc_gateway.merchants.schemas import (
     MerchantCreateParams,
     render_account,
 )
+from sbtc_gateway.observability import metrics
 
 router = APIRouter(tags=["Merchants"])
 
@@ -36,7 +38,9 @@ openapi.describe("ApiKey", ["id", "object", "secret", "livemode", "created", "pr
 
 
 def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """Resolved by the edge middleware from trusted proxies (`SBTC_TRUSTED_PROXIES`)."""
+    ip: str | None = request.scope.get("state", {}).get("client_ip")
+    return ip or (request.client.host if request.client else "unknown")
 
 
 @router.post(
@@ -48,6 +52,8 @@ def _client_ip(request: Request) -> str:
 async def create_merchant(request: Request) -> Response:
     gw = gateway(request)
     params, raw = await parse(request, MerchantCreateParams)
+    if params.tier is not None:
+        deprecation.announce(request, deprecation.SIGNUP_TIER)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         merchant, issued = await service.register(session, params, key_secret=gw.key_secret)
@@ -57,7 +63,10 @@ async def create_merchant(request: Request) -> Response:
         return 200, body
 
     scope = f"anon:{_client_ip(request)}"
-    return await run_write(request, gw, scope=scope, params=raw, handler=handler)
+    response = await run_write(request, gw, scope=scope, params=raw, handler=handler)
+    if response.status_code == 200 and "idempotent-replayed" not in response.headers:
+        metrics.MERCHANT_SIGNUPS.inc()
+    return response
 
 
 @router.get(
@@ -100,6 +109,7 @@ async def update_account(request: Request) -> Response:
 async def rotate_api_key(request: Request) -> Response:
     gw = gateway(request)
     caller = await require_secret(request, gw)
+    await require_signature(request, gw, caller)
     params, raw = await parse(request, ApiKeyRotateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
@@ -120,5 +130,5 @@ async def rotate_api_key(request: Request) -> Response:
         }
 
     response = await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
-    gw.auth_cache.clear()  # this replica forgets at once; others within the cache TTL (≤ 1 s)
+    await gw.invalidate_auth()  # every replica forgets cached keys (pub/sub; TTL ≤ 1 s anyway)
     return response

@@ -31,6 +31,7 @@ class AuthenticatedKey:
     livemode: bool
     kind: str
     expires_at: int | None
+    tier: str = DEFAULT_TIER.value
 
 
 def validate_payout_address(address: str, *, mainnet: bool, param: str) -> str:
@@ -178,12 +179,12 @@ async def authenticate(
 ) -> AuthenticatedKey | None:
     """Find the stored key for a presented one; None if unknown, revoked or expired."""
     rows = await session.execute(
-        select(ApiKey, Merchant.status)
+        select(ApiKey, Merchant.status, Merchant.tier)
         .join(Merchant, Merchant.id == ApiKey.merchant_id)
         .where(ApiKey.lookup == parsed.lookup)
     )
     now = int(time.time())
-    for api_key, merchant_status in rows.all():
+    for api_key, merchant_status, tier in rows.all():
         if not keys.matches(api_key.digest, candidate_digest):
             continue
         if api_key.kind != parsed.kind or api_key.livemode != parsed.livemode:
@@ -200,5 +201,6 @@ async def authenticate(
             livemode=api_key.livemode,
             kind=api_key.kind,
             expires_at=api_key.expires_at,
+            tier=tier,
         )
     return None

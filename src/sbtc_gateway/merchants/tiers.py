@@ -23,3 +23,11 @@ FEE_BASIS_POINTS: dict[Tier, int] = {
 }
 
 DEFAULT_TIER = Tier.STARTER
+
+# API requests per minute per key, as a multiple of SBTC_RATE_LIMIT_PER_MINUTE.
+RATE_LIMIT_MULTIPLIER: dict[Tier, int] = {
+    Tier.STARTER: 1,
+    Tier.GROWTH: 2,
+    Tier.SCALE: 4,
+    Tier.ENTERPRISE: 8,
+}

@@ -26,6 +26,7 @@ from sbtc_gateway.payments.schemas import (
     PaymentIntentUpdateParams,
     RetrieveParams,
     SearchParams,
+    publishable_view,
     render_payment_intent,
 )
 
@@ -103,9 +104,15 @@ async def retrieve_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
     caller = await authenticate(request, gw)
     params, _ = await parse(request, RetrieveParams)
-    async with gw.sessions() as session:
-        pi = await service.retrieve(session, caller, intent_id, params.client_secret)
-    return json_response(render_payment_intent(pi, publishable=caller.kind == "publishable"))
+    obj, read = await gw.intents.get(caller.merchant_id, caller.livemode, intent_id)
+    if obj is None:
+        async with gw.sessions() as session:
+            pi = await service.retrieve(session, caller, intent_id, params.client_secret)
+        obj = render_payment_intent(pi)
+        await gw.intents.put(read, caller.merchant_id, caller.livemode, obj)
+    elif caller.kind == "publishable":
+        service.check_client_secret(intent_id, obj["client_secret"], params.client_secret)
+    return json_response(publishable_view(obj) if caller.kind == "publishable" else obj)
 
 
 @router.post(

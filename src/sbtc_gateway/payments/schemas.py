@@ -188,6 +188,9 @@ def render_payment_intent(pi: PaymentIntent, *, publishable: bool = False) -> di
         "transfer_data": None,
         "transfer_group": None,
     }
-    if publishable:
-        return {k: (v if k in PUBLISHABLE_FIELDS else None) for k, v in obj.items()}
-    return obj
+    return publishable_view(obj) if publishable else obj
+
+
+def publishable_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """What a publishable key sees of a rendered intent."""
+    return {k: (v if k in PUBLISHABLE_FIELDS else None) for k, v in obj.items()}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
 
 from sbtc_gateway.core.errors import (
     InvalidRequestError,
@@ -25,6 +26,7 @@ from sbtc_gateway.merchants.models import Merchant
 from sbtc_gateway.merchants.service import AuthenticatedKey, validate_payout_address
 from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
 from sbtc_gateway.payments import repository, search
+from sbtc_gateway.payments.cache import note_changed
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.schemas import (
     ListParams,
@@ -165,6 +167,10 @@ async def retrieve(
 
 
 def _check_client_secret(pi: PaymentIntent, client_secret: str | None) -> None:
+    check_client_secret(pi.id, pi.client_secret, client_secret)
+
+
+def check_client_secret(intent_id: str, stored: str, client_secret: str | None) -> None:
     import hmac
 
     if client_secret is None:
@@ -173,8 +179,8 @@ def _check_client_secret(pi: PaymentIntent, client_secret: str | None) -> None:
             param="client_secret",
             code="parameter_missing",
         )
-    if not hmac.compare_digest(client_secret.encode(), pi.client_secret.encode()):
-        raise NotFoundError(f"No such payment_intent: '{pi.id}'", param="client_secret")
+    if not hmac.compare_digest(client_secret.encode(), stored.encode()):
+        raise NotFoundError(f"No such payment_intent: '{intent_id}'", param="client_secret")
 
 
 async def _locked(session: AsyncSession, caller: AuthenticatedKey, intent_id: str) -> PaymentIntent:
@@ -405,6 +411,7 @@ def _decode_page(page: str) -> str:
 def _touch(pi: PaymentIntent) -> None:
     pi.updated = int(time.time())
     pi.version = (pi.version or 0) + 1
+    note_changed(object_session(pi), pi.id)
 
 
 def _emit(

@@ -1,0 +1,63 @@
+"""Checking `Sbtc-Signature` on sensitive operations (a reusable endpoint helper).
+
+Call `await require_signature(request, gateway, caller)` after authenticating and before
+reading parameters. Whether a signature is required follows SBTC_REQUIRE_REQUEST_SIGNING
+(unset: live keys only); a signature that is sent is always checked. Nonces are claimed only
+after the HMAC matched, so nobody can burn another merchant's nonces.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import Request
+
+from sbtc_gateway.api.auth import presented_key
+from sbtc_gateway.api.params import read_body
+from sbtc_gateway.api.state import GatewayState
+from sbtc_gateway.core import request_signing
+from sbtc_gateway.core.errors import AuthenticationError
+from sbtc_gateway.merchants.service import AuthenticatedKey
+
+
+def _error(message: str, code: str) -> AuthenticationError:
+    return AuthenticationError(message, code=code, param=request_signing.HEADER)
+
+
+async def require_signature(
+    request: Request, gateway: GatewayState, caller: AuthenticatedKey
+) -> None:
+    header = request.headers.get(request_signing.HEADER)
+    if header is None:
+        if gateway.settings.signing_required(caller.livemode):
+            raise _error(
+                "This operation must be signed: send the Sbtc-Signature header "
+                "(see docs/request-signing.md).",
+                "request_signature_missing",
+            )
+        return
+    parsed = request_signing.parse_header(header)
+    if parsed is None:
+        raise _error(
+            "The Sbtc-Signature header is malformed; expected t=<unix>,n=<nonce>,v1=<hex>.",
+            "request_signature_invalid",
+        )
+    if abs(time.time() - parsed.timestamp) > request_signing.TOLERANCE_SECONDS:
+        raise _error(
+            "The request signature's timestamp is more than 5 minutes from the server's clock.",
+            "request_signature_expired",
+        )
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    body = await read_body(request, gateway.settings.max_body_bytes)
+    expected = request_signing.compute(
+        presented_key(request), parsed.timestamp, parsed.nonce, request.method, path, body
+    )
+    if not request_signing.matches(expected, parsed.signatures):
+        raise _error("The request signature does not match.", "request_signature_invalid")
+    ttl = 2 * request_signing.TOLERANCE_SECONDS
+    if not await gateway.shared.nonces.claim(f"{caller.api_key_id}:{parsed.nonce}", ttl):
+        raise _error(
+            "This request signature's nonce has already been used.", "request_signature_replayed"
+        )

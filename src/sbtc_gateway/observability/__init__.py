@@ -1,0 +1,1 @@
+"""Metrics, request-scoped log context and tracing (no HTTP-framework imports)."""

@@ -1,0 +1,114 @@
+"""Logs of a full request cycle: JSON lines carrying the request id, and no key, secret or
+signature anywhere in them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from sbtc_gateway.config import Settings
+from sbtc_gateway.core import request_signing
+from sbtc_gateway.core.logging import quiet_third_party_loggers
+from sbtc_gateway.merchants import keys
+from tests.conftest import OTHER_ADDRESS, Merchant, sign_up
+
+
+@pytest.fixture
+def json_logs(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[str]]]:
+    """Every structlog line rendered as the production JSON, plus the stdlib records of the
+    gateway's process (not those of the test's own HTTP client, httpx)."""
+    lines: list[str] = []
+    saved = structlog.get_config()
+
+    def keep(_: Any, __: str, event: Any) -> Any:
+        lines.append(event)
+        raise structlog.DropEvent
+
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+            keep,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+        cache_logger_on_first_use=False,
+    )
+    caplog.set_level(logging.DEBUG)
+    quiet_third_party_loggers()  # what configure_logging does in production
+
+    def collected() -> list[str]:
+        stdlib = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
+        return lines + stdlib
+
+    try:
+        yield collected
+    finally:
+        structlog.configure(**saved)
+
+
+async def test_full_cycle_logs_carry_request_ids_and_no_secrets(
+    sqlite_settings: Settings, make_instance: Any, json_logs: Callable[[], list[str]]
+) -> None:
+    gw = await make_instance(sqlite_settings.model_copy(update={"require_request_signing": True}))
+    m = await sign_up(gw.client)
+    pi = await m.create_intent(**{"metadata[order]": "42"})
+    confirmed = await m.post(
+        f"/v1/payment_intents/{pi['id']}/confirm",
+        {"payment_method_data[type]": "sbtc", "payment_method_data[sbtc][payer]": OTHER_ADDRESS},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    seen = await m.get(
+        f"/v1/payment_intents/{pi['id']}", {"client_secret": pi["client_secret"]}, key=m.pk
+    )
+    assert seen.status_code == 200
+    signature = request_signing.sign_header(m.sk, "POST", "/v1/api_keys/rotate", b"expires_in=0")
+    rotated = await gw.client.post(
+        "/v1/api_keys/rotate",
+        content=b"expires_in=0",
+        headers={
+            **m.headers(),
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Sbtc-Signature": signature,
+        },
+    )
+    assert rotated.status_code == 200, rotated.text
+    new_key = rotated.json()["secret"]
+    assert (await m.get("/v1/account")).status_code == 401  # a failed auth is logged too
+    assert (
+        await Merchant(gw.client, {**m.body, "secret_key": new_key}).get("/v1/events")
+    ).is_success
+
+    secrets = {
+        "secret key": m.sk,
+        "publishable key": m.pk,
+        "rotated key": new_key,
+        "client secret": pi["client_secret"],
+        "signature": signature.rsplit("v1=", 1)[1],
+        "key digest": keys.digest(gw.gateway.key_secret, m.sk),
+        "server secret": gw.gateway.key_secret,
+    }
+    logged = json_logs()
+    text = "\n".join(logged)
+    assert text, "the cycle wrote no logs"
+    for what, value in secrets.items():
+        assert value not in text, f"{what} found in the logs"
+    assert "sk_test_" not in text
+    assert "pk_test_" not in text
+
+    structured = [json.loads(line) for line in logged if line.startswith('{"')]
+    requests = [e for e in structured if e["event"] == "request"]
+    assert len(requests) >= 7
+    assert all(e["request_id"].startswith("req_") for e in requests)
+    recorded = [e for e in structured if e["event"] == "event recorded"]
+    assert recorded
+    # the event lines carry the id of the request that caused them
+    request_ids = {e["request_id"] for e in requests}
+    assert all(e.get("request_id") in request_ids for e in recorded)

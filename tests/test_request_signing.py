@@ -1,0 +1,117 @@
+"""Request signing on key rotation: the worked example of docs/request-signing.md, when it is
+required, and what is refused (bad HMAC, old timestamp, replayed nonce — across replicas)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from sbtc_gateway.config import Settings
+from sbtc_gateway.core import request_signing
+from tests.conftest import Merchant, sign_up
+
+EXAMPLE_KEY = "sk_test_EXAMPLEexample0123456789abcdefgh"
+
+
+def test_worked_example_from_the_docs() -> None:
+    header = request_signing.sign_header(
+        EXAMPLE_KEY,
+        "POST",
+        "/v1/api_keys/rotate",
+        b"expires_in=3600",
+        timestamp=1764072000,
+        nonce="k3Jd9aQm2Lx7Vb4Np8Rt0W",
+    )
+    assert header == (
+        "t=1764072000,n=k3Jd9aQm2Lx7Vb4Np8Rt0W,"
+        "v1=d15e4f5dad79c0a62e4619eb412f3c2398684300a98422f3dc1945bda7354df5"
+    )
+    parsed = request_signing.parse_header(header)
+    assert parsed is not None
+    assert parsed.timestamp == 1764072000
+
+
+def test_parse_rejects_malformed_headers() -> None:
+    for bad in ("", "t=1", "t=x,n=abcdefghijklmnop,v1=" + "0" * 64, "t=1,n=short,v1=" + "0" * 64):
+        assert request_signing.parse_header(bad) is None
+
+
+def _signed(m: Merchant, body: bytes = b"expires_in=0", **kw: Any) -> dict[str, str]:
+    return {
+        **m.headers(),
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Sbtc-Signature": request_signing.sign_header(
+            m.sk, "POST", "/v1/api_keys/rotate", body, **kw
+        ),
+    }
+
+
+async def _rotate(instance: Any, m: Merchant, headers: dict[str, str], body: bytes) -> Any:
+    return await instance.client.post("/v1/api_keys/rotate", content=body, headers=headers)
+
+
+async def test_required_signature(sqlite_settings: Settings, make_instance: Any) -> None:
+    gw = await make_instance(sqlite_settings.model_copy(update={"require_request_signing": True}))
+    m = Merchant(gw.client, (await sign_up(gw.client)).body)
+
+    unsigned = await m.post("/v1/api_keys/rotate", {"expires_in": 0})
+    assert unsigned.status_code == 401
+    assert unsigned.json()["error"]["code"] == "request_signature_missing"
+
+    wrong_body = await _rotate(gw, m, _signed(m, b"expires_in=0"), b"expires_in=5")
+    assert wrong_body.json()["error"]["code"] == "request_signature_invalid"
+
+    old = _signed(m, timestamp=int(time.time()) - 301)
+    assert (await _rotate(gw, m, old, b"expires_in=0")).json()["error"][
+        "code"
+    ] == "request_signature_expired"
+
+    headers = _signed(m)
+    ok = await _rotate(gw, m, headers, b"expires_in=0")
+    assert ok.status_code == 200, ok.text
+    new_key = ok.json()["secret"]
+    # the old key is revoked at once on this replica
+    assert (await m.get("/v1/account")).status_code == 401
+    assert (await m.get("/v1/account", key=new_key)).status_code == 200
+
+    # replaying the exact request (same nonce) is refused even with a fresh key
+    m2 = Merchant(gw.client, {**m.body, "secret_key": new_key})
+    replay = {**_signed(m2), "Sbtc-Signature": headers["Sbtc-Signature"]}
+    assert (await _rotate(gw, m2, replay, b"expires_in=0")).status_code == 401
+
+
+async def test_signing_optional_in_test_mode_by_default(
+    sqlite_settings: Settings, make_instance: Any
+) -> None:
+    gw = await make_instance(sqlite_settings)
+    assert gw.gateway.settings.signing_required(livemode=False) is False
+    assert gw.gateway.settings.signing_required(livemode=True) is True
+    m = Merchant(gw.client, (await sign_up(gw.client)).body)
+    assert (await m.post("/v1/api_keys/rotate", {"expires_in": 60})).status_code == 200
+    # a signature that is sent is checked all the same
+    bad = _signed(m)
+    bad["Sbtc-Signature"] = bad["Sbtc-Signature"][:-4] + "0000"
+    assert (await _rotate(gw, m, bad, b"expires_in=0")).status_code == 401
+
+
+async def test_nonce_is_single_use_across_replicas(
+    sqlite_settings: Settings, make_instance: Any, redis_url: str, redis_prefix: str
+) -> None:
+    settings = sqlite_settings.model_copy(
+        update={
+            "redis_url": redis_url,
+            "redis_key_prefix": redis_prefix,
+            "require_request_signing": True,
+        }
+    )
+    a = await make_instance(settings)
+    b = await make_instance(settings)
+    m = Merchant(a.client, (await sign_up(a.client)).body)
+    nonce = secrets.token_urlsafe(18)
+    headers = _signed(m, b"expires_in=600", nonce=nonce)
+    assert (await _rotate(a, m, headers, b"expires_in=600")).status_code == 200
+    # the same signed request sent to the other replica (the old key is in its grace period)
+    replay = await _rotate(b, m, headers, b"expires_in=600")
+    assert replay.status_code == 401
+    assert replay.json()["error"]["code"] == "request_signature_replayed"
