@@ -26,12 +26,39 @@ from pydantic import SecretStr
 from sbtc_gateway.api.app import create_app
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.migrate import upgrade
+from sbtc_gateway.devnet import DevnetProcess
+from sbtc_gateway.devnet import available as devnet_available
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_ADDRESS = "ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG"
 OTHER_ADDRESS = "ST2ZD731ANQZT6J4K3F5N8A40ZXWXC1XFXH4HF6PF"
 MAINNET_ADDRESS = "SP2ZD731ANQZT6J4K3F5N8A40ZXWXC1XFXHVVQFKE"
+
+
+_DEVNET: DevnetProcess | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start one devnet for the whole run (unless STACKS_DEVNET_URL points at one already).
+
+    It mines only on demand (block time 0), so tests decide when blocks happen. Module-level
+    `STACKS_DEVNET_URL` reads see it because this runs before test modules are imported.
+    """
+    global _DEVNET
+    if os.environ.get("STACKS_DEVNET_URL") or os.environ.get("SBTC_TEST_NO_DEVNET"):
+        return
+    if devnet_available() is not None:
+        if IN_CI:
+            raise pytest.UsageError(f"the devnet is required in CI: {devnet_available()}")
+        return
+    _DEVNET = DevnetProcess(port=0, block_time_ms=0, burn_block_time_ms=0).start()
+    os.environ["STACKS_DEVNET_URL"] = _DEVNET.url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _DEVNET is not None:
+        _DEVNET.stop()
 
 
 def _pg_reachable() -> bool:
