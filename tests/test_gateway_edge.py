@@ -209,8 +209,8 @@ async def test_cors_restricted_to_configured_origins(
 async def test_signup_tier_parameter_is_deprecated(client: httpx.AsyncClient) -> None:
     with_tier = await client.post("/v1/merchants", data={**_signup(), "tier": "growth"})
     assert with_tier.status_code == 200
-    assert with_tier.headers["Deprecation"] == "@1764028800"
-    assert with_tier.headers["Sunset"] == "Mon, 01 Jun 2026 00:00:00 GMT"
+    assert with_tier.headers["Deprecation"] == "@1795564800"
+    assert with_tier.headers["Sunset"] == "Tue, 01 Jun 2027 00:00:00 GMT"
     assert 'rel="deprecation"' in with_tier.headers["Link"]
     without = await client.post("/v1/merchants", data=_signup())
     assert "Deprecation" not in without.headers

@@ -41,8 +41,8 @@ ENDPOINTS: dict[tuple[str, str], Deprecation] = {}
 # operator's decision (`sbtc-gateway merchants create --tier`). Still honoured until the sunset.
 SIGNUP_TIER = Deprecation(
     name="signup-tier",
-    deprecated_at=1_764_028_800,  # 2025-11-25 00:00 UTC
-    sunset_at=1_780_272_000,  # 2026-06-01 00:00 UTC
+    deprecated_at=1_795_564_800,  # 2026-11-25 00:00 UTC
+    sunset_at=1_811_808_000,  # 2027-06-01 00:00 UTC
     note="POST /v1/merchants `tier`: tiers are assigned by the operator",
 )
 
