@@ -72,6 +72,18 @@ def check_key(key: str) -> str:
     return key
 
 
+def _row(req: Request, now: int) -> dict[str, Any]:
+    return {
+        "scope": req.scope,
+        "key": req.key,
+        "request_hash": req.fingerprint,
+        "method": req.method,
+        "path": req.path,
+        "created": now,
+        "locked_at": now,
+    }
+
+
 def _insert(session: AsyncSession, values: dict[str, Any]) -> Any:
     dialect = session.get_bind().dialect.name
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyKey).values(values)
@@ -81,15 +93,7 @@ def _insert(session: AsyncSession, values: dict[str, Any]) -> Any:
 async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) -> Claimed | Replay:
     """Claim the key in the caller's transaction, or return the first request's response."""
     now = int(time.time())
-    values = {
-        "scope": req.scope,
-        "key": req.key,
-        "request_hash": req.fingerprint,
-        "method": req.method,
-        "path": req.path,
-        "created": now,
-        "locked_at": now,
-    }
+    values = _row(req, now)
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         await session.execute(text(f"SET LOCAL lock_timeout = '{WAIT_FOR_FIRST}'"))
@@ -144,18 +148,7 @@ async def store_failure(
     sessions: async_sessionmaker[AsyncSession], req: Request, status: int, body: bytes
 ) -> None:
     """After a rolled-back request: remember its failure so a retry replays it."""
-    now = int(time.time())
-    values = {
-        "scope": req.scope,
-        "key": req.key,
-        "request_hash": req.fingerprint,
-        "method": req.method,
-        "path": req.path,
-        "created": now,
-        "locked_at": now,
-        "response_status": status,
-        "response_body": body,
-    }
+    values = _row(req, int(time.time())) | {"response_status": status, "response_body": body}
     async with sessions.begin() as session:
         await session.execute(_insert(session, values))
 
