@@ -33,6 +33,8 @@ export const SBTC_ASSET = `${SBTC_CONTRACT}::sbtc-token`;
 export const MIN_FEE_RATE = 1n;
 /** Pending transactions one sender may chain in the mempool (stacks-core allows 25). */
 export const MAX_CHAINED = 25;
+/** Seconds the SDK's simnet clock runs ahead of its start instant after booting this manifest. */
+const GENESIS_CLOCK_OFFSET_S = 1210;
 
 export class Rejection extends Error {
   constructor(reason, reasonData, txid, status = 400) {
@@ -126,6 +128,8 @@ export class Chain {
     /** confirmed next nonce per address */
     this.nonces = new Map();
     this.forkCounter = 0;
+    /** burn height → time of its tenure's first block */
+    this.burnTimes = new Map();
     this.deployedContracts = [];
     this.gatewayContractId = null;
     this.listeners = new Set();
@@ -147,23 +151,57 @@ export class Chain {
     }
   }
 
+  /**
+   * A fresh simnet at genesis. The simnet reads the wall clock once, at start, and from then on
+   * advances its block time by fixed steps (600 s per burn block, 10 s per Stacks block within a
+   * tenure); the
+   * clock is pinned to the devnet's genesis instant so every rebuilt simnet replays with exactly
+   * the same block times (`stacks-block-time`) as the original run.
+   */
   async #newSimnet() {
     const simnet = await getSDK();
     const cwd = process.cwd();
+    const RealDate = Date;
+    const fixed = this.genesisClockMs;
+    class GenesisDate extends RealDate {
+      constructor(...args) {
+        if (args.length) super(...args);
+        else super(fixed);
+      }
+      static now() {
+        return fixed;
+      }
+    }
     try {
       process.chdir(this.opts.manifestDir);
+      globalThis.Date = GenesisDate;
       await silentlyAsync(() => simnet.initSession(this.opts.manifestDir, './Clarinet.toml', null));
     } finally {
+      globalThis.Date = RealDate;
       process.chdir(cwd);
     }
     return simnet;
   }
 
+  /** The chain's clock: the simnet's time of the last block (what `stacks-block-time` sees). */
+  #clock() {
+    return Number(this.simnet.getBlockTime());
+  }
+
   async init() {
+    // Start the simnet's clock so that its tip time is "now"; the SDK adds a fixed amount for the
+    // genesis blocks (1210 s with this manifest), corrected below if that ever changes.
+    const startSec = Math.floor(Date.now() / 1000);
+    this.genesisClockMs = (startSec - GENESIS_CLOCK_OFFSET_S) * 1000;
     this.simnet = await this.#newSimnet();
+    const drift = this.#clock() - startSec;
+    if (Math.abs(drift) > 5) {
+      this.genesisClockMs -= drift * 1000;
+      this.simnet = await this.#newSimnet();
+    }
     this.genesisHeight = this.simnet.stacksBlockHeight;
     this.genesisBurnHeight = this.simnet.burnBlockHeight;
-    const now = Math.floor(Date.now() / 1000);
+    const now = this.#clock();
     for (let h = 0; h <= this.genesisHeight; h++) {
       this.#pushBlock({ height: h, burnHeight: Math.min(h, this.genesisBurnHeight), txids: [], time: now, tenureChange: true });
       this.steps[h] = { kind: 'genesis' };
@@ -182,7 +220,7 @@ export class Chain {
         }
         this.#invalidateInterfaces();
         this.steps[this.tipHeight + 1] = step;
-        this.#pushBlock({ height: this.tipHeight + 1, burnHeight: this.burnHeight, txids: [], time: now, tenureChange: false });
+        this.#pushBlock({ height: this.tipHeight + 1, burnHeight: this.burnHeight, txids: [], time: this.#clock(), tenureChange: false });
         this.gatewayContractId = `${this.deployer.address}.${name}`;
         this.deployedContracts.push(this.gatewayContractId);
         this.log(`deployed ${this.gatewayContractId} from ${path}`);
@@ -231,7 +269,7 @@ export class Chain {
       parent_index_block_hash: parent?.index_block_hash ?? '0x' + '00'.repeat(32),
       burn_block_height: burnHeight,
       burn_block_hash: burnHash,
-      burn_block_time: time,
+      burn_block_time: tenureChange || !this.burnTimes.has(burnHeight) ? time : this.burnTimes.get(burnHeight),
       tenure_height: burnHeight,
       tenure_change: tenureChange,
       block_time: time,
@@ -240,6 +278,7 @@ export class Chain {
       miner_txid: sha256hex(`miner:${burnHeight}:${this.forkCounter}`),
     };
     this.blocks[height] = block;
+    if (tenureChange || !this.burnTimes.has(burnHeight)) this.burnTimes.set(burnHeight, block.burn_block_time);
     this.blockByHash.set(hash, block);
     this.blockByHash.set(block.index_block_hash, block);
     return block;
@@ -516,7 +555,7 @@ export class Chain {
     silently(() => this.simnet.mineEmptyBurnBlock());
     const height = this.tipHeight + 1;
     this.steps[height] = { kind: 'burn' };
-    const block = this.#pushBlock({ height, burnHeight: this.burnHeight + 1, txids: [], time: Math.floor(Date.now() / 1000), tenureChange: true });
+    const block = this.#pushBlock({ height, burnHeight: this.burnHeight + 1, txids: [], time: this.#clock(), tenureChange: true });
     this.#assertInSync();
     this.#emit({ type: 'block', block, txs: [] });
     return block;
@@ -524,7 +563,6 @@ export class Chain {
 
   async #mineBlock(includeMempool, maxTxs) {
     let candidates = includeMempool ? this.#selectMineable(maxTxs) : [];
-    const time = Math.floor(Date.now() / 1000);
     const aborted = new Map(); // txid → {status, vm_error, result}
     let results = null;
     // Execute; when some transaction must not change state (post-condition failure, runtime
@@ -565,7 +603,7 @@ export class Chain {
       });
       if (!violation) {
         const height = this.tipHeight + 1;
-        const block = this.#pushBlock({ height, burnHeight: this.burnHeight, txids: candidates.map((r) => r.txid), time, tenureChange: false });
+        const block = this.#pushBlock({ height, burnHeight: this.burnHeight, txids: candidates.map((r) => r.txid), time: this.#clock(), tenureChange: false });
         this.steps[height] = { kind: 'txs', records: executed };
         const byId = new Map(executed.map((r, i) => [r.txid, results[i]]));
         candidates.forEach((r, index) => {

@@ -138,3 +138,29 @@ describe('broadcast, mine, read back', () => {
     }
   });
 });
+
+describe('chain clock', () => {
+  it('block_time is the contracts\' clock: starts near now, +10 s per block, ~600 s per burn block, same after a rebuild', async () => {
+    const devnet = await startDevnet();
+    try {
+      const api = client(devnet);
+      const now = Math.floor(Date.now() / 1000);
+      const t0 = (await api.get('/extended/v2/blocks/latest')).body.block_time;
+      assert.ok(Math.abs(t0 - now) < 120, `tip time ${t0} vs now ${now}`);
+      await api.post('/devnet/mine', { blocks: 2 });
+      const t1 = (await api.get('/extended/v2/blocks/latest')).body.block_time;
+      assert.equal(t1, t0 + 20, JSON.stringify(devnet.chain.blocks.map((b) => [b.height, b.block_time])));
+      await api.post('/devnet/mine', { blocks: 0, burn_blocks: 1 });
+      const t2 = (await api.get('/extended/v2/blocks/latest')).body.block_time;
+      // a new tenure starts at genesis + 600 s × burn height (then +10 s per Stacks block)
+      assert.ok(t2 >= t1 + 500, `${t2} vs ${t1}`);
+      const inContract = devnet.chain.simnet.execute('stacks-block-time').result;
+      assert.equal(Number(inContract.value), t2);
+      await api.post('/devnet/mine', { blocks: 1 });
+      await api.post('/devnet/reorg', { depth: 1 });
+      assert.equal(Number(devnet.chain.simnet.getBlockTime()), t2, 'replayed simnet has the same clock');
+    } finally {
+      await devnet.stop();
+    }
+  });
+});
