@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { getSDK, tx as simTx } from '@stacks/clarinet-sdk';
 import {
   AddressHashMode,
   AuthType,
@@ -83,6 +82,14 @@ async function silentlyAsync(fn) {
     [console.log, console.info, console.warn, console.error] = saved;
   }
 }
+
+/** The Clarinet SDK module, imported lazily. */
+let sdk = null;
+const simTx = {
+  transferSTX: (...a) => sdk.tx.transferSTX(...a),
+  callPublicFn: (...a) => sdk.tx.callPublicFn(...a),
+  deployContract: (...a) => sdk.tx.deployContract(...a),
+};
 
 /** A serialized-queue lock: every state change runs one at a time. */
 class Lock {
@@ -159,7 +166,9 @@ export class Chain {
    * the same block times (`stacks-block-time`) as the original run.
    */
   async #newSimnet() {
-    const simnet = await getSDK();
+    // Loaded on first use: importing the SDK compiles its large WebAssembly module.
+    sdk ??= await import('@stacks/clarinet-sdk');
+    const simnet = await sdk.getSDK();
     const cwd = process.cwd();
     const RealDate = Date;
     const fixed = this.genesisClockMs;
