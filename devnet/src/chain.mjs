@@ -566,7 +566,7 @@ export class Chain {
     this.steps[height] = { kind: 'burn' };
     const block = this.#pushBlock({ height, burnHeight: this.burnHeight + 1, txids: [], time: this.#clock(), tenureChange: true });
     this.#assertInSync();
-    this.#emit({ type: 'block', block, txs: [] });
+    this.#emit({ type: 'block', block, txs: [], parent: this.blocks[block.height - 1] });
     return block;
   }
 
@@ -639,7 +639,7 @@ export class Chain {
         const mined = new Set(candidates.map((r) => r.txid));
         this.mempool = this.mempool.filter((id) => !mined.has(id));
         this.#assertInSync();
-        this.#emit({ type: 'block', block, txs: candidates });
+        this.#emit({ type: 'block', block, txs: candidates, parent: this.blocks[block.height - 1] });
         return block;
       }
       await this.#rebuild(this.tipHeight);
