@@ -99,6 +99,19 @@ describe('broadcast, mine, read back', () => {
     assert.equal((await api.get('/extended/v1/tx/' + 'ab'.repeat(32))).status, 404);
   });
 
+  it('enforces the Hiro paging limits (tx lists 50, events 100, blocks 30)', async () => {
+    const w = acct.wallet_1.address;
+    assert.equal((await api.get(`/extended/v1/address/${w}/transactions?limit=50`)).status, 200);
+    assert.equal((await api.get(`/extended/v1/address/${w}/transactions?limit=51`)).status, 400);
+    assert.equal((await api.get(`/extended/v1/tx/events?address=${w}&limit=101`)).status, 400);
+    assert.equal((await api.get(`/extended/v2/smart-contracts/${devnet.chain.gatewayContractId}/logs?limit=101`)).status, 400);
+    assert.equal((await api.get('/extended/v2/blocks?limit=31')).status, 400);
+    const page = (await api.get('/extended/v2/blocks?limit=2')).body;
+    const next = (await api.get(`/extended/v2/blocks?limit=2&cursor=${page.next_cursor}`)).body;
+    assert.equal(next.results[0].height, page.results[1].height - 1);
+    assert.equal((await api.get('/v2/accounts/not-an-address')).status, 404);
+  });
+
   it('advances burn blocks on demand and reports them in /v2/info', async () => {
     const before = (await api.get('/v2/info')).body;
     const mined = await api.post('/devnet/mine', { blocks: 0, burn_blocks: 2 });
