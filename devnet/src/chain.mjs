@@ -101,6 +101,9 @@ class Lock {
   }
 }
 
+const ORIGINAL_DATE = globalThis.Date;
+const simnetInitLock = new Lock();
+
 export class Chain {
   /**
    * @param {object} opts
@@ -165,12 +168,17 @@ export class Chain {
    * clock is pinned to the devnet's genesis instant so every rebuilt simnet replays with exactly
    * the same block times (`stacks-block-time`) as the original run.
    */
-  async #newSimnet() {
+  #newSimnet() {
+    // One at a time per process: the clock pin and the working directory are process-global.
+    return simnetInitLock.run(() => this.#newSimnetNow());
+  }
+
+  async #newSimnetNow() {
     // Loaded on first use: importing the SDK compiles its large WebAssembly module.
     sdk ??= await import('@stacks/clarinet-sdk');
     const simnet = await sdk.getSDK();
     const cwd = process.cwd();
-    const RealDate = Date;
+    const RealDate = ORIGINAL_DATE;
     const fixed = this.genesisClockMs;
     class GenesisDate extends RealDate {
       constructor(...args) {
