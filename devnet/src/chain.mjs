@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { getSDK, tx as simTx } from '@stacks/clarinet-sdk';
 import {
   AddressHashMode,
   AuthType,
@@ -33,6 +32,8 @@ export const SBTC_ASSET = `${SBTC_CONTRACT}::sbtc-token`;
 export const MIN_FEE_RATE = 1n;
 /** Pending transactions one sender may chain in the mempool (stacks-core allows 25). */
 export const MAX_CHAINED = 25;
+/** Seconds the SDK's simnet clock runs ahead of its start instant after booting this manifest. */
+const GENESIS_CLOCK_OFFSET_S = 1210;
 
 export class Rejection extends Error {
   constructor(reason, reasonData, txid, status = 400) {
@@ -82,6 +83,14 @@ async function silentlyAsync(fn) {
   }
 }
 
+/** The Clarinet SDK module, imported lazily. */
+let sdk = null;
+const simTx = {
+  transferSTX: (...a) => sdk.tx.transferSTX(...a),
+  callPublicFn: (...a) => sdk.tx.callPublicFn(...a),
+  deployContract: (...a) => sdk.tx.deployContract(...a),
+};
+
 /** A serialized-queue lock: every state change runs one at a time. */
 class Lock {
   #tail = Promise.resolve();
@@ -91,6 +100,9 @@ class Lock {
     return next;
   }
 }
+
+const ORIGINAL_DATE = globalThis.Date;
+const simnetInitLock = new Lock();
 
 export class Chain {
   /**
@@ -126,6 +138,8 @@ export class Chain {
     /** confirmed next nonce per address */
     this.nonces = new Map();
     this.forkCounter = 0;
+    /** burn height → time of its tenure's first block */
+    this.burnTimes = new Map();
     this.deployedContracts = [];
     this.gatewayContractId = null;
     this.listeners = new Set();
@@ -147,23 +161,64 @@ export class Chain {
     }
   }
 
-  async #newSimnet() {
-    const simnet = await getSDK();
+  /**
+   * A fresh simnet at genesis. The simnet reads the wall clock once, at start, and from then on
+   * advances its block time by fixed steps (600 s per burn block, 10 s per Stacks block within a
+   * tenure); the
+   * clock is pinned to the devnet's genesis instant so every rebuilt simnet replays with exactly
+   * the same block times (`stacks-block-time`) as the original run.
+   */
+  #newSimnet() {
+    // One at a time per process: the clock pin and the working directory are process-global.
+    return simnetInitLock.run(() => this.#newSimnetNow());
+  }
+
+  async #newSimnetNow() {
+    // Loaded on first use: importing the SDK compiles its large WebAssembly module.
+    sdk ??= await import('@stacks/clarinet-sdk');
+    const simnet = await sdk.getSDK();
     const cwd = process.cwd();
+    const RealDate = ORIGINAL_DATE;
+    const fixed = this.genesisClockMs;
+    class GenesisDate extends RealDate {
+      constructor(...args) {
+        if (args.length) super(...args);
+        else super(fixed);
+      }
+      static now() {
+        return fixed;
+      }
+    }
     try {
       process.chdir(this.opts.manifestDir);
+      globalThis.Date = GenesisDate;
       await silentlyAsync(() => simnet.initSession(this.opts.manifestDir, './Clarinet.toml', null));
     } finally {
+      globalThis.Date = RealDate;
       process.chdir(cwd);
     }
     return simnet;
   }
 
+  /** The chain's clock: the simnet's time of the last block (what `stacks-block-time` sees). */
+  #clock() {
+    return Number(this.simnet.getBlockTime());
+  }
+
   async init() {
+    // Start the simnet's clock so that its tip time is "now"; the SDK adds a fixed amount for the
+    // genesis blocks (1210 s with this manifest), corrected below if that ever changes.
+    const startSec = Math.floor(Date.now() / 1000);
+    this.genesisClockMs = (startSec - GENESIS_CLOCK_OFFSET_S) * 1000;
     this.simnet = await this.#newSimnet();
+    const drift = this.#clock() - startSec;
+    if (Math.abs(drift) > 5) {
+      this.genesisClockMs -= drift * 1000;
+      this.simnet = await this.#newSimnet();
+    }
     this.genesisHeight = this.simnet.stacksBlockHeight;
     this.genesisBurnHeight = this.simnet.burnBlockHeight;
-    const now = Math.floor(Date.now() / 1000);
+    const now = this.#clock();
     for (let h = 0; h <= this.genesisHeight; h++) {
       this.#pushBlock({ height: h, burnHeight: Math.min(h, this.genesisBurnHeight), txids: [], time: now, tenureChange: true });
       this.steps[h] = { kind: 'genesis' };
@@ -182,7 +237,7 @@ export class Chain {
         }
         this.#invalidateInterfaces();
         this.steps[this.tipHeight + 1] = step;
-        this.#pushBlock({ height: this.tipHeight + 1, burnHeight: this.burnHeight, txids: [], time: now, tenureChange: false });
+        this.#pushBlock({ height: this.tipHeight + 1, burnHeight: this.burnHeight, txids: [], time: this.#clock(), tenureChange: false });
         this.gatewayContractId = `${this.deployer.address}.${name}`;
         this.deployedContracts.push(this.gatewayContractId);
         this.log(`deployed ${this.gatewayContractId} from ${path}`);
@@ -231,7 +286,7 @@ export class Chain {
       parent_index_block_hash: parent?.index_block_hash ?? '0x' + '00'.repeat(32),
       burn_block_height: burnHeight,
       burn_block_hash: burnHash,
-      burn_block_time: time,
+      burn_block_time: tenureChange || !this.burnTimes.has(burnHeight) ? time : this.burnTimes.get(burnHeight),
       tenure_height: burnHeight,
       tenure_change: tenureChange,
       block_time: time,
@@ -240,6 +295,7 @@ export class Chain {
       miner_txid: sha256hex(`miner:${burnHeight}:${this.forkCounter}`),
     };
     this.blocks[height] = block;
+    if (tenureChange || !this.burnTimes.has(burnHeight)) this.burnTimes.set(burnHeight, block.burn_block_time);
     this.blockByHash.set(hash, block);
     this.blockByHash.set(block.index_block_hash, block);
     return block;
@@ -516,15 +572,14 @@ export class Chain {
     silently(() => this.simnet.mineEmptyBurnBlock());
     const height = this.tipHeight + 1;
     this.steps[height] = { kind: 'burn' };
-    const block = this.#pushBlock({ height, burnHeight: this.burnHeight + 1, txids: [], time: Math.floor(Date.now() / 1000), tenureChange: true });
+    const block = this.#pushBlock({ height, burnHeight: this.burnHeight + 1, txids: [], time: this.#clock(), tenureChange: true });
     this.#assertInSync();
-    this.#emit({ type: 'block', block, txs: [] });
+    this.#emit({ type: 'block', block, txs: [], parent: this.blocks[block.height - 1] });
     return block;
   }
 
   async #mineBlock(includeMempool, maxTxs) {
     let candidates = includeMempool ? this.#selectMineable(maxTxs) : [];
-    const time = Math.floor(Date.now() / 1000);
     const aborted = new Map(); // txid → {status, vm_error, result}
     let results = null;
     // Execute; when some transaction must not change state (post-condition failure, runtime
@@ -565,7 +620,7 @@ export class Chain {
       });
       if (!violation) {
         const height = this.tipHeight + 1;
-        const block = this.#pushBlock({ height, burnHeight: this.burnHeight, txids: candidates.map((r) => r.txid), time, tenureChange: false });
+        const block = this.#pushBlock({ height, burnHeight: this.burnHeight, txids: candidates.map((r) => r.txid), time: this.#clock(), tenureChange: false });
         this.steps[height] = { kind: 'txs', records: executed };
         const byId = new Map(executed.map((r, i) => [r.txid, results[i]]));
         candidates.forEach((r, index) => {
@@ -592,7 +647,7 @@ export class Chain {
         const mined = new Set(candidates.map((r) => r.txid));
         this.mempool = this.mempool.filter((id) => !mined.has(id));
         this.#assertInSync();
-        this.#emit({ type: 'block', block, txs: candidates });
+        this.#emit({ type: 'block', block, txs: candidates, parent: this.blocks[block.height - 1] });
         return block;
       }
       await this.#rebuild(this.tipHeight);

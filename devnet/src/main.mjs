@@ -5,7 +5,7 @@
 //   --host H                 DEVNET_HOST              default 127.0.0.1
 //   --port N                 DEVNET_PORT              default 3999 (0 = any free port)
 //   --block-time-ms N        DEVNET_BLOCK_TIME_MS     default 2000; 0 = mine only on demand
-//   --burn-block-time-ms N   DEVNET_BURN_BLOCK_TIME_MS default 5 × block time; 0 = on demand only
+//   --burn-block-time-ms N   DEVNET_BURN_BLOCK_TIME_MS default 600000 (Bitcoin pace); 0 = on demand only
 //   --contract PATH          DEVNET_CONTRACT          default ../contracts/contracts/sbtc-payment-gateway.clar
 //   --contract-name NAME     DEVNET_CONTRACT_NAME     default sbtc-payment-gateway
 //   --clarity-version N      DEVNET_CLARITY_VERSION   default: the SDK's default for its epoch
@@ -63,7 +63,8 @@ export function configFrom(argv, env) {
     host: values.host ?? env.DEVNET_HOST ?? '127.0.0.1',
     port: num(values.port ?? env.DEVNET_PORT ?? 3999, 'port'),
     blockTimeMs,
-    burnBlockTimeMs: burnRaw !== undefined ? num(burnRaw, 'burn block time') : blockTimeMs * 5,
+    // Bitcoin pace by default: each burn block moves the contracts' clock 600 s (see README).
+    burnBlockTimeMs: burnRaw !== undefined ? num(burnRaw, 'burn block time') : blockTimeMs > 0 ? 600_000 : 0,
     manifestDir: DEVNET_DIR,
     contractPath,
     contractName: contractName ?? (contractPath === DEFAULT_CONTRACT ? 'sbtc-payment-gateway' : null),

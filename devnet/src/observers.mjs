@@ -52,7 +52,7 @@ export class Observers {
       if (event.block.tenure_change) {
         out.push({ path: '/new_burn_block', body: { burn_block_hash: event.block.burn_block_hash, burn_block_height: event.block.burn_block_height, reward_recipients: [], reward_slot_holders: [], burn_amount: 0, consensus_hash: event.block.burn_block_hash.slice(0, 42) } });
       }
-      out.push({ path: '/new_block', body: newBlockPayload(event.block, event.txs) });
+      out.push({ path: '/new_block', body: newBlockPayload(event.block, event.txs, event.parent) });
       return out;
     }
     if (event.type === 'mempool') return [{ path: '/new_mempool_tx', body: event.txs.map((r) => '0x' + r.raw) }];

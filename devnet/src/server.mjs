@@ -246,6 +246,17 @@ export class Devnet {
         return { limit, offset, total: list.length, results: list.slice(offset, offset + limit).map((r) => apiTx(r, c)) };
       }),
       r('GET', '/extended/v1/tx/events', ({ url }) => this.#txEvents(url)),
+      r('GET', '/extended/v1/tx/multiple', ({ url }) => {
+        const ids = url.searchParams.getAll('tx_id').flatMap((t) => t.split(',')).filter(Boolean);
+        if (!ids.length) throw badRequest('tx_id is required');
+        const out = {};
+        for (const raw of ids) {
+          const id = '0x' + norm(raw);
+          const rec = c.txs.get(norm(raw));
+          out[id] = rec ? { found: true, result: apiTx(rec, c) } : { found: false, result: { tx_id: id } };
+        }
+        return out;
+      }),
       r('GET', '/extended/v1/tx/(0x)?([0-9a-fA-F]{64})', ({ match }) => {
         const rec = c.txs.get(norm(match[2]));
         if (!rec) throw notFound(`could not find transaction by ID 0x${norm(match[2])}`);

@@ -237,7 +237,7 @@ function observerEvent(e, txid, index) {
 }
 
 /** Body of the node's `POST /new_block`. */
-export function newBlockPayload(block, txs) {
+export function newBlockPayload(block, txs, parent = null) {
   const events = [];
   for (const r of txs) r.events.forEach((e, i) => events.push(observerEvent(e, r.txid, i)));
   return {
@@ -250,7 +250,9 @@ export function newBlockPayload(block, txs) {
     index_block_hash: block.index_block_hash,
     parent_block_hash: block.parent_block_hash,
     parent_index_block_hash: block.parent_index_block_hash,
-    parent_burn_block_hash: block.burn_block_hash,
+    parent_burn_block_hash: parent?.burn_block_hash ?? block.burn_block_hash,
+    parent_burn_block_height: parent?.burn_block_height ?? block.burn_block_height,
+    parent_burn_block_timestamp: parent?.burn_block_time ?? block.burn_block_time,
     parent_microblock: '0x' + '00'.repeat(32),
     parent_microblock_sequence: 0,
     miner_txid: block.miner_txid,

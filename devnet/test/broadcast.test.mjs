@@ -99,6 +99,19 @@ describe('broadcast, mine, read back', () => {
     assert.equal((await api.get('/extended/v1/tx/' + 'ab'.repeat(32))).status, 404);
   });
 
+  it('enforces the Hiro paging limits (tx lists 50, events 100, blocks 30)', async () => {
+    const w = acct.wallet_1.address;
+    assert.equal((await api.get(`/extended/v1/address/${w}/transactions?limit=50`)).status, 200);
+    assert.equal((await api.get(`/extended/v1/address/${w}/transactions?limit=51`)).status, 400);
+    assert.equal((await api.get(`/extended/v1/tx/events?address=${w}&limit=101`)).status, 400);
+    assert.equal((await api.get(`/extended/v2/smart-contracts/${devnet.chain.gatewayContractId}/logs?limit=101`)).status, 400);
+    assert.equal((await api.get('/extended/v2/blocks?limit=31')).status, 400);
+    const page = (await api.get('/extended/v2/blocks?limit=2')).body;
+    const next = (await api.get(`/extended/v2/blocks?limit=2&cursor=${page.next_cursor}`)).body;
+    assert.equal(next.results[0].height, page.results[1].height - 1);
+    assert.equal((await api.get('/v2/accounts/not-an-address')).status, 404);
+  });
+
   it('advances burn blocks on demand and reports them in /v2/info', async () => {
     const before = (await api.get('/v2/info')).body;
     const mined = await api.post('/devnet/mine', { blocks: 0, burn_blocks: 2 });
@@ -135,6 +148,32 @@ describe('broadcast, mine, read back', () => {
       assert.equal(status, 'success');
     } finally {
       devnet.setBlockTimes(0, 0);
+    }
+  });
+});
+
+describe('chain clock', () => {
+  it('block_time is the contracts\' clock: starts near now, +10 s per block, ~600 s per burn block, same after a rebuild', async () => {
+    const devnet = await startDevnet();
+    try {
+      const api = client(devnet);
+      const now = Math.floor(Date.now() / 1000);
+      const t0 = (await api.get('/extended/v2/blocks/latest')).body.block_time;
+      assert.ok(Math.abs(t0 - now) < 120, `tip time ${t0} vs now ${now}`);
+      await api.post('/devnet/mine', { blocks: 2 });
+      const t1 = (await api.get('/extended/v2/blocks/latest')).body.block_time;
+      assert.equal(t1, t0 + 20, JSON.stringify(devnet.chain.blocks.map((b) => [b.height, b.block_time])));
+      await api.post('/devnet/mine', { blocks: 0, burn_blocks: 1 });
+      const t2 = (await api.get('/extended/v2/blocks/latest')).body.block_time;
+      // a new tenure starts at genesis + 600 s × burn height (then +10 s per Stacks block)
+      assert.ok(t2 >= t1 + 500, `${t2} vs ${t1}`);
+      const inContract = devnet.chain.simnet.execute('stacks-block-time').result;
+      assert.equal(Number(inContract.value), t2);
+      await api.post('/devnet/mine', { blocks: 1 });
+      await api.post('/devnet/reorg', { depth: 1 });
+      assert.equal(Number(devnet.chain.simnet.getBlockTime()), t2, 'replayed simnet has the same clock');
+    } finally {
+      await devnet.stop();
     }
   });
 });

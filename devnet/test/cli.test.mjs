@@ -39,6 +39,7 @@ describe('command line', () => {
     assert.equal(defaults.port, 3999);
     assert.equal(defaults.host, '127.0.0.1');
     assert.equal(defaults.blockTimeMs, 2000);
+    assert.equal(defaults.burnBlockTimeMs, 600_000);
     assert.match(defaults.contractPath, /contracts\/contracts\/sbtc-payment-gateway\.clar$/);
     assert.equal(defaults.contractName, 'sbtc-payment-gateway');
     assert.throws(() => configFrom(['--port', 'x'], {}));

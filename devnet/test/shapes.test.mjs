@@ -56,6 +56,7 @@ describe('response shapes', () => {
     await add('/extended/v1/tx/{tx_id}', `/extended/v1/tx/0x${transfer.txid()}`, 'token transfer');
     await add('/extended/v1/tx/{tx_id}', `/extended/v1/tx/0x${pending.txid()}`, 'pending');
     await add('/extended/v1/tx/mempool', '/extended/v1/tx/mempool');
+    await add('/extended/v1/tx/multiple', `/extended/v1/tx/multiple?tx_id=0x${ok.txid()}&tx_id=0x${pending.txid()}&tx_id=0x${'00'.repeat(32)}`);
     await add('/extended/v1/tx/events', `/extended/v1/tx/events?tx_id=0x${ok.txid()}`);
     await add('/extended/v1/tx/events', `/extended/v1/tx/events?address=${w1}`);
     await add('/extended/v2/smart-contracts/{contract_id}/logs', `/extended/v2/smart-contracts/${contract}/logs`);
