@@ -13,6 +13,7 @@ import { basename, dirname, resolve } from 'node:path';
 import {
   AddressHashMode,
   AuthType,
+  ClarityType,
   ClarityVersion,
   PayloadType,
   PostConditionMode,
@@ -25,6 +26,11 @@ import { typeMismatch } from './clarity.mjs';
 import { checkPostConditions } from './postconditions.mjs';
 
 export const CHAIN_ID = 0x80000000;
+
+function isDeploy(record) {
+  const type = record.wire.payload.payloadType;
+  return type === PayloadType.SmartContract || type === PayloadType.VersionedSmartContract;
+}
 export const TX_VERSION_TESTNET = 0x80;
 export const SBTC_CONTRACT = 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token';
 export const SBTC_ASSET = `${SBTC_CONTRACT}::sbtc-token`;
@@ -634,14 +640,18 @@ export class Chain {
             r.vm_error = ab.vm_error;
           } else {
             const res = byId.get(r.txid);
-            r.status = res.result.type === 'ok' ? 'success' : 'abort_by_response';
-            r.result = res.result;
-            r.events = res.result.type === 'ok' ? res.events : [];
+            // A deploy that ran yields the bare value `true` from the simnet; a node reports it
+            // as `success` with `(ok true)`. Contract calls report their own response.
+            const deploy = isDeploy(r);
+            const ok = deploy || res.result.type === 'ok';
+            r.status = ok ? 'success' : 'abort_by_response';
+            r.result = deploy ? { type: ClarityType.ResponseOk, value: { type: ClarityType.BoolTrue } } : res.result;
+            r.events = ok ? res.events : [];
             r.vm_error = null;
           }
           this.nonces.set(r.sender, r.nonce + 1);
         });
-        if (executed.some((r) => r.wire.payload.payloadType === PayloadType.SmartContract || r.wire.payload.payloadType === PayloadType.VersionedSmartContract)) {
+        if (executed.some(isDeploy)) {
           this.#invalidateInterfaces();
         }
         const mined = new Set(candidates.map((r) => r.txid));

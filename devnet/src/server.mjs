@@ -1,7 +1,7 @@
 // HTTP surface: the subset of the Stacks node RPC (/v2/…) and Hiro Stacks API (/extended/…) the
 // gateway uses, plus the devnet's own /devnet/… endpoints.
 import { createServer } from 'node:http';
-import { addressToString, deserializeCV, validateStacksAddress } from '@stacks/transactions';
+import { ClarityType, addressToString, deserializeCV, validateStacksAddress } from '@stacks/transactions';
 import { CHAIN_ID, Chain, Rejection, SBTC_ASSET, SBTC_CONTRACT } from './chain.mjs';
 import { hex0x } from './clarity.mjs';
 import { Observers } from './observers.mjs';
@@ -214,8 +214,33 @@ export class Devnet {
         } catch {
           throw badRequest('body must be a JSON string of the hex key');
         }
-        const key = deserializeCV(String(keyHex).replace(/^0x/, ''));
-        const value = c.simnet.getMapEntry(contractId, match[3], key);
+        let key;
+        try {
+          key = deserializeCV(String(keyHex).replace(/^0x/, ''));
+        } catch (e) {
+          throw badRequest(`bad key: ${e.message}`);
+        }
+        const maps = c.contractInterfaces().get(contractId)?.maps ?? [];
+        if (!maps.some((m) => m.name === match[3])) throw notFound('No such map');
+        let value;
+        try {
+          value = c.simnet.getMapEntry(contractId, match[3], key);
+        } catch {
+          value = undefined; // the SDK throws for an absent key
+        }
+        // A node answers the entry as an optional: `none` (0x09) when the key is absent.
+        return { data: hex0x(value ?? { type: ClarityType.OptionalNone }), proof: '' };
+      }),
+      r('GET', `/v2/data_var/${P}/${NAME}/${NAME}`, ({ match }) => {
+        const contractId = `${match[1]}.${match[2]}`;
+        if (!c.contractExists(contractId)) throw notFound('No contract found');
+        let value;
+        try {
+          value = c.simnet.getDataVar(contractId, match[3]);
+        } catch {
+          value = undefined;
+        }
+        if (value === undefined || value === null) throw notFound('Data var not found');
         return { data: hex0x(value), proof: '' };
       }),
       r('GET', '/v2/fees/transfer', () => 1),
