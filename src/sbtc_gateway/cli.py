@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,78 @@ def dev(port: int, host: str, data_dir: Path) -> None:
         "--email me@example.com --stacks-address ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG\n"
     )
     app = create_app(settings, background_tasks=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    with _dev_devnet(settings):
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+@contextlib.contextmanager
+def _dev_devnet(settings: Settings) -> Iterator[None]:
+    """In `dev`, run the local devnet too when test mode pays on it and nothing listens there."""
+    from urllib.parse import urlsplit
+
+    from sbtc_gateway.devnet import DevnetError, DevnetProcess, available
+
+    target = urlsplit(settings.test_stacks_api_url)
+    local = target.hostname in ("127.0.0.1", "localhost") and settings.test_network == "devnet"
+    if not local or _listening(target.hostname or "127.0.0.1", target.port or 3999):
+        yield
+        return
+    reason = available()
+    if reason:
+        click.echo(f"  devnet not started ({reason}); payments need a Stacks API", err=True)
+        yield
+        return
+    try:
+        process = DevnetProcess(port=target.port or 3999, host=target.hostname or "127.0.0.1")
+        process.start()
+    except DevnetError as exc:
+        click.echo(f"  devnet not started: {exc}", err=True)
+        yield
+        return
+    click.echo(
+        f"  devnet (Stacks API) on {process.url}, contract {process.info.get('gateway_contract')}"
+    )
+    try:
+        yield
+    finally:
+        process.stop()
+
+
+def _listening(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+@main.command()
+@click.option("--port", type=int, default=3999, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--block-time-ms",
+    type=int,
+    default=2000,
+    show_default=True,
+    help="Mine a block every N ms while transactions wait; 0 = only on demand.",
+)
+def devnet(port: int, host: str, block_time_ms: int) -> None:
+    """Run the local Stacks devnet (the real Clarity VM) in the foreground, listing its accounts."""
+    from sbtc_gateway.devnet import DevnetError, DevnetProcess
+
+    process = DevnetProcess(port=port, host=host, block_time_ms=block_time_ms, quiet=False)
+    try:
+        process.start()
+    except DevnetError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"devnet ready on {process.url} (Ctrl-C stops it)")
+    try:
+        assert process.process is not None
+        process.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        process.stop()
 
 
 @main.command()
