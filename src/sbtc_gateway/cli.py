@@ -89,10 +89,12 @@ def api(port: int | None, host: str | None, workers: int) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run each periodic job once and exit.")
 def worker(once: bool) -> None:
-    """Background jobs: expiry sweeps and idempotency-key pruning."""
+    """Background jobs: webhook delivery, expiry sweeps and idempotency-key pruning."""
+    import signal
+
     from sbtc_gateway.api.app import build_state
     from sbtc_gateway.core.logging import configure_logging
-    from sbtc_gateway.worker import run_once, run_periodic_tasks
+    from sbtc_gateway.worker import run_once, run_worker
 
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -103,7 +105,11 @@ def worker(once: bool) -> None:
             if once:
                 click.echo(json.dumps(await run_once(state)))
             else:
-                await run_periodic_tasks(state)
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, stop.set)
+                await run_worker(state, stop=stop)
         finally:
             await state.engine.dispose()
 

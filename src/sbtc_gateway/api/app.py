@@ -26,7 +26,8 @@ from sbtc_gateway.events.endpoints import router as events_router
 from sbtc_gateway.merchants.endpoints import router as merchants_router
 from sbtc_gateway.payments.endpoints import router as payments_router
 from sbtc_gateway.payments.service import PaymentSettings
-from sbtc_gateway.worker import run_periodic_tasks
+from sbtc_gateway.webhooks.endpoints import router as webhooks_router
+from sbtc_gateway.worker import run_worker
 
 log = structlog.get_logger(__name__)
 
@@ -58,14 +59,19 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.gateway = state
-        task = asyncio.create_task(run_periodic_tasks(state)) if background_tasks else None
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(state, stop=stop)) if background_tasks else None
         try:
             yield
         finally:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                stop.set()
+                try:
+                    await asyncio.wait_for(task, timeout=settings.webhook_timeout_seconds + 10)
+                except TimeoutError:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await state.engine.dispose()
 
     app = FastAPI(
@@ -79,6 +85,7 @@ def create_app(settings: Settings, *, background_tasks: bool = False) -> FastAPI
     app.add_middleware(StripeHeadersMiddleware)
     app.include_router(merchants_router)
     app.include_router(payments_router)
+    app.include_router(webhooks_router)
     app.include_router(events_router)
     _install_error_handlers(app)
     openapi.install(app)

@@ -25,6 +25,7 @@ EVENT_TYPES = frozenset(
         "refund.created",
         "refund.updated",
         "refund.failed",
+        "webhook_endpoint.disabled",
     }
 )
 
