@@ -43,7 +43,8 @@ class Dispatcher:
         self.results: list[tuple[Job, Outcome]] = []
         self.wake = asyncio.Event()
         # The lease outlives the attempt (timeout) and the wait before its result is stored.
-        self.lease_ms = int((settings.webhook_timeout_seconds * 2 + 30) * 1000)
+        timeout = settings.webhook_timeout_seconds
+        self.lease_ms = int((timeout + max(5.0, timeout)) * 1000)
         self.delivered = 0
 
     async def run(self, stop: asyncio.Event) -> None:
