@@ -181,6 +181,8 @@ async def test_fault_then_recovery_loses_nothing(
         assert all(a.status_code is None and a.error for a in failures)
     acked = receiver.acked()
     lost = expected - set(acked)
+    # Duplicates: events the receiver answered 2xx more than once (e.g. a slow 200 after the
+    # sender's timeout, then the retry); rejected attempts (500, 302, resets) are not counted.
     duplicates = sum(n - 1 for n in acked.values())
     with capsys.disabled():
         print(
