@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 
 import httpx
 import structlog
@@ -23,6 +24,7 @@ from sbtc_gateway.webhooks.queue import Job, Outcome
 from sbtc_gateway.webhooks.settings import WebhookConfig
 
 log = structlog.get_logger(__name__)
+MAX_CLIENTS = 256  # endpoints with an open connection pool (least recently used closed first)
 
 
 class Dispatcher:
@@ -30,13 +32,12 @@ class Dispatcher:
         self,
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
-        *,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.config = WebhookConfig.from_settings(settings)
-        self.client = client
+        self.clients: dict[str, httpx.AsyncClient] = {}
+        self.closing: set[asyncio.Task[None]] = set()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.tasks: set[asyncio.Task[None]] = set()
         self.per_endpoint: dict[str, asyncio.Semaphore] = {}
@@ -46,37 +47,40 @@ class Dispatcher:
         timeout = settings.webhook_timeout_seconds
         self.lease_ms = int((timeout + max(5.0, timeout)) * 1000)
         self.delivered = 0
+        self.chunk = max(1, settings.webhook_concurrency // 4)
+        self.fanout_more = False
+        self.next_fanout = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        owned = self.client is None
-        client = self.client or delivery.make_client(self.settings.webhook_concurrency)
-        self.client = client
+        poll = self.settings.webhook_poll_interval_seconds
         try:
             while not stop.is_set():
                 try:
-                    busy = await self.step()
+                    more = await self.step()
                 except Exception:  # the database may be down: retry next round, never die
                     log.exception("webhook delivery round failed")
-                    busy = False
-                if busy:
+                    more = False
+                if more:
                     await asyncio.sleep(0)
                     continue
-                self.wake.clear()
                 waiters = [
                     asyncio.ensure_future(stop.wait()),
                     asyncio.ensure_future(self.wake.wait()),
                 ]
                 _, pending = await asyncio.wait(
                     waiters,
-                    timeout=self.settings.webhook_poll_interval_seconds,
+                    timeout=min(poll, 0.05) if self.tasks else poll,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 for waiter in pending:
                     waiter.cancel()
             await self.drain()
         finally:
-            if owned:
+            for client in self.clients.values():
                 await client.aclose()
+            self.clients.clear()
+            if self.closing:
+                await asyncio.wait(self.closing)
 
     async def drain(self) -> None:
         """Let started attempts finish (bounded by their timeout) and store their results."""
@@ -86,57 +90,84 @@ class Dispatcher:
             await self.flush()
 
     async def step(self) -> bool:
-        """One round; True when there is more to do at once."""
-        flushed = await self.flush()
-        async with self.sessions.begin() as session:
-            fanned = await queue.fan_out(
-                session, self.config, limit=self.settings.webhook_batch_size
-            )
-        capacity = self.settings.webhook_concurrency - len(self.tasks)
-        claimed: list[Job] = []
-        if capacity > 0:
+        """One round in one transaction: store results, fan out, claim.
+
+        Returns True when more work is ready at once.
+        """
+        self.wake.clear()
+        batch_size = self.settings.webhook_batch_size
+        results, self.results = self.results, []
+        now = time.monotonic()
+        fan = self.fanout_more or now >= self.next_fanout
+        limit = min(self.settings.webhook_concurrency - len(self.tasks), batch_size)
+        want = limit >= self.chunk or (limit > 0 and len(results) >= len(self.tasks))
+        if not (results or fan or want):
+            return False
+        fanned, claimed, disabled = 0, [], []
+        try:
             async with self.sessions.begin() as session:
-                claimed = await queue.claim(
-                    session,
-                    self.config,
-                    limit=min(capacity, self.settings.webhook_batch_size),
-                    per_endpoint=self.settings.webhook_endpoint_concurrency,
-                    lease_ms=self.lease_ms,
-                )
+                if results:
+                    disabled = await queue.record_outcomes(
+                        session, self.config, results, worker=self.name
+                    )
+                if fan:
+                    fanned = await queue.fan_out(session, self.config, limit=batch_size)
+                if want or fanned:
+                    claimed = await queue.claim(
+                        session,
+                        self.config,
+                        limit=limit,
+                        per_endpoint=self.settings.webhook_endpoint_concurrency,
+                        lease_ms=self.lease_ms,
+                    )
+        except Exception:
+            self.results = results + self.results  # stored next round (the lease permitting)
+            raise
+        if fan:
+            self.fanout_more = fanned >= batch_size
+            self.next_fanout = now + self.settings.webhook_poll_interval_seconds
+        self.delivered += sum(1 for _, out in results if out.ok)
+        for endpoint_id in disabled:
+            log.warning("webhook endpoint disabled after failing too long", endpoint=endpoint_id)
         for job in claimed:
             task = asyncio.create_task(self._deliver(job))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        return bool(fanned or claimed or flushed) or (capacity <= 0 and bool(self.results))
+        return self.fanout_more or (len(claimed) == limit > 0 and not results)
 
-    async def flush(self) -> int:
-        if not self.results:
-            return 0
-        batch, self.results = self.results, []
-        try:
+    async def flush(self) -> None:
+        """Store finished attempts now (on shutdown)."""
+        results, self.results = self.results, []
+        if results:
             async with self.sessions.begin() as session:
-                disabled = await queue.record_outcomes(
-                    session, self.config, batch, worker=self.name
-                )
-        except Exception:
-            self.results = batch + self.results  # keep them for the next round (lease permitting)
-            raise
-        self.delivered += sum(1 for _, out in batch if out.ok)
-        for endpoint_id in disabled:
-            log.warning("webhook endpoint disabled after failing too long", endpoint=endpoint_id)
-        return len(batch)
+                await queue.record_outcomes(session, self.config, results, worker=self.name)
+
+    def _client_for(self, endpoint_id: str) -> httpx.AsyncClient:
+        """One small connection pool per endpoint, sized to its concurrency limit."""
+        client = self.clients.pop(endpoint_id, None)
+        if client is None:
+            client = delivery.make_client(self.settings.webhook_endpoint_concurrency)
+        self.clients[endpoint_id] = client  # most recently used last
+        while len(self.clients) > MAX_CLIENTS:
+            oldest = next(iter(self.clients))
+            task = asyncio.create_task(self.clients.pop(oldest).aclose())
+            self.closing.add(task)
+            task.add_done_callback(self.closing.discard)
+        return client
 
     async def _deliver(self, job: Job) -> None:
         limit = self.settings.webhook_endpoint_concurrency
         semaphore = self.per_endpoint.setdefault(job.endpoint_id, asyncio.Semaphore(limit))
-        assert self.client is not None
         async with semaphore:
             outcome = await delivery.attempt(
-                self.client,
+                self._client_for(job.endpoint_id),
                 job,
                 timeout_seconds=self.settings.webhook_timeout_seconds,
                 max_response_bytes=self.settings.webhook_max_response_bytes,
                 public_only=self.config.public_only,
             )
         self.results.append((job, outcome))
-        self.wake.set()
+        # Wake the loop once a chunk of slots is free (or nothing else is running): results are
+        # stored, and slots refilled, in batches rather than one transaction per delivery.
+        if len(self.results) >= self.chunk or len(self.results) >= len(self.tasks):
+            self.wake.set()
