@@ -36,22 +36,19 @@ async def attempt(
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
-    try:
-        target = await ssrf.vet(job.url, require_https=job.livemode, public_only=public_only)
-    except ssrf.UrlRejected as exc:
-        return Outcome(False, None, elapsed(), error=f"blocked: {exc}"[:255])
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
         "Stripe-Signature": signing.header(list(job.secrets), job.body),
     }
-    extensions = {}
-    if target.host_header:
-        headers["Host"] = target.host_header
-    if target.sni_hostname:
-        extensions["sni_hostname"] = target.sni_hostname
     try:
-        async with asyncio.timeout(timeout_seconds):
+        async with asyncio.timeout(timeout_seconds):  # resolution, connection, request, response
+            target = await ssrf.vet(job.url, require_https=job.livemode, public_only=public_only)
+            extensions = {}
+            if target.host_header:
+                headers["Host"] = target.host_header
+            if target.sni_hostname:
+                extensions["sni_hostname"] = target.sni_hostname
             request = client.build_request(
                 "POST",
                 target.url,
@@ -65,9 +62,9 @@ async def attempt(
                 snippet = await _read_capped(response, max_response_bytes)
             finally:
                 await response.aclose()
-    except TimeoutError:
-        return Outcome(False, None, elapsed(), error="timeout")
-    except httpx.TimeoutException:
+    except ssrf.UrlRejected as exc:
+        return Outcome(False, None, elapsed(), error=f"blocked: {exc}"[:255])
+    except (TimeoutError, httpx.TimeoutException):
         return Outcome(False, None, elapsed(), error="timeout")
     except httpx.ConnectError as exc:
         return Outcome(False, None, elapsed(), error=f"connect_error: {exc}"[:255])

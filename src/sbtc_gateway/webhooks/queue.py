@@ -25,6 +25,7 @@ from sbtc_gateway.events import service as events
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.events.service import SYSTEM, render_event
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from sbtc_gateway.webhooks.schemas import render_endpoint
 from sbtc_gateway.webhooks.settings import WebhookConfig
 
 PENDING, SUCCEEDED, FAILED, CANCELED = "pending", "succeeded", "failed", "canceled"
@@ -360,8 +361,6 @@ async def cancel_deliveries(
 
 async def disable(session: AsyncSession, endpoint: WebhookEndpoint, *, reason: str) -> None:
     """Stop deliveries to an endpoint; when the gateway did it, tell the merchant (an event)."""
-    from sbtc_gateway.webhooks.schemas import render_endpoint
-
     endpoint.status = "disabled"
     endpoint.disabled_reason = reason
     await session.flush()
