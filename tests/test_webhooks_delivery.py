@@ -334,3 +334,30 @@ async def test_private_address_refused_at_delivery_time(
         await merchant.client.delete(
             f"/v1/webhook_endpoints/{endpoint['id']}", headers=merchant.headers()
         )
+
+
+async def test_undecryptable_secret_does_not_stall_others(app: Any, merchant: Merchant) -> None:
+    from sbtc_gateway.webhooks.models import WebhookEndpoint
+
+    with Receiver() as broken, Receiver() as healthy:
+        lost_key = await create_endpoint(merchant, broken.url)
+        fine = await create_endpoint(merchant, healthy.url)
+        async with app.state.gateway.sessions.begin() as session:
+            row = await session.get(WebhookEndpoint, lost_key["id"])
+            assert row is not None
+            row.secret_enc = "gone:" + row.secret_enc.partition(":")[2]
+        await merchant.create_intent()
+        async with dispatcher(app):
+
+            async def delivered() -> bool:
+                return len(healthy.acked()) == 1
+
+            await eventually(delivered, what="the healthy endpoint's delivery")
+        assert broken.requests == []
+        (stuck,) = await deliveries(app, lost_key["id"])
+        assert stuck.status == "pending"
+        assert stuck.attempts == 0
+        await merchant.client.delete(
+            f"/v1/webhook_endpoints/{lost_key['id']}", headers=merchant.headers()
+        )
+    assert fine["id"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import structlog
 from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,11 +25,15 @@ from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.events import service as events
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.events.service import SYSTEM, render_event
+from sbtc_gateway.webhooks.crypto import KeyringError
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from sbtc_gateway.webhooks.schemas import render_endpoint
 from sbtc_gateway.webhooks.settings import WebhookConfig
 
+log = structlog.get_logger(__name__)
+
 PENDING, SUCCEEDED, FAILED, CANCELED = "pending", "succeeded", "failed", "canceled"
+UNDECRYPTABLE_BACKOFF_MS = 60_000
 COUNTED = (PENDING, FAILED)  # statuses that count in events.pending_webhooks
 D = WebhookDelivery
 E = WebhookEndpoint
@@ -192,7 +197,16 @@ async def claim(
             dropped.append(delivery)
             continue
         if endpoint.id not in plaintexts:
-            plaintexts[endpoint.id] = signing_secrets(config, endpoint, now // 1000)
+            try:
+                plaintexts[endpoint.id] = signing_secrets(config, endpoint, now // 1000)
+            except KeyringError:
+                # A key was removed from SBTC_WEBHOOK_ENCRYPTION_KEYS too early: keep the row
+                # (leased for a while) rather than stall every other delivery.
+                log.error("webhook secret does not decrypt", endpoint=endpoint.id)
+                plaintexts[endpoint.id] = ()
+        if not plaintexts[endpoint.id]:
+            delivery.lease_until_ms = now + UNDECRYPTABLE_BACKOFF_MS
+            continue
         jobs.append(
             Job(
                 delivery_id=delivery.id,
