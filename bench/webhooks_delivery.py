@@ -151,6 +151,7 @@ async def _drain(sessions: Any, settings: Any, endpoint_id: str, expected: int) 
 
     stop = asyncio.Event()
     worker = Dispatcher(sessions, settings)
+    cpu = time.process_time()
     started = time.perf_counter()
     task = asyncio.create_task(worker.run(stop))
     while True:
@@ -168,6 +169,11 @@ async def _drain(sessions: Any, settings: Any, endpoint_id: str, expected: int) 
     elapsed = time.perf_counter() - started
     stop.set()
     await task
+    cpu = time.process_time() - cpu
+    print(
+        f"  worker process CPU: {cpu:.1f} s = {cpu * 1000 / expected:.2f} ms per delivery "
+        f"(wall {elapsed:.1f} s; load average now {os.getloadavg()[0]:.1f})"
+    )
     return elapsed
 
 
