@@ -361,3 +361,26 @@ async def test_undecryptable_secret_does_not_stall_others(app: Any, merchant: Me
             f"/v1/webhook_endpoints/{lost_key['id']}", headers=merchant.headers()
         )
     assert fine["id"]
+
+
+async def test_resend_before_fan_out_counts_once(app: Any, merchant: Merchant) -> None:
+    with Receiver() as receiver:
+        endpoint = await create_endpoint(merchant, receiver.url)
+        await merchant.create_intent()
+        (event_id,) = await event_ids(app, merchant.id)
+        resent = await merchant.post(
+            f"/v1/events/{event_id}/retry", {"webhook_endpoint": endpoint["id"]}
+        )
+        assert resent.status_code == 200, resent.text
+        assert resent.json()["pending_webhooks"] == 1
+        missing = await merchant.post(
+            "/v1/events/evt_missing/retry", {"webhook_endpoint": endpoint["id"]}
+        )
+        assert missing.status_code == 404
+        no_endpoint = await merchant.post(
+            f"/v1/events/{event_id}/retry", {"webhook_endpoint": "we_missing"}
+        )
+        assert no_endpoint.status_code == 404
+        async with dispatcher(app):
+            await eventually(lambda: _no_pending(app, merchant.id), what="the delivery")
+        assert receiver.acked() == {event_id: 1}

@@ -7,7 +7,12 @@ from collections import Counter
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
+from sbtc_gateway.core.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ParameterError,
+)
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.paging import check_limit
 from sbtc_gateway.core.params import merge_metadata
@@ -192,8 +197,13 @@ async def _deliver_to(
     session: AsyncSession, config: WebhookConfig, event: Event, endpoint: WebhookEndpoint
 ) -> None:
     """(Re)schedule one event for one endpoint now, keeping pending_webhooks exact."""
-    if event.fanout_pending:
-        await queue.fan_out(session, config, limit=1, event_ids=[event.id])
+    if event.fanout_pending and not await queue.fan_out(
+        session, config, limit=1, event_ids=[event.id]
+    ):
+        # A worker is fanning this event out right now (its row is locked): let it finish.
+        raise ConflictError(
+            "This event is being dispatched to your webhook endpoints right now; retry shortly."
+        )
     existing = await repository.delivery(session, event.id, endpoint.id, lock=True)
     if existing is None:
         existing = WebhookDelivery(
