@@ -48,8 +48,12 @@ def subscribed(enabled_events: Iterable[str], event_type: str) -> bool:
 
 
 async def adjust_pending(session: AsyncSession, deltas: Counter[str]) -> None:
-    """Add deltas to events.pending_webhooks (one executemany)."""
-    params = [{"eid": k, "delta": v} for k, v in deltas.items() if v]
+    """Add deltas to events.pending_webhooks (one executemany).
+
+    Rows are updated in id order, so two workers touching the same events lock them in the same
+    order (no deadlock).
+    """
+    params = [{"eid": k, "delta": v} for k, v in sorted(deltas.items()) if v]
     if not params:
         return
     table = Event.__table__
