@@ -34,6 +34,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_ADDRESS = "ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG"
 OTHER_ADDRESS = "ST2ZD731ANQZT6J4K3F5N8A40ZXWXC1XFXH4HF6PF"
 MAINNET_ADDRESS = "SP2ZD731ANQZT6J4K3F5N8A40ZXWXC1XFXHVVQFKE"
+# Two AES-256 keys: "new" encrypts, "old" still decrypts (rotation).
+WEBHOOK_KEYS = "new:" + "BgYG" * 10 + "BgY=,old:" + "AQEB" * 10 + "AQE="
 
 
 _DEVNET: DevnetProcess | None = None
@@ -143,6 +145,12 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "data_dir": data_dir,
         "api_key_secret": SecretStr("test-api-key-secret-" + "x" * 32),
         "gateway_signing_key": SecretStr("11" * 32),
+        "webhook_encryption_keys": SecretStr(WEBHOOK_KEYS),
+        "webhook_timeout_seconds": 2.0,
+        "webhook_poll_interval_seconds": 0.05,
+        "webhook_test_retry_base_seconds": 0.2,
+        "webhook_test_retry_cap_seconds": 1.0,
+        "webhook_test_retry_window_seconds": 120.0,
         "db_pool_size": 10,
         "log_json": False,
         # Suites sign up hundreds of merchants from one address; rate limits have their tests.

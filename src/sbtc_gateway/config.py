@@ -24,7 +24,7 @@ class Mode(StrEnum):
 
 
 # Secrets a live-mode gateway must be given; test mode generates what is missing.
-SECRET_FIELDS = ("api_key_secret", "gateway_signing_key")
+SECRET_FIELDS = ("api_key_secret", "gateway_signing_key", "webhook_encryption_keys")
 
 
 class ConfigurationError(RuntimeError):
@@ -43,6 +43,8 @@ class Settings(BaseSettings):
 
     api_key_secret: SecretStr | None = None
     gateway_signing_key: SecretStr | None = None
+    # `kid:base64(32 bytes),…`: the first encrypts webhook signing secrets, all decrypt.
+    webhook_encryption_keys: SecretStr | None = None
 
     # Chain: test-mode intents pay on `test_network`, live-mode ones on mainnet.
     test_network: Literal["devnet", "testnet"] = "devnet"
@@ -60,6 +62,19 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     db_pool_size: int = Field(default=20, ge=1)
+
+    # Webhook delivery (see docs/adr/0006-webhook-delivery.md).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=1024)
+    webhook_concurrency: int = Field(default=64, ge=1)
+    webhook_endpoint_concurrency: int = Field(default=8, ge=1)
+    webhook_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    webhook_batch_size: int = Field(default=500, ge=1)
+    webhook_test_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_test_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+    webhook_test_retry_window_seconds: float = Field(default=3 * 3600.0, gt=0)
+    webhook_disable_after_seconds: int = Field(default=5 * 24 * 3600, ge=1)
+    webhook_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600)
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -136,11 +151,30 @@ def ensure_secrets(settings: Settings) -> Settings:
             raise ConfigurationError("live mode needs SBTC_LIVE_GATEWAY_CONTRACT")
         if len(settings.secret("api_key_secret")) < 32:
             raise ConfigurationError("SBTC_API_KEY_SECRET must be at least 32 characters")
+        _check_webhook_keys(settings)
         return settings
     if not missing:
+        _check_webhook_keys(settings)
         return settings
     generated = _load_or_create_dev_secrets(settings.data_dir, missing)
     return settings.model_copy(update={n: SecretStr(generated[n]) for n in missing})
+
+
+def _check_webhook_keys(settings: Settings) -> None:
+    from sbtc_gateway.webhooks.crypto import KeyringError, parse_keys
+
+    try:
+        parse_keys(settings.secret("webhook_encryption_keys"))
+    except KeyringError as exc:
+        raise ConfigurationError(f"SBTC_WEBHOOK_ENCRYPTION_KEYS: {exc}") from None
+
+
+def _generate_secret(name: str) -> str:
+    if name == "webhook_encryption_keys":
+        from sbtc_gateway.webhooks.crypto import generate_key_entry
+
+        return generate_key_entry()
+    return secrets.token_hex(32)
 
 
 def _load_or_create_dev_secrets(data_dir: Path, names: list[str]) -> dict[str, str]:
@@ -151,7 +185,7 @@ def _load_or_create_dev_secrets(data_dir: Path, names: list[str]) -> dict[str, s
     changed = False
     for name in names:
         if name not in stored:
-            stored[name] = secrets.token_hex(32)
+            stored[name] = _generate_secret(name)
             changed = True
     if changed:
         tmp = path.with_suffix(".tmp")

@@ -1,7 +1,8 @@
-"""Periodic jobs: the expiry sweep and idempotency-key pruning.
+"""Periodic jobs (the expiry sweep, idempotency-key pruning) and webhook delivery.
 
 Run by `sbtc-gateway worker`, or inside the API process in `dev`. Each job runs in its own
-transaction and is safe to run from several workers at once (rows are locked and re-checked).
+transaction and is safe to run from several workers at once (rows are locked and re-checked;
+webhook deliveries are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import structlog
 
 from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.payments import service as payments
+from sbtc_gateway.webhooks.dispatcher import Dispatcher
 
 if TYPE_CHECKING:
     from sbtc_gateway.api.state import GatewayState
@@ -41,3 +43,10 @@ async def run_periodic_tasks(state: GatewayState, *, stop: asyncio.Event | None 
             log.exception("periodic jobs failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=state.settings.sweep_interval_seconds)
+
+
+async def run_worker(state: GatewayState, *, stop: asyncio.Event | None = None) -> None:
+    """Everything a worker does, until `stop` is set: periodic jobs and webhook delivery."""
+    stop = stop or asyncio.Event()
+    dispatcher = Dispatcher(state.sessions, state.settings)
+    await asyncio.gather(run_periodic_tasks(state, stop=stop), dispatcher.run(stop))

@@ -35,7 +35,8 @@ from sbtc_gateway.observability import metrics
 from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.payments.endpoints import router as payments_router
 from sbtc_gateway.payments.service import PaymentSettings
-from sbtc_gateway.worker import run_periodic_tasks
+from sbtc_gateway.webhooks.endpoints import router as webhooks_router
+from sbtc_gateway.worker import run_worker
 
 log = structlog.get_logger(__name__)
 
@@ -73,14 +74,19 @@ def create_app(
         state = build_state(settings)
         app.state.gateway = state
         await state.shared.start()
-        task = asyncio.create_task(run_periodic_tasks(state)) if background_tasks else None
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(state, stop=stop)) if background_tasks else None
         try:
             yield
         finally:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                stop.set()
+                try:
+                    await asyncio.wait_for(task, timeout=settings.webhook_timeout_seconds + 10)
+                except TimeoutError:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await state.shared.close()
             await state.engine.dispose()
             if tracer_provider is not None:
@@ -131,6 +137,7 @@ def create_app(
     tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
     app.include_router(merchants_router)
     app.include_router(payments_router)
+    app.include_router(webhooks_router)
     app.include_router(events_router)
     _install_error_handlers(app)
     openapi.install(app)

@@ -26,6 +26,8 @@ def quiet_third_party_loggers() -> None:
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
     quiet_third_party_loggers()
+    # httpx logs every request at INFO; webhook attempts have their own log (webhook_attempts).
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )

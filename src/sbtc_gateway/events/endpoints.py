@@ -75,10 +75,10 @@ async def list_events(request: Request) -> Response:
         for i, t in enumerate(params.types):
             _check_type(t, f"types[{i}]")
         query = query.where(Event.type.in_(params.types))
-    if params.delivery_success is not None:
-        query = query.where(
-            Event.pending_webhooks == 0 if params.delivery_success else Event.pending_webhooks > 0
-        )
+    if params.delivery_success is True:
+        query = query.where(Event.pending_webhooks == 0, Event.fanout_pending.is_(False))
+    elif params.delivery_success is False:
+        query = query.where(Event.pending_webhooks > 0)
     query = created_filter(query, Event.created, params.created)
     paged, reversed_ = page_query(
         query,

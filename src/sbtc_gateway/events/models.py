@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sbtc_gateway.db.base import Base, now
@@ -13,6 +13,7 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_scope_id", "merchant_id", "livemode", "id"),
         Index("ix_events_object", "object_id"),
+        Index("ix_events_fanout", "fanout_pending", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -25,4 +26,6 @@ class Event(Base):
     request_id: Mapped[str | None] = mapped_column(String(64), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     pending_webhooks: Mapped[int] = mapped_column(default=0)
+    # True until the webhook worker has turned the event into delivery rows (the outbox flag).
+    fanout_pending: Mapped[bool] = mapped_column(default=True, server_default=false())
     created: Mapped[int] = mapped_column(default=now)

@@ -28,6 +28,7 @@ EVENT_TYPES = frozenset(
         "refund.created",
         "refund.updated",
         "refund.failed",
+        "webhook_endpoint.disabled",
     }
 )
 

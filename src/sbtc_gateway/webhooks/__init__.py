@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, durable deliveries from the event outbox, signing, SSRF guard."""

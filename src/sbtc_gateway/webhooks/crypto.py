@@ -1,0 +1,74 @@
+"""Signing secrets at rest: AES-256-GCM under a key id, so the encryption key can rotate.
+
+`SBTC_WEBHOOK_ENCRYPTION_KEYS` is `kid:base64key,kid2:base64key…`; the first key encrypts, every
+key decrypts (ciphertexts name their key id). The endpoint id is the associated data, so a
+ciphertext copied onto another row does not decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import os
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+NONCE_BYTES = 12
+
+
+class KeyringError(ValueError):
+    """The configured keys are malformed, or a ciphertext cannot be decrypted."""
+
+
+class Keyring:
+    def __init__(self, keys: list[tuple[str, bytes]]) -> None:
+        if not keys:
+            raise KeyringError("no webhook encryption key configured")
+        self.active_kid = keys[0][0]
+        self._ciphers = {kid: AESGCM(key) for kid, key in keys}
+
+    def encrypt(self, plaintext: str, aad: str) -> str:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._ciphers[self.active_kid].encrypt(nonce, plaintext.encode(), aad.encode())
+        return f"{self.active_kid}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, stored: str, aad: str) -> str:
+        kid, _, blob = stored.partition(":")
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            raise KeyringError(f"unknown webhook encryption key id {kid!r}")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+            return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad.encode()).decode()
+        except (InvalidTag, binascii.Error, ValueError) as exc:
+            raise KeyringError("webhook secret does not decrypt") from exc
+
+
+def parse_keys(value: str) -> list[tuple[str, bytes]]:
+    keys: list[tuple[str, bytes]] = []
+    for entry in value.split(","):
+        kid, sep, encoded = entry.strip().partition(":")
+        if not sep or not kid or not kid.isalnum():
+            raise KeyringError("webhook encryption keys must look like 'kid:base64key,…'")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise KeyringError(f"webhook encryption key {kid!r} is not base64") from None
+        if len(key) != 32:
+            raise KeyringError(f"webhook encryption key {kid!r} must be 32 bytes (AES-256)")
+        if any(k == kid for k, _ in keys):
+            raise KeyringError(f"webhook encryption key id {kid!r} appears twice")
+        keys.append((kid, key))
+    return keys
+
+
+@functools.lru_cache(maxsize=8)
+def keyring(value: str) -> Keyring:
+    return Keyring(parse_keys(value))
+
+
+def generate_key_entry(kid: str = "dev1") -> str:
+    return f"{kid}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
