@@ -24,6 +24,7 @@ from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
 from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.api.tracing import setup_tracing
+from sbtc_gateway.chain import PrivateKey
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core.errors import ApiError, GatewayError, InvalidRequestError, NotFoundError
 from sbtc_gateway.core.ttlcache import TTLCache
@@ -34,6 +35,7 @@ from sbtc_gateway.merchants.endpoints import router as merchants_router
 from sbtc_gateway.observability import metrics
 from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.payments.endpoints import router as payments_router
+from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.worker import run_periodic_tasks
 
@@ -54,6 +56,14 @@ def build_state(settings: Settings) -> GatewayState:
             test_contract=settings.test_gateway_contract,
             live_contract=settings.live_gateway_contract,
             checkout_base_url=settings.base_url,
+            signing_key=PrivateKey.from_hex(settings.secret("gateway_signing_key")),
+            tips=ChainTips(
+                {
+                    settings.test_network: settings.test_stacks_api_url,
+                    "mainnet": settings.live_stacks_api_url,
+                }
+            ),
+            block_time_seconds=settings.stacks_block_time_seconds,
         ),
         key_secret=settings.secret("api_key_secret"),
         auth_cache=TTLCache(settings.auth_cache_seconds, 10_000),
@@ -82,6 +92,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await state.shared.close()
+            if state.payments.tips is not None:
+                await state.payments.tips.aclose()
             await state.engine.dispose()
             if tracer_provider is not None:
                 tracer_provider.shutdown()

@@ -5,5 +5,16 @@ from sbtc_gateway.events.models import Event
 from sbtc_gateway.idempotency.models import IdempotencyKey
 from sbtc_gateway.merchants.models import ApiKey, Merchant
 from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.watcher.models import ChainBlock, ChainCursor, ChainInboxEntry
 
-__all__ = ["ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "PaymentIntent"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "ChainBlock",
+    "ChainCursor",
+    "ChainInboxEntry",
+    "Event",
+    "IdempotencyKey",
+    "Merchant",
+    "PaymentIntent",
+]

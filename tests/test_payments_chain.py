@@ -1,0 +1,354 @@
+"""A payment from intent to succeeded, on the devnet, end to end.
+
+The merchant creates and confirms the intent with the official `stripe` SDK; the customer's
+wallet is played by `tests/js/pay_intent.mjs`, which builds the transaction with
+`@stacks/transactions` from exactly what `next_action.sbtc_contract_call` gave (so our Python
+builder and stacks.js are checked against each other), signs it with a devnet key and
+broadcasts it. The watcher runs in the test, round by round, while the test mines blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sbtc_gateway.chain import (
+    DEVNET,
+    Buffer,
+    PrivateKey,
+    StacksApiClient,
+    StringAscii,
+    UInt,
+    deserialize,
+    principal,
+    verify_terms,
+)
+from sbtc_gateway.config import Settings
+from sbtc_gateway.db.engine import make_engine, make_sessionmaker
+from sbtc_gateway.events.models import Event
+from sbtc_gateway.payments.onchain import terms_tuple
+from sbtc_gateway.watcher import repository as watch_repo
+from sbtc_gateway.watcher import setup as chain_setup
+from sbtc_gateway.watcher.models import ChainInboxEntry
+from sbtc_gateway.watcher.runner import RoundResult, Watcher
+from sbtc_gateway.watcher.service import WatchTarget
+from tests.conftest import ServerThread
+
+DEVNET_URL = os.environ.get("STACKS_DEVNET_URL")
+JS_DIR = Path(__file__).parent / "js"
+pytestmark = [
+    pytest.mark.devnet,
+    pytest.mark.skipif(not DEVNET_URL, reason="no devnet (STACKS_DEVNET_URL)"),
+    pytest.mark.skipif(
+        shutil.which("node") is None or not (JS_DIR / "node_modules").is_dir(),
+        reason="node or tests/js/node_modules missing (make setup)",
+    ),
+]
+CONTRACT = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
+DEADLINE = 90.0
+
+
+@dataclass
+class ChainEnv:
+    url: str
+    deployer: PrivateKey
+    merchant_key: PrivateKey
+    merchant: str
+    payer_key: str
+    payer: str
+    poor_payer_key: str
+    poor_payer: str
+
+    def mine(self, blocks: int = 1) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/devnet/mine", json={"blocks": blocks}, timeout=60)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def reorg(self, depth: int) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/devnet/reorg", json={"depth": depth}, timeout=60)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def tip(self) -> int:
+        height: int = httpx.get(f"{self.url}/v2/info", timeout=30).json()["stacks_tip_height"]
+        return height
+
+    def pay(
+        self,
+        call: dict[str, Any],
+        *,
+        key: str | None = None,
+        override: dict[str, Any] | None = None,
+    ) -> str:
+        """Pay as a wallet: @stacks/transactions builds, signs and broadcasts the call."""
+        payload = {
+            "call": call,
+            "senderKey": key or self.payer_key,
+            "apiUrl": self.url,
+            "fee": 10_000,
+            "override": override or {},
+        }
+        out = subprocess.run(
+            [shutil.which("node") or "node", "pay_intent.mjs", json.dumps(payload)],
+            cwd=JS_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        assert isinstance(result["broadcast"], dict), result
+        assert "error" not in result["broadcast"], result
+        txid: str = result["txid"]
+        return txid
+
+
+async def _wait_tx(client: StacksApiClient, env: ChainEnv, txid: str) -> str:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        info = await client.get_transaction(txid)
+        if info.block_height is not None:
+            return info.status.value
+        env.mine()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{txid} was not mined")
+
+
+@pytest.fixture(scope="session")
+async def chain_env(settings: Settings) -> ChainEnv:
+    """Devnet set-up: the gateway's key in the contract (as the deployer, i.e. the owner), a
+    registered merchant wallet, a funded payer and a payer with no sBTC."""
+    assert DEVNET_URL is not None
+    async with httpx.AsyncClient(base_url=DEVNET_URL, timeout=30) as http:
+        accounts = {a["name"]: a for a in (await http.get("/devnet/accounts")).json()}
+        contracts = (await http.get("/devnet/contracts")).json()
+        assert CONTRACT in json.dumps(contracts)
+        deployer = PrivateKey.from_hex(accounts["deployer"]["private_key"])
+        merchant_key = PrivateKey.from_hex(accounts["wallet_3"]["private_key"])
+        env = ChainEnv(
+            url=DEVNET_URL,
+            deployer=deployer,
+            merchant_key=merchant_key,
+            merchant=accounts["wallet_3"]["address"],
+            payer_key=accounts["wallet_4"]["private_key"],
+            payer=accounts["wallet_4"]["address"],
+            poor_payer_key=accounts["wallet_5"]["private_key"],
+            poor_payer=accounts["wallet_5"]["address"],
+        )
+        await http.post("/devnet/faucet", json={"address": env.payer, "stx": 10**10, "sbtc": 10**9})
+        await http.post("/devnet/faucet", json={"address": env.poor_payer, "stx": 10**10})
+    gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+    async with StacksApiClient(DEVNET_URL, timeout=30) as client:
+        sent = await chain_setup.set_gateway_key(
+            client, DEVNET, CONTRACT, deployer, gateway_key.public_key
+        )
+        assert await _wait_tx(client, env, sent.txid) == "success"
+        reg = await chain_setup.register_merchant(
+            client, DEVNET, CONTRACT, merchant_key, name="E2E Shop", email="e2e@example.com"
+        )
+        await _wait_tx(client, env, reg.txid)  # (err u104) when already registered: fine
+        merchant = await client.call_read_only(CONTRACT, "get-merchant", [principal(env.merchant)])
+        assert "name" in repr(merchant)
+    return env
+
+
+@pytest.fixture(scope="session")
+async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(settings.resolved_database_url, pool_size=5)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def api() -> AsyncIterator[StacksApiClient]:
+    assert DEVNET_URL is not None
+    async with StacksApiClient(DEVNET_URL, timeout=30) as client:
+        yield client
+
+
+def target(settings: Settings) -> WatchTarget:
+    return WatchTarget(
+        network=DEVNET,
+        contract_id=CONTRACT,
+        livemode=False,
+        large_payment_sats=settings.large_payment_sats,
+        large_payment_confirmations=settings.large_payment_confirmations,
+    )
+
+
+@pytest.fixture
+def watcher(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+    chain_env: ChainEnv,
+) -> Watcher:
+    return Watcher(sessions, target(settings), api, poll_interval=0.1, reconcile_every=1)
+
+
+@pytest.fixture
+def shop(live_server: ServerThread, chain_env: ChainEnv) -> stripe.StripeClient:
+    response = httpx.post(
+        f"{live_server.url}/v1/merchants",
+        data={
+            "business_name": "Chain Shop",
+            "email": f"chain-{uuid.uuid4().hex[:10]}@example.com",
+            "stacks_address": chain_env.merchant,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return stripe.StripeClient(
+        response.json()["secret_key"],
+        base_addresses={"api": live_server.url},
+        max_network_retries=2,
+    )
+
+
+async def run_until(
+    watcher: Watcher,
+    env: ChainEnv,
+    check: Callable[[], bool],
+    *,
+    mine: bool = True,
+    what: str = "condition",
+) -> RoundResult:
+    deadline = time.monotonic() + DEADLINE
+    result = RoundResult()
+    while time.monotonic() < deadline:
+        if mine:
+            env.mine()
+        result = await watcher.run_round()
+        if check():
+            return result
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} (last round: {result})")
+
+
+def status_is(client: stripe.StripeClient, pi_id: str, *statuses: str) -> Callable[[], bool]:
+    return lambda: client.v1.payment_intents.retrieve(pi_id).status in statuses
+
+
+def new_intent(client: stripe.StripeClient, env: ChainEnv, amount: int = 25_000) -> Any:
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": "sbtc",
+            "payment_method_data": {"type": "sbtc", "sbtc": {"payer": env.payer}},
+        }
+    )
+    return client.v1.payment_intents.confirm(pi.id)
+
+
+async def events_for(sessions: async_sessionmaker[AsyncSession], pi_id: str) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Event).where(Event.object_id == pi_id).order_by(Event.created, Event.id)
+        )
+        return [e.type for e in rows]
+
+
+async def inbox_for(
+    sessions: async_sessionmaker[AsyncSession], pi_id: str
+) -> list[ChainInboxEntry]:
+    async with sessions() as session:
+        return await watch_repo.inbox_for(session, "devnet", pi_id)
+
+
+# --- confirm ------------------------------------------------------------------------------------
+
+
+async def test_confirm_fills_the_contract_call(
+    shop: stripe.StripeClient, chain_env: ChainEnv, api: StacksApiClient, settings: Settings
+) -> None:
+    tip = chain_env.tip()
+    pi = new_intent(shop, chain_env)
+    assert pi.status == "requires_action"
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    assert call["network"] == "devnet"
+    assert call["contract_id"] == CONTRACT
+    assert call["function_name"] == "pay-signed-intent"
+    assert call["post_condition_mode"] == "deny"
+    assert pi.next_action["redirect_to_url"]["url"].endswith(f"/checkout/{pi.id}")
+    expires = call["expires_at_block"]
+    # 30 minutes at 5 s a block, from the tip at confirm time
+    assert tip + 360 <= expires <= tip + 360 + 5
+    args = [deserialize(bytes.fromhex(h.removeprefix("0x"))) for h in call["function_args"]]
+    assert args[0] == principal(DEVNET.sbtc_token)
+    assert args[1] == StringAscii(pi.id)
+    assert args[2] == principal(chain_env.merchant)
+    assert args[3] == UInt(25_000)
+    assert args[4] == UInt(pi.application_fee_amount)
+    assert args[5] == UInt(expires)
+    assert isinstance(args[6], Buffer)
+    assert len(call["function_args_repr"]) == 7
+    gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+    terms = terms_tuple(
+        intent_id=pi.id,
+        merchant=chain_env.merchant,
+        amount=25_000,
+        fee=pi.application_fee_amount,
+        expires_at=expires,
+        chain_id=DEVNET.chain_id,
+        contract_id=CONTRACT,
+    )
+    assert verify_terms(terms, args[6].data, gateway_key.public_key)
+    # …and the Clarity VM agrees
+    verdict = await api.call_read_only(
+        CONTRACT, "verify-intent-signature", [args[1], args[2], args[3], args[4], args[5], args[6]]
+    )
+    assert repr(verdict) == "true"
+    assert len(call["post_conditions"]) == 1
+
+
+# --- the happy path -------------------------------------------------------------------------------
+
+
+async def test_paid_by_a_stacks_js_wallet_succeeds(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await watcher.run_round()  # the cursor is at the tip before the payment
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    txid = chain_env.pay(call)
+    # in the mempool: processing, never succeeded
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "processing"), mine=False, what="processing"
+    )
+    processing = shop.v1.payment_intents.retrieve(pi.id)
+    assert processing.amount_received == 0
+    assert processing["sbtc"]["txid"] == txid.removeprefix("0x")
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    done = shop.v1.payment_intents.retrieve(pi.id)
+    assert done.amount_received == 25_000
+    assert done.next_action is None
+    assert done["sbtc"]["block_height"] is not None
+    types = await events_for(sessions, pi.id)
+    assert types.count("payment_intent.succeeded") == 1
+    assert types.index("payment_intent.processing") < types.index("payment_intent.succeeded")
+    # more rounds change nothing (idempotent inbox)
+    for _ in range(3):
+        chain_env.mine()
+        await watcher.run_round()
+    assert (await events_for(sessions, pi.id)).count("payment_intent.succeeded") == 1
+    inbox = await inbox_for(sessions, pi.id)
+    assert [e.status for e in inbox if e.kind == "intent-paid"] == ["applied"]
