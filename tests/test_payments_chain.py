@@ -203,22 +203,24 @@ def watcher(
     return Watcher(sessions, target(settings), api, poll_interval=0.1, reconcile_every=1)
 
 
-@pytest.fixture
-def shop(live_server: ServerThread, chain_env: ChainEnv) -> stripe.StripeClient:
+def sign_up_shop(server_url: str, payout_address: str) -> stripe.StripeClient:
     response = httpx.post(
-        f"{live_server.url}/v1/merchants",
+        f"{server_url}/v1/merchants",
         data={
             "business_name": "Chain Shop",
             "email": f"chain-{uuid.uuid4().hex[:10]}@example.com",
-            "stacks_address": chain_env.merchant,
+            "stacks_address": payout_address,
         },
     )
     assert response.status_code == 200, response.text
     return stripe.StripeClient(
-        response.json()["secret_key"],
-        base_addresses={"api": live_server.url},
-        max_network_retries=2,
+        response.json()["secret_key"], base_addresses={"api": server_url}, max_network_retries=2
     )
+
+
+@pytest.fixture
+def shop(live_server: ServerThread, chain_env: ChainEnv) -> stripe.StripeClient:
+    return sign_up_shop(live_server.url, chain_env.merchant)
 
 
 async def run_until(
@@ -352,3 +354,228 @@ async def test_paid_by_a_stacks_js_wallet_succeeds(
     assert (await events_for(sessions, pi.id)).count("payment_intent.succeeded") == 1
     inbox = await inbox_for(sessions, pi.id)
     assert [e.status for e in inbox if e.kind == "intent-paid"] == ["applied"]
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+
+async def _failed_with(
+    shop: stripe.StripeClient, watcher: Watcher, env: ChainEnv, pi_id: str
+) -> dict[str, Any]:
+    await run_until(watcher, env, status_is(shop, pi_id, "requires_payment_method"), what="failure")
+    pi = shop.v1.payment_intents.retrieve(pi_id)
+    assert pi.amount_received == 0
+    assert pi.next_action is None
+    error: dict[str, Any] = pi.last_payment_error.to_dict()
+    return error
+
+
+async def test_short_balance_is_rejected_on_chain_and_reported(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await watcher.run_round()
+    pi = shop.v1.payment_intents.create(
+        params={
+            "amount": 25_000,
+            "currency": "sbtc",
+            "payment_method_data": {"type": "sbtc", "sbtc": {"payer": chain_env.poor_payer}},
+        }
+    )
+    pi = shop.v1.payment_intents.confirm(pi.id)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict(), key=chain_env.poor_payer_key)
+    error = await _failed_with(shop, watcher, chain_env, pi.id)
+    assert error["code"] == "insufficient_funds"
+    assert "payment_intent.payment_failed" in await events_for(sessions, pi.id)
+    # the customer may try again: confirm gives a fresh call
+    again = shop.v1.payment_intents.confirm(pi.id)
+    assert again.status == "requires_action"
+
+
+async def test_underpayment_by_a_tampered_amount_is_rejected(
+    shop: stripe.StripeClient, chain_env: ChainEnv, watcher: Watcher
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    args = list(call["function_args"])
+    args[3] = UInt(20_000).to_hex()  # pay less than the signed amount
+    chain_env.pay(call, override={"function_args": args, "post_condition_mode": "allow"})
+    error = await _failed_with(shop, watcher, chain_env, pi.id)
+    assert error["code"] == "bad_signature"
+
+
+async def test_wrong_token_is_rejected_and_reported(
+    shop: stripe.StripeClient, chain_env: ChainEnv, watcher: Watcher
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    args = list(call["function_args"])
+    args[0] = principal("SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token-fake").to_hex()
+    try:
+        chain_env.pay(call, override={"function_args": args})
+    except (subprocess.CalledProcessError, AssertionError):
+        # the node refused it outright (no such contract): nothing reached the chain
+        assert shop.v1.payment_intents.retrieve(pi.id).status == "requires_action"
+        return
+    error = await _failed_with(shop, watcher, chain_env, pi.id)
+    assert error["code"] in ("wrong_token", "payment_failed")
+
+
+async def test_paying_twice_credits_once(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    chain_env.pay(call)
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    second = chain_env.pay(call)
+    assert await _wait_tx(api, chain_env, second) == "abort_by_response"
+    for _ in range(3):
+        await watcher.run_round()
+        chain_env.mine()
+    done = shop.v1.payment_intents.retrieve(pi.id)
+    assert done.status == "succeeded"
+    assert done.amount_received == 25_000
+    assert done.last_payment_error is None
+    assert (await events_for(sessions, pi.id)).count("payment_intent.succeeded") == 1
+    kinds = {(e.kind, e.status) for e in await inbox_for(sessions, pi.id)}
+    assert ("payment-aborted", "ignored") in kinds
+
+
+async def test_paying_after_the_expiry_height_fails(
+    settings: Settings, chain_env: ChainEnv, watcher: Watcher, tmp_path: Path
+) -> None:
+    # one block of lifetime: the call expires at tip + 1
+    quick = settings.model_copy(update={"stacks_block_time_seconds": 7 * 24 * 3600.0})
+    with ServerThread(quick) as server:
+        shop = sign_up_shop(server.url, chain_env.merchant)
+        await watcher.run_round()
+        pi = new_intent(shop, chain_env)
+        call = pi.next_action["sbtc_contract_call"].to_dict()
+        assert call["expires_at_block"] == chain_env.tip() + 1
+        chain_env.mine()  # the expiry height is reached: no longer payable
+        chain_env.pay(call)
+        error = await _failed_with(shop, watcher, chain_env, pi.id)
+        assert error["code"] == "payment_expired"
+
+
+# --- restarts, missed blocks, outages ---------------------------------------------------------
+
+
+async def test_watcher_restart_misses_nothing_and_doubles_nothing(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    await watcher.run_round()
+    ids = []
+    for _ in range(3):  # paid and mined while no watcher runs
+        pi = new_intent(shop, chain_env)
+        txid = chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+        await _wait_tx(api, chain_env, txid)
+        ids.append(pi.id)
+    restarted = Watcher(sessions, target(settings), api, poll_interval=0.1)
+    await run_until(
+        restarted,
+        chain_env,
+        lambda: all(status_is(shop, i, "succeeded")() for i in ids),
+        mine=False,
+        what="all succeeded",
+    )
+    again = Watcher(sessions, target(settings), api, poll_interval=0.1, reconcile_every=1)
+    await again.run_round()
+    await watcher.run_round()
+    for pi_id in ids:
+        assert (await events_for(sessions, pi_id)).count("payment_intent.succeeded") == 1
+
+
+async def test_reconciliation_heals_a_missed_block(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    txid = chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await _wait_tx(api, chain_env, txid)
+    # the block never reaches the watcher (a lost push, a skipped poll): jump the cursor past it
+    tip = chain_env.tip()
+    block = await api.get_block(tip)
+    async with sessions.begin() as session:
+        await watch_repo.set_cursor(session, "devnet", tip, block.hash)
+        await watch_repo.remember_block(session, "devnet", tip, block.hash)
+    assert shop.v1.payment_intents.retrieve(pi.id).status == "requires_action"
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "succeeded"), mine=False, what="healed"
+    )
+    paid = [e for e in await inbox_for(sessions, pi.id) if e.kind == "intent-paid"]
+    assert [(e.source, e.status) for e in paid] == [("reconcile", "applied")]
+
+
+async def test_stacks_api_outage_fails_nothing(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from sbtc_gateway.chain import RetryPolicy
+    from tests.conftest import free_port
+
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    async with StacksApiClient(
+        f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(attempts=1), timeout=2
+    ) as down:
+        blind = Watcher(sessions, target(settings), down, poll_interval=0.1, reconcile_every=1)
+        for _ in range(3):
+            chain_env.mine()
+            result = await blind.run_round()
+            assert result.error is not None
+    assert shop.v1.payment_intents.retrieve(pi.id).status == "requires_action"
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+
+
+# --- reorgs ---------------------------------------------------------------------------------------
+
+
+async def test_reorg_moves_the_payment_back_and_it_reconfirms(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    paid_height = shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["block_height"]
+    depth = chain_env.tip() - paid_height + 1
+    chain_env.reorg(depth)
+    result = await watcher.run_round()
+    assert result.rolled_back == 1
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "processing"), mine=False, what="rolled back"
+    )
+    assert shop.v1.payment_intents.retrieve(pi.id).amount_received == 0
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="re-mined")
+    types = await events_for(sessions, pi.id)
+    succeeded = [i for i, t in enumerate(types) if t == "payment_intent.succeeded"]
+    assert len(succeeded) == 2
+    assert "payment_intent.processing" in types[succeeded[0] : succeeded[1]]
+    assert shop.v1.payment_intents.retrieve(pi.id).amount_received == 25_000

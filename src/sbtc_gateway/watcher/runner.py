@@ -110,7 +110,18 @@ class Watcher:
             cursor = await repository.get_cursor(session, self.network)
         if cursor is not None:
             return cursor.height
-        return tip if self.start_height is None else self.start_height - 1
+        # First run on this network: start at the tip (or `start_height`), and keep it.
+        start = tip if self.start_height is None else self.start_height - 1
+        block = await self.client.get_block(start)
+
+        async def work(session: AsyncSession) -> int:
+            if await repository.get_cursor(session, self.network) is None:
+                await repository.set_cursor(session, self.network, start, block.hash)
+                await repository.remember_block(session, self.network, start, block.hash)
+            return 0
+
+        await self._commit(work)
+        return start
 
     async def _follow(self, tip: int) -> tuple[int, int]:
         height = await self._cursor(tip)
@@ -234,7 +245,8 @@ class Watcher:
             value = await self.client.call_read_only(
                 self.target.contract_id, "get-payment-intent", [StringAscii(intent_id)]
             )
-        except StacksApiError:
+        except StacksApiError as exc:
+            log.info("reconcile: read-only call failed", intent=intent_id, error=str(exc))
             return 0
         record = watch.py(value)
         if not isinstance(record, dict) or record.get("status") not in ("paid", "refunded"):
