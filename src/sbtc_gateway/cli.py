@@ -176,7 +176,7 @@ def watcher(once: bool, network: str | None) -> None:
             if once:
                 click.echo(json.dumps(asdict(await watch.run_round())))
             else:
-                await watch.run()
+                await watch.run_as_leader(state.engine)
         finally:
             await client.aclose()
             await state.shared.close()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sbtc_gateway.watcher.models import ChainBlock, ChainCursor, ChainInboxEntry
 
@@ -113,3 +113,35 @@ async def inbox_for(session: AsyncSession, network: str, intent_id: str) -> list
         ChainInboxEntry.network == network, ChainInboxEntry.intent_id == intent_id
     )
     return list((await session.scalars(query)).all())
+
+
+def lock_key(network: str) -> int:
+    """The advisory-lock key of one network's watcher (a stable signed 64-bit number)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"sbtc-gateway:watcher:{network}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def try_advisory_lock(connection: AsyncConnection, network: str) -> bool:
+    """PostgreSQL: take the session-level advisory lock of this network's watcher, without
+    waiting. Other databases (SQLite: one process) always answer True."""
+    if connection.dialect.name != "postgresql":
+        return True
+    got = await connection.scalar(
+        text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(network)}
+    )
+    await connection.commit()
+    return bool(got)
+
+
+async def release_advisory_lock(connection: AsyncConnection, network: str) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(network)})
+    await connection.commit()
+
+
+async def still_connected(connection: AsyncConnection) -> None:
+    await connection.execute(text("SELECT 1"))
+    await connection.commit()

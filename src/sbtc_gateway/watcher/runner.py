@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from sbtc_gateway.chain import (
     NotFoundError,
@@ -99,6 +100,40 @@ class Watcher:
             try:
                 await self.run_round()
             except Exception:  # a bug in one round must not stop the watcher
+                log.exception("watcher round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+
+    async def run_as_leader(
+        self, engine: AsyncEngine, stop: asyncio.Event | None = None, *, standby: float = 5.0
+    ) -> None:
+        """Run only while holding this network's advisory lock (PostgreSQL): one active
+        watcher per network, the others stand by and take over when it goes away."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                async with engine.connect() as connection:
+                    if await repository.try_advisory_lock(connection, self.network):
+                        log.info("watcher active", network=self.network)
+                        try:
+                            await self._run_holding(connection, stop)
+                        finally:
+                            # a pooled connection would keep the session lock: release it
+                            with contextlib.suppress(Exception):
+                                await repository.release_advisory_lock(connection, self.network)
+                        continue
+            except Exception:  # the lock's connection broke: stand by, then try again
+                log.exception("watcher lost its lock connection")
+            log.info("watcher standing by", network=self.network)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=standby)
+
+    async def _run_holding(self, connection: AsyncConnection, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await repository.still_connected(connection)  # raises if the lock is gone
+            try:
+                await self.run_round()
+            except Exception:
                 log.exception("watcher round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
@@ -209,7 +244,7 @@ class Watcher:
     async def reconcile(self, tip: int) -> int:
         """Re-check every pending intent against the chain (heals missed pushes and outages)."""
         async with self.sessions() as session:
-            pending = await watch.pending_intents(session, self.target)
+            pending = await watch.pending_intents(session, self.target, now=int(time.time()))
             cursor = await repository.get_cursor(session, self.network)
         done = cursor.height if cursor else tip
         fixed = 0

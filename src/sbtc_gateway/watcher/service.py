@@ -379,9 +379,25 @@ async def rollback(session: AsyncSession, target: WatchTarget, fork_height: int)
     return moved
 
 
-async def pending_intents(session: AsyncSession, target: WatchTarget) -> list[PaymentIntent]:
-    query = select(PaymentIntent).where(
-        PaymentIntent.livemode == target.livemode,
-        PaymentIntent.status.in_([Status.PROCESSING, Status.REQUIRES_ACTION]),
+async def pending_intents(
+    session: AsyncSession, target: WatchTarget, *, now: int, limit: int = 200
+) -> list[PaymentIntent]:
+    """What reconciliation re-checks: every `processing` intent, and the most recently changed
+    `requires_action` ones still within their lifetime (older ones are canceled by the expiry
+    sweep; a payment landing after that is still seen by the block follower, as a mismatch)."""
+    processing = select(PaymentIntent).where(
+        PaymentIntent.livemode == target.livemode, PaymentIntent.status == Status.PROCESSING
     )
-    return list((await session.scalars(query)).all())
+    waiting = (
+        select(PaymentIntent)
+        .where(
+            PaymentIntent.livemode == target.livemode,
+            PaymentIntent.status == Status.REQUIRES_ACTION,
+            PaymentIntent.expires_at > now,
+        )
+        .order_by(PaymentIntent.updated.desc())
+        .limit(limit)
+    )
+    found = list((await session.scalars(processing)).all())
+    found += list((await session.scalars(waiting)).all())
+    return found
