@@ -71,6 +71,31 @@ def build_state(settings: Settings) -> GatewayState:
     )
 
 
+async def _run_watcher(state: GatewayState) -> None:
+    """`dev`: the chain watcher of the test network runs in the API process."""
+    from sbtc_gateway.chain import StacksApiClient, get_network
+    from sbtc_gateway.watcher.runner import Watcher
+    from sbtc_gateway.watcher.service import WatchTarget
+
+    settings = state.settings
+    target = WatchTarget(
+        network=get_network(settings.test_network),
+        contract_id=settings.test_gateway_contract,
+        livemode=False,
+        large_payment_sats=settings.large_payment_sats,
+        large_payment_confirmations=settings.large_payment_confirmations,
+    )
+    async with StacksApiClient(settings.test_stacks_api_url) as client:
+        watcher = Watcher(
+            state.sessions,
+            target,
+            client,
+            after_commit=state.after_commit,
+            poll_interval=settings.watcher_poll_interval_seconds,
+        )
+        await watcher.run_as_leader(state.engine)
+
+
 def create_app(
     settings: Settings, *, background_tasks: bool = False, span_exporter: Any = None
 ) -> FastAPI:
@@ -83,11 +108,14 @@ def create_app(
         state = build_state(settings)
         app.state.gateway = state
         await state.shared.start()
-        task = asyncio.create_task(run_periodic_tasks(state)) if background_tasks else None
+        tasks = []
+        if background_tasks:
+            tasks.append(asyncio.create_task(run_periodic_tasks(state)))
+            tasks.append(asyncio.create_task(_run_watcher(state)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -110,6 +110,10 @@ class Watcher:
         """Run only while holding this network's advisory lock (PostgreSQL): one active
         watcher per network, the others stand by and take over when it goes away."""
         stop = stop or asyncio.Event()
+        if engine.dialect.name != "postgresql":
+            # SQLite is one process's database (and one pooled connection): nothing to lock.
+            await self.run(stop)
+            return
         while not stop.is_set():
             try:
                 async with engine.connect() as connection:
