@@ -73,6 +73,7 @@ class ChainEnv:
     payer: str
     poor_payer_key: str
     poor_payer: str
+    merchant_key_hex: str
 
     def mine(self, blocks: int = 1) -> dict[str, Any]:
         response = httpx.post(f"{self.url}/devnet/mine", json={"blocks": blocks}, timeout=60)
@@ -151,9 +152,14 @@ async def chain_env(settings: Settings) -> ChainEnv:
             payer=accounts["wallet_4"]["address"],
             poor_payer_key=accounts["wallet_5"]["private_key"],
             poor_payer=accounts["wallet_5"]["address"],
+            merchant_key_hex=accounts["wallet_3"]["private_key"],
         )
         await http.post("/devnet/faucet", json={"address": env.payer, "stx": 10**10, "sbtc": 10**9})
         await http.post("/devnet/faucet", json={"address": env.poor_payer, "stx": 10**10})
+        # the merchant refunds from its own balance (incl. the fee it never received)
+        await http.post(
+            "/devnet/faucet", json={"address": env.merchant, "stx": 10**10, "sbtc": 10**8}
+        )
     gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
     async with StacksApiClient(DEVNET_URL, timeout=30) as client:
         sent = await chain_setup.set_gateway_key(
@@ -579,3 +585,63 @@ async def test_reorg_moves_the_payment_back_and_it_reconfirms(
     assert len(succeeded) == 2
     assert "payment_intent.processing" in types[succeeded[0] : succeeded[1]]
     assert shop.v1.payment_intents.retrieve(pi.id).amount_received == 25_000
+
+
+# --- refunds --------------------------------------------------------------------------------------
+
+
+def refund_is(client: stripe.StripeClient, refund_id: str, status: str) -> Callable[[], bool]:
+    return lambda: client.v1.refunds.retrieve(refund_id).status == status
+
+
+async def test_partial_then_full_refund_paid_by_the_merchant_wallet(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+
+    partial = shop.v1.refunds.create(
+        params={"payment_intent": pi.id, "amount": 10_000, "reason": "requested_by_customer"}
+    )
+    assert partial.id.startswith("re_")
+    assert partial.status == "requires_action"
+    assert partial.amount == 10_000
+    call = partial.next_action["sbtc_contract_call"].to_dict()
+    assert call["function_name"] == "refund-payment"
+    assert call["post_condition_mode"] == "deny"
+    chain_env.pay(call, key=chain_env.merchant_key_hex)
+    await run_until(watcher, chain_env, refund_is(shop, partial.id, "succeeded"), what="refund")
+
+    full = shop.v1.refunds.create(params={"payment_intent": pi.id})  # the rest
+    assert full.amount == 15_000
+    chain_env.pay(full.next_action["sbtc_contract_call"].to_dict(), key=chain_env.merchant_key_hex)
+    await run_until(watcher, chain_env, refund_is(shop, full.id, "succeeded"), what="refund 2")
+    assert shop.v1.refunds.retrieve(full.id)["sbtc"]["txid"]
+
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        shop.v1.refunds.create(params={"payment_intent": pi.id})
+    assert excinfo.value.code == "charge_already_refunded"
+    listed = shop.v1.refunds.list(params={"payment_intent": pi.id})
+    assert {r.id for r in listed.data} == {partial.id, full.id}
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Event.type).where(Event.object_id.in_([partial.id, full.id]))
+        )
+        types = list(rows)
+    assert types.count("refund.created") == 2
+    assert types.count("refund.updated") == 2
+
+
+async def test_refund_of_an_unpaid_intent_is_refused(
+    shop: stripe.StripeClient, chain_env: ChainEnv
+) -> None:
+    pi = new_intent(shop, chain_env)
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        shop.v1.refunds.create(params={"payment_intent": pi.id})
+    assert excinfo.value.code == "charge_not_refundable"
+    assert excinfo.value.param == "payment_intent"

@@ -37,6 +37,7 @@ from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.payments.endpoints import router as payments_router
 from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.service import PaymentSettings
+from sbtc_gateway.refunds.endpoints import router as refunds_router
 from sbtc_gateway.worker import run_periodic_tasks
 
 log = structlog.get_logger(__name__)
@@ -171,6 +172,7 @@ def create_app(
     tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
     app.include_router(merchants_router)
     app.include_router(payments_router)
+    app.include_router(refunds_router)
     app.include_router(events_router)
     _install_error_handlers(app)
     openapi.install(app)

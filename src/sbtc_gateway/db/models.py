@@ -5,6 +5,7 @@ from sbtc_gateway.events.models import Event
 from sbtc_gateway.idempotency.models import IdempotencyKey
 from sbtc_gateway.merchants.models import ApiKey, Merchant
 from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.refunds.models import Refund
 from sbtc_gateway.watcher.models import ChainBlock, ChainCursor, ChainInboxEntry
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "IdempotencyKey",
     "Merchant",
     "PaymentIntent",
+    "Refund",
 ]

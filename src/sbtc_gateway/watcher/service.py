@@ -43,11 +43,13 @@ from sbtc_gateway.chain.networks import Network
 from sbtc_gateway.payments import service as payments
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.state import Status
+from sbtc_gateway.refunds import service as refunds
 from sbtc_gateway.watcher import repository
 
 log = structlog.get_logger(__name__)
 
 PAY_FUNCTIONS = frozenset({"pay-signed-intent", "process-payment"})
+REFUND_FUNCTION = "refund-payment"
 TX_LEVEL = -1  # event_index of a transaction-level fact (mempool sighting, abort)
 
 # Contract error codes worth naming in `last_payment_error` (contract header, ERROR CODES).
@@ -163,6 +165,8 @@ async def handle_mined(
     call = contract_call(tx)
     if call is None or call.get("contract_id") != target.contract_id:
         return 0
+    if call.get("function_name") == REFUND_FUNCTION:
+        return await _refund_mined(session, target, tx, call, source)
     if call.get("function_name") not in PAY_FUNCTIONS:
         return 0
     assert tx.block_height is not None
@@ -297,6 +301,73 @@ async def _aborted(
     return 1
 
 
+async def _refund_mined(
+    session: AsyncSession,
+    target: WatchTarget,
+    tx: TransactionInfo,
+    call: Mapping[str, Any],
+    source: str,
+) -> int:
+    """A `refund-payment` call in a block: its refund succeeds (or fails if it aborted)."""
+    args = call_args(call)
+    intent_id = args[1] if len(args) > 1 and isinstance(args[1], str) else None
+    amount = args[2] if len(args) > 2 and isinstance(args[2], int) else None
+    new = 0
+    if tx.status is TxStatus.SUCCESS:
+        for event in tx.events:
+            body = py(event.value) if event.event_type == "smart_contract_log" else None
+            if event.contract_id != target.contract_id or not isinstance(body, dict):
+                continue
+            if body.get("event") != "refund":
+                continue
+            entry, created = await repository.upsert_inbox(
+                session,
+                network=target.network.name,
+                txid=tx.tx_id,
+                event_index=event.event_index,
+                kind="refund",
+                source=source,
+                block_height=tx.block_height,
+                block_hash=tx.block_hash,
+                intent_id=body.get("intent-id"),
+                payload=body,
+            )
+            if not created and entry.status != "orphaned":
+                continue
+            new += 1
+            refund = await refunds.chain_refunded(
+                session, str(body.get("intent-id")), int(body.get("amount", 0)), tx.tx_id
+            )
+            entry.status = "applied" if refund is not None else "ignored"
+            entry.note = refund.id if refund is not None else "no matching refund"
+        return new
+    if tx.status.value.startswith("abort") and intent_id and amount is not None:
+        entry, created = await repository.upsert_inbox(
+            session,
+            network=target.network.name,
+            txid=tx.tx_id,
+            event_index=TX_LEVEL,
+            kind="refund-aborted",
+            source=source,
+            block_height=tx.block_height,
+            block_hash=tx.block_hash,
+            intent_id=intent_id,
+            payload={"result": tx.tx_result_repr, "status": tx.status.value},
+        )
+        if not created:
+            return 0
+        refund = await refunds.chain_refund_failed(
+            session,
+            intent_id,
+            amount,
+            tx.tx_id,
+            f"the refund failed on chain ({tx.tx_result_repr})",
+        )
+        entry.status = "applied" if refund is not None else "ignored"
+        return 1
+    return 0
+
+
 # --- the mempool ----------------------------------------------------------------------------
 
 
@@ -368,6 +439,9 @@ async def rollback(session: AsyncSession, target: WatchTarget, fork_height: int)
         was = entry.status
         entry.status, entry.note = "orphaned", f"block {entry.block_hash} rolled back"
         if was not in ("applied", "waiting"):
+            continue
+        if entry.kind == "refund" and was == "applied" and entry.note:
+            await refunds.chain_refund_orphaned(session, entry.note)
             continue
         pi = await _intent(session, target, entry.intent_id)
         if pi is None:

@@ -1,4 +1,4 @@
-"""chain watcher: cursor, seen blocks, event inbox; on-chain columns of payment_intents
+"""chain watcher: cursor, seen blocks, event inbox; refunds; on-chain columns of payment_intents
 
 Revision ID: 0003
 Revises: 0001
@@ -66,6 +66,37 @@ def upgrade() -> None:
     with op.batch_alter_table("chain_inbox", schema=None) as batch_op:
         batch_op.create_index("ix_chain_inbox_intent", ["intent_id"], unique=False)
         batch_op.create_index("ix_chain_inbox_block", ["network", "block_height"], unique=False)
+    op.create_table(
+        "refunds",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("merchant_id", sa.String(length=36), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("payment_intent_id", sa.String(length=36), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=8), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=True),
+        sa.Column("metadata", JSON, nullable=False),
+        sa.Column("next_action", JSON, nullable=True),
+        sa.Column("txid", sa.String(length=66), nullable=True),
+        sa.Column("failure_reason", sa.Text(), nullable=True),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("updated", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_refunds_merchant_id_merchants")
+        ),
+        sa.ForeignKeyConstraint(
+            ["payment_intent_id"],
+            ["payment_intents.id"],
+            name=op.f("fk_refunds_payment_intent_id_payment_intents"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
+    )
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_refunds_scope_id", ["merchant_id", "livemode", "id"], unique=False
+        )
+        batch_op.create_index("ix_refunds_intent", ["payment_intent_id"], unique=False)
     with op.batch_alter_table("payment_intents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at_block", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("block_height", sa.BigInteger(), nullable=True))
@@ -79,6 +110,10 @@ def downgrade() -> None:
         batch_op.drop_column("block_hash")
         batch_op.drop_column("block_height")
         batch_op.drop_column("expires_at_block")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_index("ix_refunds_intent")
+        batch_op.drop_index("ix_refunds_scope_id")
+    op.drop_table("refunds")
     with op.batch_alter_table("chain_inbox", schema=None) as batch_op:
         batch_op.drop_index("ix_chain_inbox_block")
         batch_op.drop_index("ix_chain_inbox_intent")
