@@ -645,3 +645,54 @@ async def test_refund_of_an_unpaid_intent_is_refused(
         shop.v1.refunds.create(params={"payment_intent": pi.id})
     assert excinfo.value.code == "charge_not_refundable"
     assert excinfo.value.param == "payment_intent"
+
+
+# --- settlements ----------------------------------------------------------------------------------
+
+
+async def test_settlements_add_up_payments_fees_and_refunds(
+    live_server: ServerThread,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        signup = await http.post(
+            "/v1/merchants",
+            data={
+                "business_name": "Settled Shop",
+                "email": f"settle-{uuid.uuid4().hex[:10]}@example.com",
+                "stacks_address": chain_env.merchant,
+            },
+        )
+    secret = signup.json()["secret_key"]
+    shop = stripe.StripeClient(secret, base_addresses={"api": live_server.url})
+    await watcher.run_round()
+    paid = []
+    for amount in (25_000, 40_000):
+        pi = new_intent(shop, chain_env, amount)
+        chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+        paid.append(pi)
+    await run_until(
+        watcher,
+        chain_env,
+        lambda: all(status_is(shop, p.id, "succeeded")() for p in paid),
+        what="both succeeded",
+    )
+    refund = shop.v1.refunds.create(params={"payment_intent": paid[0].id, "amount": 5_000})
+    chain_env.pay(
+        refund.next_action["sbtc_contract_call"].to_dict(), key=chain_env.merchant_key_hex
+    )
+    await run_until(watcher, chain_env, refund_is(shop, refund.id, "succeeded"), what="refund")
+    fees = sum(p.application_fee_amount for p in paid)
+    headers = {"Authorization": f"Bearer {secret}"}
+    async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as http:
+        body = (await http.get("/v1/settlements")).json()
+        csv_text = (await http.get("/v1/settlements/export")).text
+    assert len(body["data"]) == 1
+    day = body["data"][0]
+    assert day["object"] == "settlement"
+    assert (day["count"], day["gross"], day["fees"], day["refunds"]) == (2, 65_000, fees, 5_000)
+    assert day["net"] == 65_000 - fees - 5_000
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("id,period,period_start")
+    assert lines[1].endswith(f",2,65000,{fees},5000,{65_000 - fees - 5_000}")

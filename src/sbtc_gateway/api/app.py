@@ -38,6 +38,7 @@ from sbtc_gateway.payments.endpoints import router as payments_router
 from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.refunds.endpoints import router as refunds_router
+from sbtc_gateway.settlements.endpoints import router as settlements_router
 from sbtc_gateway.worker import run_periodic_tasks
 
 log = structlog.get_logger(__name__)
@@ -173,6 +174,7 @@ def create_app(
     app.include_router(merchants_router)
     app.include_router(payments_router)
     app.include_router(refunds_router)
+    app.include_router(settlements_router)
     app.include_router(events_router)
     _install_error_handlers(app)
     openapi.install(app)

@@ -41,6 +41,7 @@ class PaymentIntent(Base):
     expires_at_block: Mapped[int | None] = mapped_column(default=None)
     block_height: Mapped[int | None] = mapped_column(default=None)
     block_hash: Mapped[str | None] = mapped_column(String(66), default=None)
+    succeeded_at: Mapped[int | None] = mapped_column(default=None)
     expires_at: Mapped[int]
     created: Mapped[int] = mapped_column(default=now)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)

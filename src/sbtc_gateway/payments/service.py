@@ -455,6 +455,7 @@ def chain_processing(session: AsyncSession, pi: PaymentIntent, txid: str) -> boo
     pi.amount_received = 0
     pi.block_height = None
     pi.block_hash = None
+    pi.succeeded_at = None
     pi.last_payment_error = None
     _touch(pi)
     _emit(session, pi, EVENT_FOR[Status.PROCESSING], events.SYSTEM, previous)
@@ -480,6 +481,7 @@ def chain_succeeded(
     pi.amount_received = amount_received
     pi.block_height = block_height
     pi.block_hash = block_hash
+    pi.succeeded_at = int(time.time())
     pi.next_action = None
     pi.last_payment_error = None
     _touch(pi)
