@@ -696,3 +696,41 @@ async def test_settlements_add_up_payments_fees_and_refunds(
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("id,period,period_start")
     assert lines[1].endswith(f",2,65000,{fees},5000,{65_000 - fees - 5_000}")
+
+
+# --- fees -----------------------------------------------------------------------------------------
+
+
+async def test_fees_are_distributed_by_the_operator_and_recorded(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    from sbtc_gateway.chain import StacksBlockchainService
+    from sbtc_gateway.payments.fees import FeeJob, distribute_fees
+
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    # the operator (on the devnet: the deployer) sends the fees out, in batches
+    operator = StacksBlockchainService(api, DEVNET, chain_env.deployer)
+    sent = 0
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        sent += await distribute_fees(sessions, operator, FeeJob(CONTRACT, False, batch=25))
+        if shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["fee_status"] is not None:
+            break
+        await asyncio.sleep(0.2)
+    assert sent >= 1
+
+    def distributed() -> bool:
+        return shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["fee_status"] == "distributed"
+
+    await run_until(watcher, chain_env, distributed, what="fee distributed")
+    kinds = {(e.kind, e.status) for e in await inbox_for(sessions, pi.id)}
+    assert ("fees-distributed", "applied") in kinds
+    record = await api.call_read_only(CONTRACT, "get-payment-intent", [StringAscii(pi.id)])
+    assert "(fee-distributed true)" in repr(record)

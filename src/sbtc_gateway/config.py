@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     watcher_poll_interval_seconds: float = Field(default=2.0, gt=0)
     large_payment_sats: int = Field(default=10_000_000, ge=1)
     large_payment_confirmations: int = Field(default=6, ge=1)
+    # Fee distribution: the worker calls `distribute-fees` for paid intents in batches, signing
+    # with this operator key (hex; never logged). Unset: fees stay in the contract.
+    operator_key: SecretStr | None = None
+    fee_batch_size: int = Field(default=25, ge=1, le=25)
 
     min_amount_sats: int = Field(default=1_000, ge=1)
     max_amount_sats: int = Field(default=1_000_000_000, ge=1)

@@ -42,6 +42,10 @@ class PaymentIntent(Base):
     block_height: Mapped[int | None] = mapped_column(default=None)
     block_hash: Mapped[str | None] = mapped_column(String(66), default=None)
     succeeded_at: Mapped[int | None] = mapped_column(default=None)
+    # The gateway fee's way out of the contract (`distribute-fees`): null (not yet), pending,
+    # distributed, failed; and the transaction that carries it.
+    fee_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    fee_txid: Mapped[str | None] = mapped_column(String(66), default=None)
     expires_at: Mapped[int]
     created: Mapped[int] = mapped_column(default=now)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)

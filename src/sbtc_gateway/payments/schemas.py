@@ -181,6 +181,8 @@ def render_payment_intent(pi: PaymentIntent, *, publishable: bool = False) -> di
             "expires_at_block": pi.expires_at_block,
             "block_height": pi.block_height,
             "block_hash": pi.block_hash,
+            "fee_status": pi.fee_status,
+            "fee_txid": pi.fee_txid,
         },
         "setup_future_usage": None,
         "shipping": None,

@@ -545,3 +545,10 @@ def chain_mismatch(session: AsyncSession, pi: PaymentIntent, *, txid: str, probl
     }
     _touch(pi)
     _emit(session, pi, PAYMENT_FAILED, events.SYSTEM, previous)
+
+
+def chain_fee(session: AsyncSession, pi: PaymentIntent, *, txid: str, status: str) -> None:
+    """The fee's `distribute-fees` call landed (`distributed`) or failed (`failed`)."""
+    pi.fee_status = status
+    pi.fee_txid = txid
+    note_changed(object_session(pi), pi.id)

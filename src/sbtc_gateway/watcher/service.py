@@ -50,6 +50,7 @@ log = structlog.get_logger(__name__)
 
 PAY_FUNCTIONS = frozenset({"pay-signed-intent", "process-payment"})
 REFUND_FUNCTION = "refund-payment"
+FEES_FUNCTION = "distribute-fees"
 TX_LEVEL = -1  # event_index of a transaction-level fact (mempool sighting, abort)
 
 # Contract error codes worth naming in `last_payment_error` (contract header, ERROR CODES).
@@ -167,6 +168,8 @@ async def handle_mined(
         return 0
     if call.get("function_name") == REFUND_FUNCTION:
         return await _refund_mined(session, target, tx, call, source)
+    if call.get("function_name") == FEES_FUNCTION:
+        return await _fees_mined(session, target, tx, call, source)
     if call.get("function_name") not in PAY_FUNCTIONS:
         return 0
     assert tx.block_height is not None
@@ -366,6 +369,51 @@ async def _refund_mined(
         entry.status = "applied" if refund is not None else "ignored"
         return 1
     return 0
+
+
+async def _fees_mined(
+    session: AsyncSession,
+    target: WatchTarget,
+    tx: TransactionInfo,
+    call: Mapping[str, Any],
+    source: str,
+) -> int:
+    """A `distribute-fees` call in a block: the intent's fee is out (or the call failed)."""
+    intent_id = intent_id_of_fee_call(call)
+    ok = tx.status is TxStatus.SUCCESS
+    entry, created = await repository.upsert_inbox(
+        session,
+        network=target.network.name,
+        txid=tx.tx_id,
+        event_index=TX_LEVEL,
+        kind="fees-distributed" if ok else "fees-aborted",
+        source=source,
+        block_height=tx.block_height,
+        block_hash=tx.block_hash,
+        intent_id=intent_id,
+        payload={"status": tx.status.value, "result": tx.tx_result_repr},
+    )
+    if not created and entry.status != "orphaned":
+        return 0
+    pi = await _intent(session, target, intent_id)
+    if pi is None:
+        entry.status = "ignored"
+        return 1
+    code = error_code(tx)
+    if ok:
+        payments.chain_fee(session, pi, txid=tx.tx_id, status="distributed")
+    elif code == 120 and pi.fee_status == "distributed":
+        entry.status = "ignored"  # a second call for an already distributed fee
+        return 1
+    else:
+        payments.chain_fee(session, pi, txid=tx.tx_id, status="failed")
+    entry.status = "applied"
+    return 1
+
+
+def intent_id_of_fee_call(call: Mapping[str, Any]) -> str | None:
+    args = call_args(call)
+    return args[1] if len(args) > 1 and isinstance(args[1], str) else None
 
 
 # --- the mempool ----------------------------------------------------------------------------

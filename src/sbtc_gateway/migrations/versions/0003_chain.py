@@ -102,12 +102,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("block_height", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("block_hash", sa.String(length=66), nullable=True))
         batch_op.add_column(sa.Column("succeeded_at", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("fee_status", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("fee_txid", sa.String(length=66), nullable=True))
         batch_op.create_index("ix_payment_intents_txid", ["txid"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("payment_intents", schema=None) as batch_op:
         batch_op.drop_index("ix_payment_intents_txid")
+        batch_op.drop_column("fee_txid")
+        batch_op.drop_column("fee_status")
         batch_op.drop_column("succeeded_at")
         batch_op.drop_column("block_hash")
         batch_op.drop_column("block_height")
