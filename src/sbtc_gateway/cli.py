@@ -156,6 +156,7 @@ def watcher(once: bool, network: str | None) -> None:
     from sbtc_gateway.api.app import build_state
     from sbtc_gateway.chain import StacksApiClient
     from sbtc_gateway.core.logging import configure_logging
+    from sbtc_gateway.watcher.endpoints import WAKE_CHANNEL
     from sbtc_gateway.watcher.runner import Watcher
 
     settings = _settings()
@@ -172,6 +173,8 @@ def watcher(once: bool, network: str | None) -> None:
             after_commit=state.after_commit,
             poll_interval=settings.watcher_poll_interval_seconds,
         )
+        state.shared.pubsub.subscribe(WAKE_CHANNEL, watch.on_push)
+        await state.shared.start()
         try:
             if once:
                 click.echo(json.dumps(asdict(await watch.run_round())))

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # with this operator key (hex; never logged). Unset: fees stay in the contract.
     operator_key: SecretStr | None = None
     fee_batch_size: int = Field(default=25, ge=1, le=25)
+    # Bearer token Chainhook / the node's event observer must send to /chain/chainhook and
+    # /chain/new_block. Unset: pushes are refused (the watcher polls).
+    chain_push_token: SecretStr | None = None
 
     min_amount_sats: int = Field(default=1_000, ge=1)
     max_amount_sats: int = Field(default=1_000_000_000, ge=1)

@@ -39,6 +39,7 @@ from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.refunds.endpoints import router as refunds_router
 from sbtc_gateway.settlements.endpoints import router as settlements_router
+from sbtc_gateway.watcher.endpoints import router as chain_push_router
 from sbtc_gateway.worker import run_periodic_tasks
 
 log = structlog.get_logger(__name__)
@@ -76,6 +77,7 @@ def build_state(settings: Settings) -> GatewayState:
 async def _run_watcher(state: GatewayState) -> None:
     """`dev`: the chain watcher of the test network runs in the API process."""
     from sbtc_gateway.chain import StacksApiClient, get_network
+    from sbtc_gateway.watcher.endpoints import WAKE_CHANNEL
     from sbtc_gateway.watcher.runner import Watcher
     from sbtc_gateway.watcher.service import WatchTarget
 
@@ -95,6 +97,7 @@ async def _run_watcher(state: GatewayState) -> None:
             after_commit=state.after_commit,
             poll_interval=settings.watcher_poll_interval_seconds,
         )
+        state.shared.pubsub.subscribe(WAKE_CHANNEL, watcher.on_push)
         await watcher.run_as_leader(state.engine)
 
 
@@ -175,6 +178,7 @@ def create_app(
     app.include_router(payments_router)
     app.include_router(refunds_router)
     app.include_router(settlements_router)
+    app.include_router(chain_push_router)
     app.include_router(events_router)
     _install_error_handlers(app)
     openapi.install(app)

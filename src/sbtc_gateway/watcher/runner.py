@@ -65,6 +65,21 @@ class Watcher:
     reconcile_every: int = 5
     start_height: int | None = None
     rounds: int = field(default=0, init=False)
+    wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    async def on_push(self, message: bytes) -> None:
+        """Subscribed to the `chain-wake` channel: a push announced blocks, poll now."""
+        self.wake.set()
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Until the next poll, an earlier push, or stop."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.poll_interval, return_when="FIRST_COMPLETED")
+        finally:
+            for w in waiters:
+                w.cancel()
+        self.wake.clear()
 
     @property
     def network(self) -> str:
@@ -101,8 +116,7 @@ class Watcher:
                 await self.run_round()
             except Exception:  # a bug in one round must not stop the watcher
                 log.exception("watcher round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+            await self._pause(stop)
 
     async def run_as_leader(
         self, engine: AsyncEngine, stop: asyncio.Event | None = None, *, standby: float = 5.0
@@ -139,8 +153,7 @@ class Watcher:
                 await self.run_round()
             except Exception:
                 log.exception("watcher round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+            await self._pause(stop)
 
     # --- following blocks ---------------------------------------------------------------------
 
