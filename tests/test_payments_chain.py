@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import stripe
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,6 +42,7 @@ from sbtc_gateway.chain import (
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events.models import Event
+from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.onchain import terms_tuple
 from sbtc_gateway.watcher import repository as watch_repo
 from sbtc_gateway.watcher import setup as chain_setup
@@ -734,3 +736,59 @@ async def test_fees_are_distributed_by_the_operator_and_recorded(
     assert ("fees-distributed", "applied") in kinds
     record = await api.call_read_only(CONTRACT, "get-payment-intent", [StringAscii(pi.id)])
     assert "(fee-distributed true)" in repr(record)
+
+
+# --- pushes ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "path"), [("chainhook", "/chain/chainhook"), ("event_observer", "/chain")]
+)
+async def test_a_devnet_push_wakes_the_watcher(
+    settings: Settings,
+    chain_env: ChainEnv,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+    fmt: str,
+    path: str,
+) -> None:
+    """The watcher polls only every 10 minutes here: the push alone brings the payment in."""
+    pushed = settings.model_copy(update={"chain_push_token": SecretStr("e2e-push")})
+    with ServerThread(pushed) as server:
+        shop = sign_up_shop(server.url, chain_env.merchant)
+        watcher = Watcher(sessions, target(settings), api, poll_interval=600, reconcile_every=10**6)
+        await watcher.run_round()
+        loop = asyncio.get_running_loop()
+
+        async def on_push(message: bytes) -> None:  # runs on the server's loop
+            loop.call_soon_threadsafe(watcher.wake.set)
+
+        server.server.config.app.state.gateway.shared.pubsub.subscribe("chain-wake", on_push)
+        async with httpx.AsyncClient(base_url=chain_env.url) as dn:
+            observer = (
+                await dn.post(
+                    "/devnet/observers",
+                    json={"url": server.url + path, "format": fmt, "token": "e2e-push"},
+                )
+            ).json()
+            stop = asyncio.Event()
+            task = asyncio.create_task(watcher.run(stop))
+            try:
+                await asyncio.sleep(0.2)  # the task's first round, then it waits for a push
+                pi = new_intent(shop, chain_env)
+                chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+                await dn.post("/devnet/mine", json={"blocks": 1})
+                t0 = time.monotonic()
+                while time.monotonic() - t0 < DEADLINE:  # the database: no API cache
+                    async with sessions() as session:
+                        row = await session.get(PaymentIntent, pi.id)
+                        if row is not None and row.status == "succeeded":
+                            break
+                    await asyncio.sleep(0.02)
+                took = time.monotonic() - t0
+                print(f"push ({fmt}): block mined → succeeded in {took * 1000:.0f} ms")
+                assert took < DEADLINE
+            finally:
+                stop.set()
+                await task
+                await dn.delete(f"/devnet/observers/{observer.get('id')}")
