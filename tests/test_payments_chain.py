@@ -99,13 +99,16 @@ class ChainEnv:
         *,
         key: str | None = None,
         override: dict[str, Any] | None = None,
+        fee: int = 10_000,
+        nonce: int | None = None,
     ) -> str:
         """Pay as a wallet: @stacks/transactions builds, signs and broadcasts the call."""
         payload = {
             "call": call,
             "senderKey": key or self.payer_key,
             "apiUrl": self.url,
-            "fee": 10_000,
+            "fee": fee,
+            "nonce": nonce,
             "override": override or {},
         }
         out = subprocess.run(
@@ -792,3 +795,32 @@ async def test_a_devnet_push_wakes_the_watcher(
                 stop.set()
                 await task
                 await dn.delete(f"/devnet/observers/{observer.get('id')}")
+
+
+async def test_a_replaced_transaction_is_noticed(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    nonce = (await api.get_nonces(chain_env.payer)).possible_next_nonce
+    first = chain_env.pay(call, nonce=nonce)
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "processing"), mine=False, what="processing"
+    )
+    second = chain_env.pay(call, nonce=nonce, fee=20_000)  # same nonce, higher fee: replaces
+    assert (await api.get_transaction(first)).status.value == "dropped_replace_by_fee"
+    # the watcher notices the drop (back to requires_action), then the replacement pays it
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "requires_action"), mine=False, what="drop"
+    )
+    assert shop.v1.payment_intents.retrieve(pi.id).last_payment_error.code == "transaction_dropped"
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="replacement")
+    done = shop.v1.payment_intents.retrieve(pi.id)
+    assert done["sbtc"]["txid"] == second.removeprefix("0x")
+    assert done.amount_received == 25_000
+    assert (await events_for(sessions, pi.id)).count("payment_intent.succeeded") == 1
