@@ -814,12 +814,19 @@ async def test_a_replaced_transaction_is_noticed(
     )
     second = chain_env.pay(call, nonce=nonce, fee=20_000)  # same nonce, higher fee: replaces
     assert (await api.get_transaction(first)).status.value == "dropped_replace_by_fee"
-    # the watcher notices the drop (back to requires_action), then the replacement pays it
-    await run_until(
-        watcher, chain_env, status_is(shop, pi.id, "requires_action"), mine=False, what="drop"
-    )
-    assert shop.v1.payment_intents.retrieve(pi.id).last_payment_error.code == "transaction_dropped"
+    # the drop is noticed (back to requires_action, transaction_dropped); the replacement,
+    # still in the mempool, makes it processing again; once mined it succeeds, once
+    for _ in range(2):
+        await watcher.run_round()
     await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="replacement")
+    types = await events_for(sessions, pi.id)
+    tail = types[types.index("payment_intent.processing") :]
+    assert tail == [
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.processing",
+        "payment_intent.succeeded",
+    ]
     done = shop.v1.payment_intents.retrieve(pi.id)
     assert done["sbtc"]["txid"] == second.removeprefix("0x")
     assert done.amount_received == 25_000

@@ -441,12 +441,12 @@ async def handle_pending(
         intent_id=intent_id,
         payload={"sender": tx.sender_address, "nonce": tx.nonce},
     )
-    if not created:
-        return 0
+    if not created and entry.status != "ignored":
+        return 0  # (an ignored sighting counts again: its intent may be waiting once more)
     pi = await _intent(session, target, intent_id)
     if pi is None or pi.status != Status.REQUIRES_ACTION:
         entry.status = "ignored"
-        return 1
+        return int(created)
     payments.chain_processing(session, pi, tx.tx_id)
     entry.status = "applied"
     return 1
