@@ -159,6 +159,11 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "signup_rate_limit_per_hour": 1_000_000,
         "key_rotation_rate_limit_per_hour": 1_000_000,
     }
+    if os.environ.get("STACKS_DEVNET_URL"):
+        # Confirming an intent reads the Stacks tip: the run's devnet answers it.
+        # (Live-mode tests confirm too: the devnet stands in for mainnet's tip; nothing is paid.)
+        values["test_stacks_api_url"] = os.environ["STACKS_DEVNET_URL"]
+        values["live_stacks_api_url"] = os.environ["STACKS_DEVNET_URL"]
     if os.environ.get("TEST_SHARED_STATE") == "redis":
         # Run any suite on Redis-backed shared state: TEST_SHARED_STATE=redis pytest …
         values["redis_url"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

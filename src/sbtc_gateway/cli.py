@@ -199,6 +199,129 @@ def worker(once: bool) -> None:
     asyncio.run(_main())
 
 
+def _watch_target(settings: Settings, network: str) -> Any:
+    from sbtc_gateway.chain import get_network
+    from sbtc_gateway.watcher.service import WatchTarget
+
+    livemode = network == "mainnet"
+    contract = settings.live_gateway_contract if livemode else settings.test_gateway_contract
+    if contract is None:
+        raise click.ClickException("no gateway contract is configured for mainnet")
+    return WatchTarget(
+        network=get_network(network),
+        contract_id=contract,
+        livemode=livemode,
+        large_payment_sats=settings.large_payment_sats,
+        large_payment_confirmations=settings.large_payment_confirmations,
+    )
+
+
+def _api_url(settings: Settings, network: str) -> str:
+    return settings.live_stacks_api_url if network == "mainnet" else settings.test_stacks_api_url
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one round and exit.")
+@click.option(
+    "--network",
+    type=click.Choice(["devnet", "testnet", "mainnet"]),
+    default=None,
+    help="Default: mainnet in live mode, else the test network.",
+)
+def watcher(once: bool, network: str | None) -> None:
+    """Follow the chain: move PaymentIntents as their payments appear, succeed, fail or reorg."""
+    from dataclasses import asdict
+
+    from sbtc_gateway.api.app import build_state
+    from sbtc_gateway.chain import StacksApiClient
+    from sbtc_gateway.core.logging import configure_logging
+    from sbtc_gateway.watcher.endpoints import WAKE_CHANNEL
+    from sbtc_gateway.watcher.runner import Watcher
+
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    name = network or ("mainnet" if settings.live else settings.test_network)
+
+    async def _main() -> None:
+        state = build_state(settings)
+        client = StacksApiClient(_api_url(settings, name))
+        watch = Watcher(
+            state.sessions,
+            _watch_target(settings, name),
+            client,
+            after_commit=state.after_commit,
+            poll_interval=settings.watcher_poll_interval_seconds,
+        )
+        state.shared.pubsub.subscribe(WAKE_CHANNEL, watch.on_push)
+        await state.shared.start()
+        try:
+            if once:
+                click.echo(json.dumps(asdict(await watch.run_round())))
+            else:
+                await watch.run_as_leader(state.engine)
+        finally:
+            await client.aclose()
+            await state.shared.close()
+            await state.engine.dispose()
+
+    asyncio.run(_main())
+
+
+@main.group()
+def chain() -> None:
+    """On-chain set-up: the gateway's public key and the contract's copy of it."""
+
+
+@chain.command("public-key")
+def chain_public_key() -> None:
+    """Print the gateway's compressed public key (what `set-gateway-key` needs)."""
+    from sbtc_gateway.chain import PrivateKey
+
+    settings = _settings()
+    key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+    click.echo("0x" + key.public_key.hex())
+
+
+@chain.command("setup")
+@click.option(
+    "--owner-key",
+    envvar="SBTC_CHAIN_OWNER_KEY",
+    required=True,
+    help="The contract owner's private key (hex; env SBTC_CHAIN_OWNER_KEY). Never logged.",
+)
+@click.option("--network", type=click.Choice(["devnet", "testnet"]), default=None)
+@click.option("--no-wait", is_flag=True, help="Broadcast only; do not wait for the block.")
+def chain_setup(owner_key: str, network: str | None, no_wait: bool) -> None:
+    """Call `set-gateway-key` on the test network's contract with the gateway's public key."""
+    from sbtc_gateway.chain import PrivateKey, StacksApiClient, get_network
+    from sbtc_gateway.watcher import setup
+
+    settings = _settings()
+    name = network or settings.test_network
+    gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+    owner = PrivateKey.from_hex(owner_key)
+
+    async def _main() -> dict[str, Any]:
+        async with StacksApiClient(_api_url(settings, name)) as client:
+            sent = await setup.set_gateway_key(
+                client,
+                get_network(name),
+                settings.test_gateway_contract,
+                owner,
+                gateway_key.public_key,
+            )
+            out: dict[str, Any] = {
+                "txid": sent.txid,
+                "public_key": "0x" + gateway_key.public_key.hex(),
+            }
+            if not no_wait:
+                info = await setup.wait(client, sent.txid)
+                out["tx_status"] = info.status.value
+            return out
+
+    click.echo(json.dumps(asyncio.run(_main())))
+
+
 @main.command()
 @click.option("--forward-to", required=True, help="Local URL to POST events to.")
 @click.option(

@@ -52,6 +52,20 @@ class Settings(BaseSettings):
     live_stacks_api_url: str = "https://api.hiro.so"
     test_gateway_contract: str = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
     live_gateway_contract: str | None = None
+    # Average Stacks block time, to turn an intent's remaining lifetime into an expiry height.
+    stacks_block_time_seconds: float = Field(default=5.0, gt=0)
+    # The chain watcher: poll interval, and how many Stacks blocks must bury a payment of at
+    # least `large_payment_sats` before it counts as succeeded (smaller ones: 1 block).
+    watcher_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    large_payment_sats: int = Field(default=10_000_000, ge=1)
+    large_payment_confirmations: int = Field(default=6, ge=1)
+    # Fee distribution: the worker calls `distribute-fees` for paid intents in batches, signing
+    # with this operator key (hex; never logged). Unset: fees stay in the contract.
+    operator_key: SecretStr | None = None
+    fee_batch_size: int = Field(default=25, ge=1, le=25)
+    # Bearer token Chainhook / the node's event observer must send to /chain/chainhook and
+    # /chain/new_block. Unset: pushes are refused (the watcher polls).
+    chain_push_token: SecretStr | None = None
 
     min_amount_sats: int = Field(default=1_000, ge=1)
     max_amount_sats: int = Field(default=1_000_000_000, ge=1)

@@ -29,9 +29,43 @@ async def run_once(state: GatewayState) -> dict[str, int]:
     await state.after_commit(session)
     async with state.sessions.begin() as session:
         pruned = await idempotency.prune(session, state.settings.idempotency_retention_seconds)
-    if expired or pruned:
-        log.info("periodic jobs", expired_intents=expired, pruned_idempotency_keys=pruned)
-    return {"expired_intents": expired, "pruned_idempotency_keys": pruned}
+    fees = await _distribute_fees(state)
+    if expired or pruned or fees:
+        log.info(
+            "periodic jobs",
+            expired_intents=expired,
+            pruned_idempotency_keys=pruned,
+            fee_distributions=fees,
+        )
+    return {
+        "expired_intents": expired,
+        "pruned_idempotency_keys": pruned,
+        "fee_distributions": fees,
+    }
+
+
+async def _distribute_fees(state: GatewayState) -> int:
+    """With an operator key configured: send out the fees of paid test-network intents (and
+    mainnet ones in live mode) in batches."""
+    from sbtc_gateway.chain import PrivateKey, StacksApiClient, StacksBlockchainService, get_network
+    from sbtc_gateway.payments.fees import FeeJob, distribute_fees
+
+    settings = state.settings
+    if settings.operator_key is None:
+        return 0
+    key = PrivateKey.from_hex(settings.operator_key.get_secret_value())
+    runs: list[tuple[str, str, str, bool]] = [
+        (settings.test_network, settings.test_stacks_api_url, settings.test_gateway_contract, False)
+    ]
+    if settings.live and settings.live_gateway_contract:
+        runs.append(("mainnet", settings.live_stacks_api_url, settings.live_gateway_contract, True))
+    sent = 0
+    for network, url, contract, livemode in runs:
+        async with StacksApiClient(url) as client:
+            chain = StacksBlockchainService(client, get_network(network), key)
+            job = FeeJob(contract, livemode, batch=settings.fee_batch_size)
+            sent += await distribute_fees(state.sessions, chain, job, state.after_commit)
+    return sent
 
 
 async def run_periodic_tasks(state: GatewayState, *, stop: asyncio.Event | None = None) -> None:

@@ -24,6 +24,7 @@ from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
 from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.api.tracing import setup_tracing
+from sbtc_gateway.chain import PrivateKey
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core.errors import ApiError, GatewayError, InvalidRequestError, NotFoundError
 from sbtc_gateway.core.ttlcache import TTLCache
@@ -34,7 +35,11 @@ from sbtc_gateway.merchants.endpoints import router as merchants_router
 from sbtc_gateway.observability import metrics
 from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.payments.endpoints import router as payments_router
+from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.service import PaymentSettings
+from sbtc_gateway.refunds.endpoints import router as refunds_router
+from sbtc_gateway.settlements.endpoints import router as settlements_router
+from sbtc_gateway.watcher.endpoints import router as chain_push_router
 from sbtc_gateway.webhooks.endpoints import router as webhooks_router
 from sbtc_gateway.worker import run_worker
 
@@ -55,11 +60,46 @@ def build_state(settings: Settings) -> GatewayState:
             test_contract=settings.test_gateway_contract,
             live_contract=settings.live_gateway_contract,
             checkout_base_url=settings.base_url,
+            signing_key=PrivateKey.from_hex(settings.secret("gateway_signing_key")),
+            tips=ChainTips(
+                {
+                    settings.test_network: settings.test_stacks_api_url,
+                    "mainnet": settings.live_stacks_api_url,
+                }
+            ),
+            block_time_seconds=settings.stacks_block_time_seconds,
         ),
         key_secret=settings.secret("api_key_secret"),
         auth_cache=TTLCache(settings.auth_cache_seconds, 10_000),
         shared=build_shared_state(settings.redis_url, key_prefix=settings.redis_key_prefix),
     )
+
+
+async def _run_watcher(state: GatewayState) -> None:
+    """`dev`: the chain watcher of the test network runs in the API process."""
+    from sbtc_gateway.chain import StacksApiClient, get_network
+    from sbtc_gateway.watcher.endpoints import WAKE_CHANNEL
+    from sbtc_gateway.watcher.runner import Watcher
+    from sbtc_gateway.watcher.service import WatchTarget
+
+    settings = state.settings
+    target = WatchTarget(
+        network=get_network(settings.test_network),
+        contract_id=settings.test_gateway_contract,
+        livemode=False,
+        large_payment_sats=settings.large_payment_sats,
+        large_payment_confirmations=settings.large_payment_confirmations,
+    )
+    async with StacksApiClient(settings.test_stacks_api_url) as client:
+        watcher = Watcher(
+            state.sessions,
+            target,
+            client,
+            after_commit=state.after_commit,
+            poll_interval=settings.watcher_poll_interval_seconds,
+        )
+        state.shared.pubsub.subscribe(WAKE_CHANNEL, watcher.on_push)
+        await watcher.run_as_leader(state.engine)
 
 
 def create_app(
@@ -75,19 +115,26 @@ def create_app(
         app.state.gateway = state
         await state.shared.start()
         stop = asyncio.Event()
-        task = asyncio.create_task(run_worker(state, stop=stop)) if background_tasks else None
+        worker = asyncio.create_task(run_worker(state, stop=stop)) if background_tasks else None
+        watcher = asyncio.create_task(_run_watcher(state)) if background_tasks else None
         try:
             yield
         finally:
-            if task is not None:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            if worker is not None:
                 stop.set()
                 try:
-                    await asyncio.wait_for(task, timeout=settings.webhook_timeout_seconds + 10)
+                    await asyncio.wait_for(worker, timeout=settings.webhook_timeout_seconds + 10)
                 except TimeoutError:
-                    task.cancel()
+                    worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                        await worker
             await state.shared.close()
+            if state.payments.tips is not None:
+                await state.payments.tips.aclose()
             await state.engine.dispose()
             if tracer_provider is not None:
                 tracer_provider.shutdown()
@@ -138,6 +185,9 @@ def create_app(
     app.include_router(merchants_router)
     app.include_router(payments_router)
     app.include_router(webhooks_router)
+    app.include_router(refunds_router)
+    app.include_router(settlements_router)
+    app.include_router(chain_push_router)
     app.include_router(events_router)
     _install_error_handlers(app)
     openapi.install(app)

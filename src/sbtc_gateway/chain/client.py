@@ -544,3 +544,32 @@ class StacksApiClient:
 
     async def get_block(self, height_or_hash: int | str = "latest") -> BlockInfo:
         return BlockInfo.from_json(await self._get_json(f"/extended/v2/blocks/{height_or_hash}"))
+
+    async def get_block_transactions(
+        self, height_or_hash: int | str, *, limit: int = 50
+    ) -> list[TransactionInfo]:
+        """Every transaction of one block, in block order (``/extended/v2/blocks/{h}/transactions``,
+        following its offset paging)."""
+        txs: list[TransactionInfo] = []
+        while True:
+            data = await self._get_json(
+                f"/extended/v2/blocks/{height_or_hash}/transactions",
+                {"limit": limit, "offset": len(txs)},
+            )
+            page = [TransactionInfo.from_json(t) for t in data.get("results") or ()]
+            txs.extend(page)
+            total = _int_or_none(data.get("total"))
+            if not page or len(page) < limit or (total is not None and len(txs) >= total):
+                return txs
+
+    async def get_mempool_transactions(self, *, limit: int = 50) -> list[TransactionInfo]:
+        """Pending transactions (``/extended/v1/tx/mempool``), up to ``limit``."""
+        data = await self._get_json("/extended/v1/tx/mempool", {"limit": limit})
+        return [TransactionInfo.from_json(t) for t in data.get("results") or ()]
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

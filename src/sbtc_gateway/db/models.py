@@ -5,15 +5,21 @@ from sbtc_gateway.events.models import Event
 from sbtc_gateway.idempotency.models import IdempotencyKey
 from sbtc_gateway.merchants.models import ApiKey, Merchant
 from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.refunds.models import Refund
+from sbtc_gateway.watcher.models import ChainBlock, ChainCursor, ChainInboxEntry
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
     "Base",
+    "ChainBlock",
+    "ChainCursor",
+    "ChainInboxEntry",
     "Event",
     "IdempotencyKey",
     "Merchant",
     "PaymentIntent",
+    "Refund",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

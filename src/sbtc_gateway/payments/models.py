@@ -13,6 +13,7 @@ class PaymentIntent(Base):
     __table_args__ = (
         Index("ix_payment_intents_scope_id", "merchant_id", "livemode", "id"),
         Index("ix_payment_intents_status_expires", "status", "expires_at"),
+        Index("ix_payment_intents_txid", "txid"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -36,6 +37,15 @@ class PaymentIntent(Base):
     cancellation_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     canceled_at: Mapped[int | None] = mapped_column(default=None)
     txid: Mapped[str | None] = mapped_column(String(66), default=None)
+    # On chain (revision 0003): the signed expiry height, and the block the payment is in.
+    expires_at_block: Mapped[int | None] = mapped_column(default=None)
+    block_height: Mapped[int | None] = mapped_column(default=None)
+    block_hash: Mapped[str | None] = mapped_column(String(66), default=None)
+    succeeded_at: Mapped[int | None] = mapped_column(default=None)
+    # The gateway fee's way out of the contract (`distribute-fees`): null (not yet), pending,
+    # distributed, failed; and the transaction that carries it.
+    fee_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    fee_txid: Mapped[str | None] = mapped_column(String(66), default=None)
     expires_at: Mapped[int]
     created: Mapped[int] = mapped_column(default=now)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)

@@ -83,6 +83,22 @@ async def expired_ids(session: AsyncSession, now: int, batch: int) -> Sequence[s
     return (await session.scalars(query)).all()
 
 
+async def fees_to_distribute(session: AsyncSession, livemode: bool, batch: int) -> Sequence[str]:
+    """System use (worker): succeeded intents whose fee has not been sent out yet."""
+    query = (
+        select(PaymentIntent.id)
+        .where(
+            PaymentIntent.livemode == livemode,
+            PaymentIntent.status == "succeeded",
+            PaymentIntent.application_fee_amount > 0,
+            PaymentIntent.fee_status.is_(None),
+        )
+        .order_by(PaymentIntent.succeeded_at, PaymentIntent.id)
+        .limit(batch)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def lock_by_id(session: AsyncSession, intent_id: str) -> PaymentIntent | None:
     """System use only (sweeps, chain watcher): not scoped, since no merchant is calling."""
     result: PaymentIntent | None = await session.scalar(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import object_session
 
+from sbtc_gateway.chain import PrivateKey
 from sbtc_gateway.core.errors import (
     InvalidRequestError,
     NotFoundError,
@@ -25,9 +26,10 @@ from sbtc_gateway.events.service import Origin
 from sbtc_gateway.merchants.models import Merchant
 from sbtc_gateway.merchants.service import AuthenticatedKey, validate_payout_address
 from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
-from sbtc_gateway.payments import repository, search
+from sbtc_gateway.payments import onchain, repository, search
 from sbtc_gateway.payments.cache import note_changed
 from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.schemas import (
     ListParams,
     PaymentIntentCancelParams,
@@ -43,16 +45,10 @@ from sbtc_gateway.payments.state import (
     CANCELABLE,
     CONFIRMABLE,
     EVENT_FOR,
+    PAYMENT_FAILED,
     Status,
     check_transition,
 )
-
-SBTC_TOKEN = {
-    "devnet": "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
-    "testnet": "ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token",
-    "mainnet": "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
-}
-PAY_FUNCTION = "pay-signed-intent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +60,10 @@ class PaymentSettings:
     test_contract: str
     live_contract: str | None
     checkout_base_url: str
+    # The gateway's terms-signing key and where the current Stacks tip height comes from.
+    signing_key: PrivateKey | None = None
+    tips: ChainTips | None = None
+    block_time_seconds: float = 5.0
 
     def network(self, livemode: bool) -> str:
         return "mainnet" if livemode else self.test_network
@@ -150,7 +150,7 @@ async def create(
     session.add(pi)
     _emit(session, pi, "payment_intent.created", origin)
     if params.confirm:
-        _confirm(cfg, pi, PaymentIntentConfirmParams(), origin, session)
+        await _confirm(cfg, pi, PaymentIntentConfirmParams(), origin, session)
     await session.flush()
     return pi
 
@@ -271,12 +271,12 @@ async def confirm(
         pi.receipt_email = params.receipt_email
     if params.return_url is not None:
         pi.return_url = params.return_url
-    _confirm(cfg, pi, params, origin, session)
+    await _confirm(cfg, pi, params, origin, session)
     await session.flush()
     return pi
 
 
-def _confirm(
+async def _confirm(
     cfg: PaymentSettings,
     pi: PaymentIntent,
     params: PaymentIntentConfirmParams,
@@ -288,29 +288,30 @@ def _confirm(
     if contract is None:
         raise InvalidRequestError("Live payments are not configured on this gateway.")
     network = cfg.network(pi.livemode)
+    if cfg.signing_key is None or cfg.tips is None:
+        raise InvalidRequestError("Payments are not configured on this gateway (no signing key).")
+    net = onchain.network_for(network)
+    tip = await cfg.tips.height(network)
+    remaining = pi.expires_at - int(time.time())
+    expires_at_block = tip + onchain.blocks_for(remaining, cfg.block_time_seconds)
+    call = onchain.contract_call(
+        network=net,
+        contract_id=contract,
+        key=cfg.signing_key,
+        intent_id=pi.id,
+        merchant=pi.payout_address,
+        payer=pi.payer,
+        amount=pi.amount,
+        fee=pi.application_fee_amount,
+        expires_at_block=expires_at_block,
+    )
     previous = {"status": pi.status, "next_action": pi.next_action}
     pi.status = Status.REQUIRES_ACTION
     pi.last_payment_error = None
+    pi.expires_at_block = expires_at_block
     pi.next_action = {
         "type": "sbtc_contract_call",
-        "sbtc_contract_call": {
-            "network": network,
-            "contract_id": contract,
-            "function_name": PAY_FUNCTION,
-            "token_contract_id": SBTC_TOKEN[network],
-            "intent_id": pi.id,
-            "amount": pi.amount,
-            "fee": pi.application_fee_amount,
-            "recipient": pi.payout_address,
-            "payer": pi.payer,
-            # The signed terms (function_args, post_conditions, expiry height) are filled in by
-            # the chain signer; until it is configured they stay null and no wallet can pay.
-            "function_args": None,
-            "function_args_repr": None,
-            "post_conditions": None,
-            "post_condition_mode": "deny",
-            "expires_at_block": None,
-        },
+        "sbtc_contract_call": call,
         "redirect_to_url": {
             "url": f"{cfg.checkout_base_url}/checkout/{pi.id}",
             "return_url": pi.return_url,
@@ -430,3 +431,124 @@ def _emit(
         origin=origin,
         previous_attributes=previous,
     )
+
+
+# --- transitions driven by the chain (the watcher) ----------------------------------------------
+# Every one locks the intent, checks the transition against payments/state.py and records the
+# event in the same transaction. They return False when there is nothing to do (idempotent).
+
+
+async def lock_for_chain(session: AsyncSession, intent_id: str) -> PaymentIntent | None:
+    return await repository.lock_by_id(session, intent_id)
+
+
+def chain_processing(session: AsyncSession, pi: PaymentIntent, txid: str) -> bool:
+    """The payment transaction was seen (mempool or a block not yet deep enough)."""
+    if pi.status == Status.PROCESSING and pi.txid == txid:
+        return False
+    if pi.status not in (Status.REQUIRES_ACTION, Status.SUCCEEDED, Status.PROCESSING):
+        return False
+    check_transition(pi.id, pi.status, Status.PROCESSING, "process")
+    previous = {"status": pi.status, "amount_received": pi.amount_received}
+    pi.status = Status.PROCESSING
+    pi.txid = txid
+    pi.amount_received = 0
+    pi.block_height = None
+    pi.block_hash = None
+    pi.succeeded_at = None
+    pi.last_payment_error = None
+    _touch(pi)
+    _emit(session, pi, EVENT_FOR[Status.PROCESSING], events.SYSTEM, previous)
+    return True
+
+
+def chain_succeeded(
+    session: AsyncSession,
+    pi: PaymentIntent,
+    *,
+    txid: str,
+    amount_received: int,
+    block_height: int,
+    block_hash: str,
+) -> bool:
+    """The payment succeeded in a canonical block, buried deep enough. Never twice."""
+    if pi.status == Status.SUCCEEDED:
+        return False
+    check_transition(pi.id, pi.status, Status.SUCCEEDED, "succeed")
+    previous = {"status": pi.status, "amount_received": pi.amount_received}
+    pi.status = Status.SUCCEEDED
+    pi.txid = txid
+    pi.amount_received = amount_received
+    pi.block_height = block_height
+    pi.block_hash = block_hash
+    pi.succeeded_at = int(time.time())
+    pi.next_action = None
+    pi.last_payment_error = None
+    _touch(pi)
+    _emit(session, pi, EVENT_FOR[Status.SUCCEEDED], events.SYSTEM, previous)
+    return True
+
+
+def chain_failed(
+    session: AsyncSession, pi: PaymentIntent, *, txid: str, code: str, message: str
+) -> bool:
+    """The payment transaction failed on chain (aborted): the intent needs a new attempt."""
+    if pi.status not in (Status.REQUIRES_ACTION, Status.PROCESSING):
+        return False
+    if pi.status == Status.PROCESSING and pi.txid not in (None, txid):
+        return False  # another transaction is paying this intent; this one does not matter
+    check_transition(pi.id, pi.status, Status.REQUIRES_PAYMENT_METHOD, "fail")
+    previous = {"status": pi.status, "next_action": pi.next_action}
+    pi.status = Status.REQUIRES_PAYMENT_METHOD
+    pi.next_action = None
+    pi.last_payment_error = {
+        "type": "card_error",
+        "code": code,
+        "message": message,
+        "sbtc": {"txid": txid},
+    }
+    pi.txid = None
+    _touch(pi)
+    _emit(session, pi, PAYMENT_FAILED, events.SYSTEM, previous)
+    return True
+
+
+def chain_tx_gone(session: AsyncSession, pi: PaymentIntent, *, txid: str, reason: str) -> bool:
+    """The payment transaction was dropped or replaced before it was mined: back to waiting
+    for the wallet (the signed call still stands until its expiry height)."""
+    if pi.status != Status.PROCESSING or pi.txid != txid:
+        return False
+    check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "reset")
+    previous = {"status": pi.status}
+    pi.status = Status.REQUIRES_ACTION
+    pi.txid = None
+    pi.last_payment_error = {
+        "type": "card_error",
+        "code": "transaction_dropped",
+        "message": f"The payment transaction was not mined ({reason}); pay again.",
+        "sbtc": {"txid": txid},
+    }
+    _touch(pi)
+    _emit(session, pi, EVENT_FOR[Status.REQUIRES_ACTION], events.SYSTEM, previous)
+    return True
+
+
+def chain_mismatch(session: AsyncSession, pi: PaymentIntent, *, txid: str, problem: str) -> None:
+    """An on-chain payment names this intent but does not match it: recorded and reported
+    (last_payment_error and a `payment_intent.payment_failed` event), never credited."""
+    previous = {"last_payment_error": pi.last_payment_error}
+    pi.last_payment_error = {
+        "type": "invalid_request_error",
+        "code": "payment_mismatch",
+        "message": f"An on-chain payment does not match this PaymentIntent: {problem}",
+        "sbtc": {"txid": txid},
+    }
+    _touch(pi)
+    _emit(session, pi, PAYMENT_FAILED, events.SYSTEM, previous)
+
+
+def chain_fee(session: AsyncSession, pi: PaymentIntent, *, txid: str, status: str) -> None:
+    """The fee's `distribute-fees` call landed (`distributed`) or failed (`failed`)."""
+    pi.fee_status = status
+    pi.fee_txid = txid
+    note_changed(object_session(pi), pi.id)

@@ -1,0 +1,1 @@
+"""Refunds: non-custodial, the merchant's wallet pays them with `refund-payment`."""

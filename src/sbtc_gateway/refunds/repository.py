@@ -1,0 +1,75 @@
+"""All SQL for refunds. Merchant-facing queries are scoped to (merchant, livemode)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sbtc_gateway.core.paging import finish_page, page_query
+from sbtc_gateway.refunds.models import Refund
+
+OPEN = ("requires_action", "pending", "succeeded")
+
+
+async def get(
+    session: AsyncSession, merchant_id: str, livemode: bool, refund_id: str
+) -> Refund | None:
+    result: Refund | None = await session.scalar(
+        select(Refund).where(
+            Refund.id == refund_id, Refund.merchant_id == merchant_id, Refund.livemode == livemode
+        )
+    )
+    return result
+
+
+async def list_page(
+    session: AsyncSession,
+    merchant_id: str,
+    livemode: bool,
+    *,
+    payment_intent: str | None,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+) -> tuple[list[Refund], bool]:
+    query = select(Refund).where(Refund.merchant_id == merchant_id, Refund.livemode == livemode)
+    if payment_intent is not None:
+        query = query.where(Refund.payment_intent_id == payment_intent)
+    paged, reversed_ = page_query(
+        query, Refund.id, limit=limit, starting_after=starting_after, ending_before=ending_before
+    )
+    return finish_page((await session.scalars(paged)).all(), limit, reversed_)
+
+
+async def committed_total(session: AsyncSession, intent_id: str) -> int:
+    """Sats refunded or on their way back for one intent (everything not failed/canceled)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.payment_intent_id == intent_id, Refund.status.in_(OPEN)
+        )
+    )
+    return int(total or 0)
+
+
+async def awaiting_chain(
+    session: AsyncSession, intent_id: str, amount: int, txid: str
+) -> Refund | None:
+    """System use (watcher): the refund a `refund` print event completes — the one already
+    tied to this txid, else the oldest unpaid one of that amount."""
+    tied = await session.scalar(
+        select(Refund).where(Refund.payment_intent_id == intent_id, Refund.txid == txid)
+    )
+    if tied is not None:
+        return tied
+    result: Refund | None = await session.scalar(
+        select(Refund)
+        .where(
+            Refund.payment_intent_id == intent_id,
+            Refund.amount == amount,
+            Refund.status.in_(("requires_action", "pending")),
+        )
+        .order_by(Refund.created, Refund.id)
+        .limit(1)
+        .with_for_update()
+    )
+    return result

@@ -1,0 +1,319 @@
+"""The watcher loop: poll the Stacks API block by block from a durable cursor.
+
+Each round: (1) the chain tip; (2) a reorg check — the newest block we processed must still be
+at its height, else we walk down to the fork and roll back what was above it; (3) every block
+after the cursor, one transaction per block (inbox + intent changes + the cursor move commit
+together, so a crash repeats at most one block, which the inbox makes harmless); (4) payments
+waiting for more confirmations; (5) the mempool (`processing`); (6) every few rounds a
+reconciliation pass over pending intents. An API outage only skips rounds: nothing is marked
+failed for lack of an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from sbtc_gateway.chain import (
+    NotFoundError,
+    StacksApiClient,
+    StacksApiError,
+    StringAscii,
+    TransactionInfo,
+    TxStatus,
+)
+from sbtc_gateway.payments import service as payments
+from sbtc_gateway.payments.state import Status
+from sbtc_gateway.watcher import repository
+from sbtc_gateway.watcher import service as watch
+from sbtc_gateway.watcher.service import WatchTarget
+
+log = structlog.get_logger(__name__)
+
+AfterCommit = Callable[[AsyncSession], Awaitable[None]]
+
+
+async def _nothing(session: AsyncSession) -> None:
+    return None
+
+
+@dataclass
+class RoundResult:
+    tip: int | None = None
+    blocks: int = 0
+    entries: int = 0
+    rolled_back: int = 0
+    promoted: int = 0
+    reconciled: int = 0
+    error: str | None = None
+
+
+@dataclass
+class Watcher:
+    sessions: async_sessionmaker[AsyncSession]
+    target: WatchTarget
+    client: StacksApiClient
+    after_commit: AfterCommit = _nothing
+    poll_interval: float = 2.0
+    max_blocks_per_round: int = 50
+    reconcile_every: int = 5
+    start_height: int | None = None
+    rounds: int = field(default=0, init=False)
+    wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    async def on_push(self, message: bytes) -> None:
+        """Subscribed to the `chain-wake` channel: a push announced blocks, poll now."""
+        self.wake.set()
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Until the next poll, an earlier push, or stop."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.poll_interval, return_when="FIRST_COMPLETED")
+        finally:
+            for w in waiters:
+                w.cancel()
+        self.wake.clear()
+
+    @property
+    def network(self) -> str:
+        return self.target.network.name
+
+    async def _commit(self, work: Callable[[AsyncSession], Awaitable[int]]) -> int:
+        async with self.sessions.begin() as session:
+            result = await work(session)
+        await self.after_commit(session)
+        return result
+
+    async def run_round(self) -> RoundResult:
+        result = RoundResult()
+        self.rounds += 1
+        try:
+            info = await self.client.get_info()
+            tip = result.tip = info.stacks_tip_height
+            result.rolled_back = await self._check_reorg()
+            result.blocks, result.entries = await self._follow(tip)
+            result.promoted = await self._commit(lambda s: watch.promote_deep(s, self.target, tip))
+            result.entries += await self._mempool()
+            if self.rounds % self.reconcile_every == 1 or self.reconcile_every == 1:
+                result.reconciled = await self.reconcile(tip)
+        except StacksApiError as exc:
+            # An outage is never a failed payment: skip the round, try again later.
+            result.error = str(exc)
+            log.warning("watcher round skipped: Stacks API error", error=str(exc))
+        return result
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                await self.run_round()
+            except Exception:  # a bug in one round must not stop the watcher
+                log.exception("watcher round failed")
+            await self._pause(stop)
+
+    async def run_as_leader(
+        self, engine: AsyncEngine, stop: asyncio.Event | None = None, *, standby: float = 5.0
+    ) -> None:
+        """Run only while holding this network's advisory lock (PostgreSQL): one active
+        watcher per network, the others stand by and take over when it goes away."""
+        stop = stop or asyncio.Event()
+        if engine.dialect.name != "postgresql":
+            # SQLite is one process's database (and one pooled connection): nothing to lock.
+            await self.run(stop)
+            return
+        while not stop.is_set():
+            try:
+                async with engine.connect() as connection:
+                    if await repository.try_advisory_lock(connection, self.network):
+                        log.info("watcher active", network=self.network)
+                        try:
+                            await self._run_holding(connection, stop)
+                        finally:
+                            # a pooled connection would keep the session lock: release it
+                            with contextlib.suppress(Exception):
+                                await repository.release_advisory_lock(connection, self.network)
+                        continue
+            except Exception:  # the lock's connection broke: stand by, then try again
+                log.exception("watcher lost its lock connection")
+            log.info("watcher standing by", network=self.network)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=standby)
+
+    async def _run_holding(self, connection: AsyncConnection, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await repository.still_connected(connection)  # raises if the lock is gone
+            try:
+                await self.run_round()
+            except Exception:
+                log.exception("watcher round failed")
+            await self._pause(stop)
+
+    # --- following blocks ---------------------------------------------------------------------
+
+    async def _cursor(self, tip: int) -> int:
+        async with self.sessions() as session:
+            cursor = await repository.get_cursor(session, self.network)
+        if cursor is not None:
+            return cursor.height
+        # First run on this network: start at the tip (or `start_height`), and keep it.
+        start = tip if self.start_height is None else self.start_height - 1
+        block = await self.client.get_block(start)
+
+        async def work(session: AsyncSession) -> int:
+            if await repository.get_cursor(session, self.network) is None:
+                await repository.set_cursor(session, self.network, start, block.hash)
+                await repository.remember_block(session, self.network, start, block.hash)
+            return 0
+
+        await self._commit(work)
+        return start
+
+    async def _follow(self, tip: int) -> tuple[int, int]:
+        height = await self._cursor(tip)
+        blocks = entries = 0
+        while height < tip and blocks < self.max_blocks_per_round:
+            height += 1
+            entries += await self.process_block(height, tip, source="poll")
+            blocks += 1
+        return blocks, entries
+
+    async def process_block(self, height: int, tip: int, *, source: str) -> int:
+        block = await self.client.get_block(height)
+        txs = await self.client.get_block_transactions(height)
+        full = []
+        for tx in txs:
+            if tx.event_count > len(tx.events):  # the listing left events out: fetch them
+                tx = await self.client.get_transaction(tx.tx_id, event_limit=50)
+            full.append(tx)
+
+        async def work(session: AsyncSession) -> int:
+            new = 0
+            for tx in full:
+                new += await watch.handle_mined(
+                    session, self.target, tx, tip_height=tip, source=source
+                )
+            await repository.remember_block(session, self.network, height, block.hash)
+            await repository.set_cursor(session, self.network, height, block.hash)
+            return new
+
+        return await self._commit(work)
+
+    async def _check_reorg(self) -> int:
+        async with self.sessions() as session:
+            known = await repository.recent_blocks(session, self.network, 64)
+        if not known:
+            return 0
+        fork: int | None = None
+        for block in known:  # newest first
+            try:
+                current = await self.client.get_block(block.height)
+            except NotFoundError:
+                continue  # the chain is shorter now
+            if current.hash == block.block_hash and current.canonical:
+                fork = block.height
+                break
+        if fork == known[0].height:
+            return 0
+        fork_height = fork if fork is not None else known[-1].height - 1
+        log.warning("reorg detected", network=self.network, fork_height=fork_height)
+
+        async def work(session: AsyncSession) -> int:
+            moved = await watch.rollback(session, self.target, fork_height)
+            cursor = await repository.get_cursor(session, self.network)
+            if cursor is not None:
+                cursor.height = fork_height
+            return moved
+
+        return await self._commit(work)
+
+    async def _mempool(self) -> int:
+        txs = await self.client.get_mempool_transactions(limit=50)
+        new = 0
+        for tx in txs:
+            if watch.contract_call(tx) is None:
+                continue
+            new += await self._commit(self._pending_work(tx))
+        return new
+
+    def _pending_work(self, tx: TransactionInfo) -> Callable[[AsyncSession], Awaitable[int]]:
+        async def work(session: AsyncSession) -> int:
+            return await watch.handle_pending(session, self.target, tx, source="poll")
+
+        return work
+
+    def _mined_work(
+        self, tx: TransactionInfo, tip: int, source: str
+    ) -> Callable[[AsyncSession], Awaitable[int]]:
+        async def work(session: AsyncSession) -> int:
+            return await watch.handle_mined(session, self.target, tx, tip_height=tip, source=source)
+
+        return work
+
+    # --- reconciliation -----------------------------------------------------------------------
+
+    async def reconcile(self, tip: int) -> int:
+        """Re-check every pending intent against the chain (heals missed pushes and outages)."""
+        async with self.sessions() as session:
+            pending = await watch.pending_intents(session, self.target, now=int(time.time()))
+            cursor = await repository.get_cursor(session, self.network)
+        done = cursor.height if cursor else tip
+        fixed = 0
+        for pi in pending:
+            if pi.txid:
+                fixed += await self._reconcile_tx(pi.id, pi.txid, tip, done)
+            elif pi.status == Status.REQUIRES_ACTION:
+                fixed += await self._reconcile_onchain(pi.id, tip, done)
+        return fixed
+
+    async def _reconcile_tx(self, intent_id: str, txid: str, tip: int, done: int) -> int:
+        try:
+            tx = await self.client.get_transaction(txid)
+        except NotFoundError:
+            return 0
+        if tx.status.is_final and tx.block_height is None:  # dropped / replaced
+            reason = tx.status.value
+
+            async def gone(session: AsyncSession) -> int:
+                pi = await payments.lock_for_chain(session, intent_id)
+                if pi is None:
+                    return 0
+                return int(payments.chain_tx_gone(session, pi, txid=txid, reason=reason))
+
+            return await self._commit(gone)
+        if tx.block_height is not None and tx.canonical is not False and tx.block_height <= done:
+            return await self._commit(self._mined_work(tx, tip, "reconcile"))
+        return 0
+
+    async def _reconcile_onchain(self, intent_id: str, tip: int, done: int) -> int:
+        """An intent still waiting for its wallet: did the contract record it paid anyway?"""
+        try:
+            value = await self.client.call_read_only(
+                self.target.contract_id, "get-payment-intent", [StringAscii(intent_id)]
+            )
+        except StacksApiError as exc:
+            log.info("reconcile: read-only call failed", intent=intent_id, error=str(exc))
+            return 0
+        record = watch.py(value)
+        if not isinstance(record, dict) or record.get("status") not in ("paid", "refunded"):
+            return 0
+        height = record.get("paid-at")
+        if not isinstance(height, int) or height > done:
+            return 0
+        fixed = 0
+        for tx in await self.client.get_block_transactions(height):
+            call = watch.contract_call(tx)
+            if call is None or watch.intent_id_of(call) != intent_id:
+                continue
+            if tx.status is not TxStatus.SUCCESS:
+                continue
+            if tx.event_count > len(tx.events):
+                tx = await self.client.get_transaction(tx.tx_id)
+            fixed += await self._commit(self._mined_work(tx, tip, "reconcile"))
+        return fixed

@@ -1,0 +1,74 @@
+"""Operator set-up on chain: the contract's gateway key, merchant registration.
+
+`sbtc-gateway chain setup` calls `set-gateway-key` with the gateway's compressed public key,
+signed by the contract owner's key (devnet / testnet; on mainnet the owner signs it in their
+own wallet with the public key `sbtc-gateway chain public-key` prints). Rotating the gateway
+key: set the new `SBTC_GATEWAY_SIGNING_KEY`, run this once (the contract accepts only the new
+key from then on), and restart the API; intents confirmed before then must be confirmed again.
+"""
+
+from __future__ import annotations
+
+from sbtc_gateway.chain import (
+    DEVNET,
+    Buffer,
+    PrivateKey,
+    StacksApiClient,
+    StacksBlockchainService,
+    StringAscii,
+    TransactionInfo,
+    Tuple,
+)
+from sbtc_gateway.chain.networks import Network
+from sbtc_gateway.chain.postconditions import PostConditionMode
+from sbtc_gateway.chain.service import BroadcastResult
+
+DEFAULT_FEE = 10_000
+
+
+async def set_gateway_key(
+    client: StacksApiClient,
+    network: Network,
+    contract_id: str,
+    owner_key: PrivateKey,
+    gateway_public_key: bytes,
+    *,
+    fee: int = DEFAULT_FEE,
+) -> BroadcastResult:
+    service = StacksBlockchainService(client, network, owner_key)
+    return await service.call_contract_function(
+        contract_id,
+        "set-gateway-key",
+        [Buffer(gateway_public_key)],
+        post_condition_mode=PostConditionMode.DENY,
+        fee=fee,
+    )
+
+
+async def register_merchant(
+    client: StacksApiClient,
+    network: Network,
+    contract_id: str,
+    merchant_key: PrivateKey,
+    *,
+    name: str,
+    email: str,
+    fee: int = DEFAULT_FEE,
+) -> BroadcastResult:
+    service = StacksBlockchainService(client, network, merchant_key)
+    data = Tuple({"name": StringAscii(name[:100]), "email": StringAscii(email[:100])})
+    return await service.call_contract_function(
+        contract_id,
+        "register-merchant",
+        [data],
+        post_condition_mode=PostConditionMode.DENY,
+        fee=fee,
+    )
+
+
+async def wait(
+    client: StacksApiClient, txid: str, *, poll_interval: float = 1.0, max_polls: int = 300
+) -> TransactionInfo:
+    # Only the service's polling is used here: the network does not matter.
+    service = StacksBlockchainService(client, DEVNET, poll_interval=poll_interval)
+    return await service.monitor_transaction(txid, max_polls=max_polls)

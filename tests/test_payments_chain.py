@@ -1,0 +1,829 @@
+"""A payment from intent to succeeded, on the devnet, end to end.
+
+The merchant creates and confirms the intent with the official `stripe` SDK; the customer's
+wallet is played by `tests/js/pay_intent.mjs`, which builds the transaction with
+`@stacks/transactions` from exactly what `next_action.sbtc_contract_call` gave (so our Python
+builder and stacks.js are checked against each other), signs it with a devnet key and
+broadcasts it. The watcher runs in the test, round by round, while the test mines blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sbtc_gateway.chain import (
+    DEVNET,
+    Buffer,
+    PrivateKey,
+    StacksApiClient,
+    StringAscii,
+    UInt,
+    deserialize,
+    principal,
+    verify_terms,
+)
+from sbtc_gateway.config import Settings
+from sbtc_gateway.db.engine import make_engine, make_sessionmaker
+from sbtc_gateway.events.models import Event
+from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.payments.onchain import terms_tuple
+from sbtc_gateway.watcher import repository as watch_repo
+from sbtc_gateway.watcher import setup as chain_setup
+from sbtc_gateway.watcher.models import ChainInboxEntry
+from sbtc_gateway.watcher.runner import RoundResult, Watcher
+from sbtc_gateway.watcher.service import WatchTarget
+from tests.conftest import ServerThread
+
+DEVNET_URL = os.environ.get("STACKS_DEVNET_URL")
+JS_DIR = Path(__file__).parent / "js"
+pytestmark = [
+    pytest.mark.devnet,
+    pytest.mark.skipif(not DEVNET_URL, reason="no devnet (STACKS_DEVNET_URL)"),
+    pytest.mark.skipif(
+        shutil.which("node") is None or not (JS_DIR / "node_modules").is_dir(),
+        reason="node or tests/js/node_modules missing (make setup)",
+    ),
+]
+CONTRACT = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
+DEADLINE = 90.0
+
+
+@dataclass
+class ChainEnv:
+    url: str
+    deployer: PrivateKey
+    merchant_key: PrivateKey
+    merchant: str
+    payer_key: str
+    payer: str
+    poor_payer_key: str
+    poor_payer: str
+    merchant_key_hex: str
+
+    def mine(self, blocks: int = 1) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/devnet/mine", json={"blocks": blocks}, timeout=60)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def reorg(self, depth: int) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/devnet/reorg", json={"depth": depth}, timeout=60)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def tip(self) -> int:
+        height: int = httpx.get(f"{self.url}/v2/info", timeout=30).json()["stacks_tip_height"]
+        return height
+
+    def pay(
+        self,
+        call: dict[str, Any],
+        *,
+        key: str | None = None,
+        override: dict[str, Any] | None = None,
+        fee: int = 10_000,
+        nonce: int | None = None,
+    ) -> str:
+        """Pay as a wallet: @stacks/transactions builds, signs and broadcasts the call."""
+        payload = {
+            "call": call,
+            "senderKey": key or self.payer_key,
+            "apiUrl": self.url,
+            "fee": fee,
+            "nonce": nonce,
+            "override": override or {},
+        }
+        out = subprocess.run(
+            [shutil.which("node") or "node", "pay_intent.mjs", json.dumps(payload)],
+            cwd=JS_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        assert isinstance(result["broadcast"], dict), result
+        assert "error" not in result["broadcast"], result
+        txid: str = result["txid"]
+        return txid
+
+
+async def _wait_tx(client: StacksApiClient, env: ChainEnv, txid: str) -> str:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        info = await client.get_transaction(txid)
+        if info.block_height is not None:
+            return info.status.value
+        env.mine()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{txid} was not mined")
+
+
+@pytest.fixture(scope="session")
+async def chain_env(settings: Settings) -> ChainEnv:
+    """Devnet set-up: the gateway's key in the contract (as the deployer, i.e. the owner), a
+    registered merchant wallet, a funded payer and a payer with no sBTC."""
+    assert DEVNET_URL is not None
+    async with httpx.AsyncClient(base_url=DEVNET_URL, timeout=30) as http:
+        accounts = {a["name"]: a for a in (await http.get("/devnet/accounts")).json()}
+        contracts = (await http.get("/devnet/contracts")).json()
+        assert CONTRACT in json.dumps(contracts)
+        deployer = PrivateKey.from_hex(accounts["deployer"]["private_key"])
+        merchant_key = PrivateKey.from_hex(accounts["wallet_3"]["private_key"])
+        env = ChainEnv(
+            url=DEVNET_URL,
+            deployer=deployer,
+            merchant_key=merchant_key,
+            merchant=accounts["wallet_3"]["address"],
+            payer_key=accounts["wallet_4"]["private_key"],
+            payer=accounts["wallet_4"]["address"],
+            poor_payer_key=accounts["wallet_5"]["private_key"],
+            poor_payer=accounts["wallet_5"]["address"],
+            merchant_key_hex=accounts["wallet_3"]["private_key"],
+        )
+        await http.post("/devnet/faucet", json={"address": env.payer, "stx": 10**10, "sbtc": 10**9})
+        await http.post("/devnet/faucet", json={"address": env.poor_payer, "stx": 10**10})
+        # the merchant refunds from its own balance (incl. the fee it never received)
+        await http.post(
+            "/devnet/faucet", json={"address": env.merchant, "stx": 10**10, "sbtc": 10**8}
+        )
+    gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+    async with StacksApiClient(DEVNET_URL, timeout=30) as client:
+        sent = await chain_setup.set_gateway_key(
+            client, DEVNET, CONTRACT, deployer, gateway_key.public_key
+        )
+        assert await _wait_tx(client, env, sent.txid) == "success"
+        reg = await chain_setup.register_merchant(
+            client, DEVNET, CONTRACT, merchant_key, name="E2E Shop", email="e2e@example.com"
+        )
+        await _wait_tx(client, env, reg.txid)  # (err u104) when already registered: fine
+        merchant = await client.call_read_only(CONTRACT, "get-merchant", [principal(env.merchant)])
+        assert "name" in repr(merchant)
+    return env
+
+
+@pytest.fixture(scope="session")
+async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(settings.resolved_database_url, pool_size=5)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def api() -> AsyncIterator[StacksApiClient]:
+    assert DEVNET_URL is not None
+    async with StacksApiClient(DEVNET_URL, timeout=30) as client:
+        yield client
+
+
+def target(settings: Settings) -> WatchTarget:
+    return WatchTarget(
+        network=DEVNET,
+        contract_id=CONTRACT,
+        livemode=False,
+        large_payment_sats=settings.large_payment_sats,
+        large_payment_confirmations=settings.large_payment_confirmations,
+    )
+
+
+@pytest.fixture
+def watcher(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+    chain_env: ChainEnv,
+) -> Watcher:
+    return Watcher(sessions, target(settings), api, poll_interval=0.1, reconcile_every=1)
+
+
+def sign_up_shop(server_url: str, payout_address: str) -> stripe.StripeClient:
+    response = httpx.post(
+        f"{server_url}/v1/merchants",
+        data={
+            "business_name": "Chain Shop",
+            "email": f"chain-{uuid.uuid4().hex[:10]}@example.com",
+            "stacks_address": payout_address,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return stripe.StripeClient(
+        response.json()["secret_key"], base_addresses={"api": server_url}, max_network_retries=2
+    )
+
+
+@pytest.fixture
+def shop(live_server: ServerThread, chain_env: ChainEnv) -> stripe.StripeClient:
+    return sign_up_shop(live_server.url, chain_env.merchant)
+
+
+async def run_until(
+    watcher: Watcher,
+    env: ChainEnv,
+    check: Callable[[], bool],
+    *,
+    mine: bool = True,
+    what: str = "condition",
+) -> RoundResult:
+    deadline = time.monotonic() + DEADLINE
+    result = RoundResult()
+    while time.monotonic() < deadline:
+        if mine:
+            env.mine()
+        result = await watcher.run_round()
+        if check():
+            return result
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} (last round: {result})")
+
+
+def status_is(client: stripe.StripeClient, pi_id: str, *statuses: str) -> Callable[[], bool]:
+    return lambda: client.v1.payment_intents.retrieve(pi_id).status in statuses
+
+
+def new_intent(client: stripe.StripeClient, env: ChainEnv, amount: int = 25_000) -> Any:
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": "sbtc",
+            "payment_method_data": {"type": "sbtc", "sbtc": {"payer": env.payer}},
+        }
+    )
+    return client.v1.payment_intents.confirm(pi.id)
+
+
+async def events_for(sessions: async_sessionmaker[AsyncSession], pi_id: str) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Event).where(Event.object_id == pi_id).order_by(Event.created, Event.id)
+        )
+        return [e.type for e in rows]
+
+
+async def inbox_for(
+    sessions: async_sessionmaker[AsyncSession], pi_id: str
+) -> list[ChainInboxEntry]:
+    async with sessions() as session:
+        return await watch_repo.inbox_for(session, "devnet", pi_id)
+
+
+# --- confirm ------------------------------------------------------------------------------------
+
+
+async def test_confirm_fills_the_contract_call(
+    shop: stripe.StripeClient, chain_env: ChainEnv, api: StacksApiClient, settings: Settings
+) -> None:
+    tip = chain_env.tip()
+    pi = new_intent(shop, chain_env)
+    assert pi.status == "requires_action"
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    assert call["network"] == "devnet"
+    assert call["contract_id"] == CONTRACT
+    assert call["function_name"] == "pay-signed-intent"
+    assert call["post_condition_mode"] == "deny"
+    assert pi.next_action["redirect_to_url"]["url"].endswith(f"/checkout/{pi.id}")
+    expires = call["expires_at_block"]
+    # 30 minutes at 5 s a block, from the tip at confirm time
+    assert tip + 360 <= expires <= tip + 360 + 5
+    args = [deserialize(bytes.fromhex(h.removeprefix("0x"))) for h in call["function_args"]]
+    assert args[0] == principal(DEVNET.sbtc_token)
+    assert args[1] == StringAscii(pi.id)
+    assert args[2] == principal(chain_env.merchant)
+    assert args[3] == UInt(25_000)
+    assert args[4] == UInt(pi.application_fee_amount)
+    assert args[5] == UInt(expires)
+    assert isinstance(args[6], Buffer)
+    assert len(call["function_args_repr"]) == 7
+    gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+    terms = terms_tuple(
+        intent_id=pi.id,
+        merchant=chain_env.merchant,
+        amount=25_000,
+        fee=pi.application_fee_amount,
+        expires_at=expires,
+        chain_id=DEVNET.chain_id,
+        contract_id=CONTRACT,
+    )
+    assert verify_terms(terms, args[6].data, gateway_key.public_key)
+    # …and the Clarity VM agrees
+    verdict = await api.call_read_only(
+        CONTRACT, "verify-intent-signature", [args[1], args[2], args[3], args[4], args[5], args[6]]
+    )
+    assert repr(verdict) == "true"
+    assert len(call["post_conditions"]) == 1
+
+
+# --- the happy path -------------------------------------------------------------------------------
+
+
+async def test_paid_by_a_stacks_js_wallet_succeeds(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await watcher.run_round()  # the cursor is at the tip before the payment
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    txid = chain_env.pay(call)
+    # in the mempool: processing, never succeeded
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "processing"), mine=False, what="processing"
+    )
+    processing = shop.v1.payment_intents.retrieve(pi.id)
+    assert processing.amount_received == 0
+    assert processing["sbtc"]["txid"] == txid.removeprefix("0x")
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    done = shop.v1.payment_intents.retrieve(pi.id)
+    assert done.amount_received == 25_000
+    assert done.next_action is None
+    assert done["sbtc"]["block_height"] is not None
+    types = await events_for(sessions, pi.id)
+    assert types.count("payment_intent.succeeded") == 1
+    assert types.index("payment_intent.processing") < types.index("payment_intent.succeeded")
+    # more rounds change nothing (idempotent inbox)
+    for _ in range(3):
+        chain_env.mine()
+        await watcher.run_round()
+    assert (await events_for(sessions, pi.id)).count("payment_intent.succeeded") == 1
+    inbox = await inbox_for(sessions, pi.id)
+    assert [e.status for e in inbox if e.kind == "intent-paid"] == ["applied"]
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+
+async def _failed_with(
+    shop: stripe.StripeClient, watcher: Watcher, env: ChainEnv, pi_id: str
+) -> dict[str, Any]:
+    await run_until(watcher, env, status_is(shop, pi_id, "requires_payment_method"), what="failure")
+    pi = shop.v1.payment_intents.retrieve(pi_id)
+    assert pi.amount_received == 0
+    assert pi.next_action is None
+    error: dict[str, Any] = pi.last_payment_error.to_dict()
+    return error
+
+
+async def test_short_balance_is_rejected_on_chain_and_reported(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await watcher.run_round()
+    pi = shop.v1.payment_intents.create(
+        params={
+            "amount": 25_000,
+            "currency": "sbtc",
+            "payment_method_data": {"type": "sbtc", "sbtc": {"payer": chain_env.poor_payer}},
+        }
+    )
+    pi = shop.v1.payment_intents.confirm(pi.id)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict(), key=chain_env.poor_payer_key)
+    error = await _failed_with(shop, watcher, chain_env, pi.id)
+    assert error["code"] == "insufficient_funds"
+    assert "payment_intent.payment_failed" in await events_for(sessions, pi.id)
+    # the customer may try again: confirm gives a fresh call
+    again = shop.v1.payment_intents.confirm(pi.id)
+    assert again.status == "requires_action"
+
+
+async def test_underpayment_by_a_tampered_amount_is_rejected(
+    shop: stripe.StripeClient, chain_env: ChainEnv, watcher: Watcher
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    args = list(call["function_args"])
+    args[3] = UInt(20_000).to_hex()  # pay less than the signed amount
+    chain_env.pay(call, override={"function_args": args, "post_condition_mode": "allow"})
+    error = await _failed_with(shop, watcher, chain_env, pi.id)
+    assert error["code"] == "bad_signature"
+
+
+async def test_wrong_token_is_rejected_and_reported(
+    shop: stripe.StripeClient, chain_env: ChainEnv, watcher: Watcher
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    args = list(call["function_args"])
+    # a real contract that is not the configured token: the call lands and aborts (u103)
+    args[0] = principal("SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-registry").to_hex()
+    chain_env.pay(call, override={"function_args": args})
+    error = await _failed_with(shop, watcher, chain_env, pi.id)
+    assert error["code"] == "wrong_token"
+
+
+async def test_paying_twice_credits_once(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    chain_env.pay(call)
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    second = chain_env.pay(call)
+    assert await _wait_tx(api, chain_env, second) == "abort_by_response"
+    for _ in range(3):
+        await watcher.run_round()
+        chain_env.mine()
+    done = shop.v1.payment_intents.retrieve(pi.id)
+    assert done.status == "succeeded"
+    assert done.amount_received == 25_000
+    assert done.last_payment_error is None
+    assert (await events_for(sessions, pi.id)).count("payment_intent.succeeded") == 1
+    kinds = {(e.kind, e.status) for e in await inbox_for(sessions, pi.id)}
+    assert ("payment-aborted", "ignored") in kinds
+
+
+async def test_paying_after_the_expiry_height_fails(
+    settings: Settings, chain_env: ChainEnv, watcher: Watcher, tmp_path: Path
+) -> None:
+    # one block of lifetime: the call expires at tip + 1
+    quick = settings.model_copy(update={"stacks_block_time_seconds": 7 * 24 * 3600.0})
+    with ServerThread(quick) as server:
+        shop = sign_up_shop(server.url, chain_env.merchant)
+        await watcher.run_round()
+        pi = new_intent(shop, chain_env)
+        call = pi.next_action["sbtc_contract_call"].to_dict()
+        assert call["expires_at_block"] == chain_env.tip() + 1
+        chain_env.mine()  # the expiry height is reached: no longer payable
+        chain_env.pay(call)
+        error = await _failed_with(shop, watcher, chain_env, pi.id)
+        assert error["code"] == "payment_expired"
+
+
+# --- restarts, missed blocks, outages ---------------------------------------------------------
+
+
+async def test_watcher_restart_misses_nothing_and_doubles_nothing(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    await watcher.run_round()
+    ids = []
+    for _ in range(3):  # paid and mined while no watcher runs
+        pi = new_intent(shop, chain_env)
+        txid = chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+        await _wait_tx(api, chain_env, txid)
+        ids.append(pi.id)
+    restarted = Watcher(sessions, target(settings), api, poll_interval=0.1)
+    await run_until(
+        restarted,
+        chain_env,
+        lambda: all(status_is(shop, i, "succeeded")() for i in ids),
+        mine=False,
+        what="all succeeded",
+    )
+    again = Watcher(sessions, target(settings), api, poll_interval=0.1, reconcile_every=1)
+    await again.run_round()
+    await watcher.run_round()
+    for pi_id in ids:
+        assert (await events_for(sessions, pi_id)).count("payment_intent.succeeded") == 1
+
+
+async def test_reconciliation_heals_a_missed_block(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    txid = chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await _wait_tx(api, chain_env, txid)
+    # the block never reaches the watcher (a lost push, a skipped poll): jump the cursor past it
+    tip = chain_env.tip()
+    block = await api.get_block(tip)
+    async with sessions.begin() as session:
+        await watch_repo.set_cursor(session, "devnet", tip, block.hash)
+        await watch_repo.remember_block(session, "devnet", tip, block.hash)
+    assert shop.v1.payment_intents.retrieve(pi.id).status == "requires_action"
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "succeeded"), mine=False, what="healed"
+    )
+    paid = [e for e in await inbox_for(sessions, pi.id) if e.kind == "intent-paid"]
+    assert [(e.source, e.status) for e in paid] == [("reconcile", "applied")]
+
+
+async def test_stacks_api_outage_fails_nothing(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from sbtc_gateway.chain import RetryPolicy
+    from tests.conftest import free_port
+
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    async with StacksApiClient(
+        f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(attempts=1), timeout=2
+    ) as down:
+        blind = Watcher(sessions, target(settings), down, poll_interval=0.1, reconcile_every=1)
+        for _ in range(3):
+            chain_env.mine()
+            result = await blind.run_round()
+            assert result.error is not None
+    assert shop.v1.payment_intents.retrieve(pi.id).status == "requires_action"
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+
+
+# --- reorgs ---------------------------------------------------------------------------------------
+
+
+async def test_reorg_moves_the_payment_back_and_it_reconfirms(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    paid_height = shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["block_height"]
+    depth = chain_env.tip() - paid_height + 1
+    chain_env.reorg(depth)
+    result = await watcher.run_round()
+    assert result.rolled_back == 1
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "processing"), mine=False, what="rolled back"
+    )
+    assert shop.v1.payment_intents.retrieve(pi.id).amount_received == 0
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="re-mined")
+    types = await events_for(sessions, pi.id)
+    succeeded = [i for i, t in enumerate(types) if t == "payment_intent.succeeded"]
+    assert len(succeeded) == 2
+    assert "payment_intent.processing" in types[succeeded[0] : succeeded[1]]
+    assert shop.v1.payment_intents.retrieve(pi.id).amount_received == 25_000
+
+
+# --- refunds --------------------------------------------------------------------------------------
+
+
+def refund_is(client: stripe.StripeClient, refund_id: str, status: str) -> Callable[[], bool]:
+    return lambda: client.v1.refunds.retrieve(refund_id).status == status
+
+
+async def test_partial_then_full_refund_paid_by_the_merchant_wallet(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+
+    partial = shop.v1.refunds.create(
+        params={"payment_intent": pi.id, "amount": 10_000, "reason": "requested_by_customer"}
+    )
+    assert partial.id.startswith("re_")
+    assert partial.status == "requires_action"
+    assert partial.amount == 10_000
+    call = partial.next_action["sbtc_contract_call"].to_dict()
+    assert call["function_name"] == "refund-payment"
+    assert call["post_condition_mode"] == "deny"
+    chain_env.pay(call, key=chain_env.merchant_key_hex)
+    await run_until(watcher, chain_env, refund_is(shop, partial.id, "succeeded"), what="refund")
+
+    full = shop.v1.refunds.create(params={"payment_intent": pi.id})  # the rest
+    assert full.amount == 15_000
+    chain_env.pay(full.next_action["sbtc_contract_call"].to_dict(), key=chain_env.merchant_key_hex)
+    await run_until(watcher, chain_env, refund_is(shop, full.id, "succeeded"), what="refund 2")
+    assert shop.v1.refunds.retrieve(full.id)["sbtc"]["txid"]
+
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        shop.v1.refunds.create(params={"payment_intent": pi.id})
+    assert excinfo.value.code == "charge_already_refunded"
+    listed = shop.v1.refunds.list(params={"payment_intent": pi.id})
+    assert {r.id for r in listed.data} == {partial.id, full.id}
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Event.type).where(Event.object_id.in_([partial.id, full.id]))
+        )
+        types = list(rows)
+    assert types.count("refund.created") == 2
+    assert types.count("refund.updated") == 2
+
+
+async def test_refund_of_an_unpaid_intent_is_refused(
+    shop: stripe.StripeClient, chain_env: ChainEnv
+) -> None:
+    pi = new_intent(shop, chain_env)
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        shop.v1.refunds.create(params={"payment_intent": pi.id})
+    assert excinfo.value.code == "charge_not_refundable"
+    assert excinfo.value.param == "payment_intent"
+
+
+# --- settlements ----------------------------------------------------------------------------------
+
+
+async def test_settlements_add_up_payments_fees_and_refunds(
+    live_server: ServerThread,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        signup = await http.post(
+            "/v1/merchants",
+            data={
+                "business_name": "Settled Shop",
+                "email": f"settle-{uuid.uuid4().hex[:10]}@example.com",
+                "stacks_address": chain_env.merchant,
+            },
+        )
+    secret = signup.json()["secret_key"]
+    shop = stripe.StripeClient(secret, base_addresses={"api": live_server.url})
+    await watcher.run_round()
+    paid = []
+    for amount in (25_000, 40_000):
+        pi = new_intent(shop, chain_env, amount)
+        chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+        paid.append(pi)
+    await run_until(
+        watcher,
+        chain_env,
+        lambda: all(status_is(shop, p.id, "succeeded")() for p in paid),
+        what="both succeeded",
+    )
+    refund = shop.v1.refunds.create(params={"payment_intent": paid[0].id, "amount": 5_000})
+    chain_env.pay(
+        refund.next_action["sbtc_contract_call"].to_dict(), key=chain_env.merchant_key_hex
+    )
+    await run_until(watcher, chain_env, refund_is(shop, refund.id, "succeeded"), what="refund")
+    fees = sum(p.application_fee_amount for p in paid)
+    headers = {"Authorization": f"Bearer {secret}"}
+    async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as http:
+        body = (await http.get("/v1/settlements")).json()
+        csv_text = (await http.get("/v1/settlements/export")).text
+    assert len(body["data"]) == 1
+    day = body["data"][0]
+    assert day["object"] == "settlement"
+    assert (day["count"], day["gross"], day["fees"], day["refunds"]) == (2, 65_000, fees, 5_000)
+    assert day["net"] == 65_000 - fees - 5_000
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("id,period,period_start")
+    assert lines[1].endswith(f",2,65000,{fees},5000,{65_000 - fees - 5_000}")
+
+
+# --- fees -----------------------------------------------------------------------------------------
+
+
+async def test_fees_are_distributed_by_the_operator_and_recorded(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    from sbtc_gateway.chain import StacksBlockchainService
+    from sbtc_gateway.payments.fees import FeeJob, distribute_fees
+
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    # the operator (on the devnet: the deployer) sends the fees out, in batches
+    operator = StacksBlockchainService(api, DEVNET, chain_env.deployer)
+    sent = 0
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        sent += await distribute_fees(sessions, operator, FeeJob(CONTRACT, False, batch=25))
+        if shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["fee_status"] is not None:
+            break
+        await asyncio.sleep(0.2)
+    assert sent >= 1
+
+    def distributed() -> bool:
+        return shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["fee_status"] == "distributed"
+
+    await run_until(watcher, chain_env, distributed, what="fee distributed")
+    kinds = {(e.kind, e.status) for e in await inbox_for(sessions, pi.id)}
+    assert ("fees-distributed", "applied") in kinds
+    record = await api.call_read_only(CONTRACT, "get-payment-intent", [StringAscii(pi.id)])
+    assert "(fee-distributed true)" in repr(record)
+
+
+# --- pushes ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "path"), [("chainhook", "/chain/chainhook"), ("event_observer", "/chain")]
+)
+async def test_a_devnet_push_wakes_the_watcher(
+    settings: Settings,
+    chain_env: ChainEnv,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+    fmt: str,
+    path: str,
+) -> None:
+    """The watcher polls only every 10 minutes here: the push alone brings the payment in."""
+    pushed = settings.model_copy(update={"chain_push_token": SecretStr("e2e-push")})
+    with ServerThread(pushed) as server:
+        shop = sign_up_shop(server.url, chain_env.merchant)
+        watcher = Watcher(sessions, target(settings), api, poll_interval=600, reconcile_every=10**6)
+        await watcher.run_round()
+        loop = asyncio.get_running_loop()
+
+        async def on_push(message: bytes) -> None:  # runs on the server's loop
+            loop.call_soon_threadsafe(watcher.wake.set)
+
+        server.server.config.app.state.gateway.shared.pubsub.subscribe("chain-wake", on_push)
+        async with httpx.AsyncClient(base_url=chain_env.url) as dn:
+            observer = (
+                await dn.post(
+                    "/devnet/observers",
+                    json={"url": server.url + path, "format": fmt, "token": "e2e-push"},
+                )
+            ).json()
+            stop = asyncio.Event()
+            task = asyncio.create_task(watcher.run(stop))
+            try:
+                await asyncio.sleep(0.2)  # the task's first round, then it waits for a push
+                pi = new_intent(shop, chain_env)
+                chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+                await dn.post("/devnet/mine", json={"blocks": 1})
+                t0 = time.monotonic()
+                while time.monotonic() - t0 < DEADLINE:  # the database: no API cache
+                    async with sessions() as session:
+                        row = await session.get(PaymentIntent, pi.id)
+                        if row is not None and row.status == "succeeded":
+                            break
+                    await asyncio.sleep(0.02)
+                took = time.monotonic() - t0
+                print(f"push ({fmt}): block mined → succeeded in {took * 1000:.0f} ms")
+                assert took < DEADLINE
+            finally:
+                stop.set()
+                await task
+                await dn.delete(f"/devnet/observers/{observer.get('id')}")
+
+
+async def test_a_replaced_transaction_is_noticed(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    nonce = (await api.get_nonces(chain_env.payer)).possible_next_nonce
+    first = chain_env.pay(call, nonce=nonce)
+    await run_until(
+        watcher, chain_env, status_is(shop, pi.id, "processing"), mine=False, what="processing"
+    )
+    second = chain_env.pay(call, nonce=nonce, fee=20_000)  # same nonce, higher fee: replaces
+    assert (await api.get_transaction(first)).status.value == "dropped_replace_by_fee"
+    # the drop is noticed (back to requires_action, transaction_dropped); the replacement,
+    # still in the mempool, makes it processing again; once mined it succeeds, once
+    for _ in range(2):
+        await watcher.run_round()
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="replacement")
+    types = await events_for(sessions, pi.id)
+    tail = types[types.index("payment_intent.processing") :]
+    assert tail == [
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.processing",
+        "payment_intent.succeeded",
+    ]
+    done = shop.v1.payment_intents.retrieve(pi.id)
+    assert done["sbtc"]["txid"] == second.removeprefix("0x")
+    assert done.amount_received == 25_000
+    assert (await events_for(sessions, pi.id)).count("payment_intent.succeeded") == 1

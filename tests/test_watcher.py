@@ -1,0 +1,246 @@
+"""The watcher's money rules and its lock, without a wallet: crafted chain records."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sbtc_gateway.chain import (
+    DEVNET,
+    StringAscii,
+    TransactionInfo,
+    Tuple,
+    UInt,
+    principal,
+)
+from sbtc_gateway.config import Settings
+from sbtc_gateway.db.engine import make_engine
+from sbtc_gateway.payments.onchain import blocks_for
+from sbtc_gateway.watcher import repository
+from sbtc_gateway.watcher import service as watch
+from tests.conftest import TEST_ADDRESS, Merchant
+
+CONTRACT = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
+PAYER = "ST2NEB84ASENDXKYGJPQW86YXQCEFEX2ZQPG87ND"
+TARGET = watch.WatchTarget(network=DEVNET, contract_id=CONTRACT, livemode=False)
+needs_devnet = pytest.mark.skipif(
+    not os.environ.get("STACKS_DEVNET_URL"), reason="confirm reads the devnet's tip"
+)
+
+
+def test_blocks_for_covers_the_lifetime() -> None:
+    assert blocks_for(1800, 5) == 360
+    assert blocks_for(1801, 5) == 361
+    assert blocks_for(0, 5) == 1
+    assert blocks_for(-10, 5) == 1
+
+
+def test_large_payments_wait_for_more_blocks() -> None:
+    target = watch.WatchTarget(
+        DEVNET, CONTRACT, False, large_payment_sats=1_000_000, large_payment_confirmations=6
+    )
+    assert target.confirmations_for(999_999) == 1
+    assert target.confirmations_for(1_000_000) == 6
+
+
+def paid_tx(
+    intent_id: str, *, amount: int, fee: int, merchant: str, height: int
+) -> TransactionInfo:
+    event = Tuple(
+        {
+            "event": StringAscii("intent-paid"),
+            "intent-id": StringAscii(intent_id),
+            "merchant": principal(merchant),
+            "payer": principal(PAYER),
+            "amount": UInt(amount),
+            "fee": UInt(fee),
+            "merchant-amount": UInt(amount - fee),
+            "token": principal(DEVNET.sbtc_token),
+        }
+    )
+    data: dict[str, Any] = {
+        "tx_id": "0x" + os.urandom(32).hex(),
+        "tx_status": "success",
+        "tx_type": "contract_call",
+        "block_height": height,
+        "block_hash": "0x" + os.urandom(32).hex(),
+        "canonical": True,
+        "contract_call": {
+            "contract_id": CONTRACT,
+            "function_name": "pay-signed-intent",
+            "function_args": [],
+        },
+        "event_count": 1,
+        "events": [
+            {
+                "event_index": 0,
+                "event_type": "smart_contract_log",
+                "contract_log": {
+                    "contract_id": CONTRACT,
+                    "topic": "print",
+                    "value": {"hex": event.to_hex(), "repr": repr(event)},
+                },
+            }
+        ],
+    }
+    return TransactionInfo.from_json(data)
+
+
+class Sessions:
+    """The app's own sessions, with its after-commit hook (so its intent cache is invalidated)."""
+
+    def __init__(self, app: Any) -> None:
+        self.gw = app.state.gateway
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:
+        async with self.gw.sessions.begin() as session:
+            yield session
+        await self.gw.after_commit(session)
+
+    def __call__(self) -> AsyncSession:
+        session: AsyncSession = self.gw.sessions()
+        return session
+
+
+@pytest.fixture
+def sessions(app: Any) -> Sessions:
+    return Sessions(app)
+
+
+async def _confirmed(merchant: Merchant) -> dict[str, Any]:
+    pi = await merchant.create_intent(25_000)
+    response = await merchant.post(f"/v1/payment_intents/{pi['id']}/confirm", {})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@needs_devnet
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("amount", 20_000), ("fee", 0), ("merchant", "ST2ZD731ANQZT6J4K3F5N8A40ZXWXC1XFXH4HF6PF")],
+)
+async def test_a_payment_that_does_not_match_is_reported_never_credited(
+    merchant: Merchant,
+    sessions: Sessions,
+    field: str,
+    value: Any,
+) -> None:
+    pi = await _confirmed(merchant)
+    terms = {"amount": 25_000, "fee": pi["application_fee_amount"], "merchant": TEST_ADDRESS}
+    terms[field] = value
+    tx = paid_tx(pi["id"], height=10, **terms)
+    async with sessions.begin() as session:
+        assert await watch.handle_mined(session, TARGET, tx, tip_height=10, source="poll") == 1
+    async with sessions.begin() as session:  # seen again: nothing new
+        assert await watch.handle_mined(session, TARGET, tx, tip_height=11, source="poll") == 0
+    after = (await merchant.get(f"/v1/payment_intents/{pi['id']}")).json()
+    assert after["status"] == "requires_action"
+    assert after["amount_received"] == 0
+    assert after["last_payment_error"]["code"] == "payment_mismatch"
+    assert field in after["last_payment_error"]["message"]
+    async with sessions() as session:
+        entries = await repository.inbox_for(session, "devnet", pi["id"])
+    assert [(e.status, e.kind) for e in entries] == [("mismatch", "intent-paid")]
+    events = (await merchant.get("/v1/events", {"type": "payment_intent.payment_failed"})).json()
+    assert any(e["data"]["object"]["id"] == pi["id"] for e in events["data"])
+
+
+@needs_devnet
+async def test_a_large_payment_waits_for_confirmations(
+    merchant: Merchant, sessions: Sessions
+) -> None:
+    target = watch.WatchTarget(
+        DEVNET, CONTRACT, False, large_payment_sats=20_000, large_payment_confirmations=3
+    )
+    pi = await _confirmed(merchant)
+    tx = paid_tx(
+        pi["id"], amount=25_000, fee=pi["application_fee_amount"], merchant=TEST_ADDRESS, height=50
+    )
+    async with sessions.begin() as session:
+        await watch.handle_mined(session, target, tx, tip_height=50, source="poll")
+    assert (await merchant.get(f"/v1/payment_intents/{pi['id']}")).json()["status"] == "processing"
+    async with sessions.begin() as session:
+        assert await watch.promote_deep(session, target, 51) == 0
+    async with sessions.begin() as session:
+        assert await watch.promote_deep(session, target, 52) == 1
+    done = (await merchant.get(f"/v1/payment_intents/{pi['id']}")).json()
+    assert done["status"] == "succeeded"
+    assert done["amount_received"] == 25_000
+
+
+async def test_one_active_watcher_per_network(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url, pool_size=3)
+    try:
+        if engine.dialect.name != "postgresql":  # one process: nothing to lock
+            async with engine.connect() as only:
+                assert await repository.try_advisory_lock(only, "testnet-lock-test")
+            return
+        async with engine.connect() as first, engine.connect() as second:
+            assert await repository.try_advisory_lock(first, "testnet-lock-test")
+            assert not await repository.try_advisory_lock(second, "testnet-lock-test")
+            await repository.release_advisory_lock(first, "testnet-lock-test")
+            assert await repository.try_advisory_lock(second, "testnet-lock-test")
+            await repository.release_advisory_lock(second, "testnet-lock-test")
+    finally:
+        await engine.dispose()
+
+
+# --- pushes -------------------------------------------------------------------------------------
+
+CHAINHOOK_2X = {
+    "apply": [{"block_identifier": {"index": 12, "hash": "0x" + "ab" * 32}, "transactions": []}],
+    "rollback": [],
+    "chainhook": {"uuid": "x", "predicate": {}, "is_streaming_blocks": True},
+}
+CHAINHOOK_HOSTED = {
+    "event": {
+        "apply": [{"block_identifier": {"index": 13, "hash": "0x" + "cd" * 32}}],
+        "rollback": [{"block_identifier": {"index": 12, "hash": "0x" + "ab" * 32}}],
+    },
+    "chainhook": {"uuid": "y"},
+}
+NEW_BLOCK = {"block_height": 14, "block_hash": "0x" + "ef" * 32, "transactions": [], "events": []}
+
+
+async def test_pushes_need_the_bearer_token_and_wake_the_watcher(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    gw = app.state.gateway
+    woken: list[dict[str, Any]] = []
+
+    async def on_wake(message: bytes) -> None:
+        woken.append(json.loads(message))
+
+    gw.shared.pubsub.subscribe("chain-wake", on_wake)
+    # not configured: refused
+    response = await client.post("/chain/chainhook", json=CHAINHOOK_2X)
+    assert response.status_code == 401
+    gw.settings.chain_push_token = SecretStr("push-secret")
+    try:
+        bad = await client.post(
+            "/chain/chainhook", json=CHAINHOOK_2X, headers={"Authorization": "Bearer nope"}
+        )
+        assert bad.status_code == 401
+        auth = {"Authorization": "Bearer push-secret"}
+        ok = await client.post("/chain/chainhook", json=CHAINHOOK_2X, headers=auth)
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["apply"] == [12]
+        hosted = await client.post("/chain/chainhook", json=CHAINHOOK_HOSTED, headers=auth)
+        assert (hosted.json()["apply"], hosted.json()["rollback"]) == ([13], [12])
+        block = await client.post("/chain/new_block", json=NEW_BLOCK, headers=auth)
+        assert block.json()["apply"] == [14]
+        junk = await client.post("/chain/new_block", json={"nope": 1}, headers=auth)
+        assert junk.status_code == 400
+        assert [w["apply"] for w in woken] == [[12], [13], [14]]
+    finally:
+        gw.settings.chain_push_token = None
