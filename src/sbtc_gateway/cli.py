@@ -90,9 +90,35 @@ def _dev_devnet(settings: Settings) -> Iterator[None]:
         f"  devnet (Stacks API) on {process.url}, contract {process.info.get('gateway_contract')}"
     )
     try:
+        if process.info.get("gateway_contract"):
+            _register_gateway_key(settings, process.url)
         yield
     finally:
         process.stop()
+
+
+def _register_gateway_key(settings: Settings, url: str) -> None:
+    """A fresh devnet's contract knows no gateway key: set ours as its owner (the deployer)."""
+    import httpx
+
+    from sbtc_gateway.chain import DEVNET, PrivateKey, StacksApiClient
+    from sbtc_gateway.watcher import setup
+
+    accounts = httpx.get(f"{url}/devnet/accounts", timeout=10).json()
+    owner = PrivateKey.from_hex(next(a for a in accounts if a["name"] == "deployer")["private_key"])
+    gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+
+    async def _main() -> str:
+        async with StacksApiClient(url) as client:
+            sent = await setup.set_gateway_key(
+                client, DEVNET, settings.test_gateway_contract, owner, gateway_key.public_key
+            )
+            return sent.txid
+
+    txid = asyncio.run(_main())
+    click.echo(
+        f"  gateway key 0x{gateway_key.public_key.hex()} set on the devnet contract ({txid})"
+    )
 
 
 def _listening(host: str, port: int) -> bool:
