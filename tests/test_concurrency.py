@@ -78,3 +78,28 @@ async def test_reconfirm_with_new_payer_refreshes_terms(app: Any, merchant: Merc
         assert response.json()["next_action"]["sbtc_contract_call"]["payer"] == payer
     types = await _event_types(app, pi["id"])
     assert types.count("payment_intent.requires_action") == 3
+
+
+async def test_a_row_held_too_long_answers_409(app: Any, merchant: Merchant) -> None:
+    """PostgreSQL: a transition that waits past the lock timeout gets 409 and changes nothing."""
+    import pytest
+    from sqlalchemy import text
+
+    gateway = app.state.gateway
+    if gateway.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one transaction at a time: the cancel waits its turn")
+    pi = await merchant.create_intent()
+    async with gateway.sessions.begin() as holder:
+        await holder.execute(
+            text("SELECT id FROM payment_intents WHERE id = :id FOR UPDATE"), {"id": pi["id"]}
+        )
+        blocked = await merchant.post(f"/v1/payment_intents/{pi['id']}/cancel")
+        assert blocked.status_code == 409
+        assert blocked.json()["error"]["code"] == "lock_timeout"
+        assert blocked.headers["stripe-should-retry"] == "true"
+    retried = await merchant.post(f"/v1/payment_intents/{pi['id']}/cancel")
+    assert retried.status_code == 200
+    assert await _event_types(app, pi["id"]) == [
+        "payment_intent.canceled",
+        "payment_intent.created",
+    ]

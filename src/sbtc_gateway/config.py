@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     db_pool_size: int = Field(default=20, ge=1)
+    db_lock_timeout_ms: int = Field(default=2_000, ge=50, le=60_000)
 
     # Webhook delivery (see docs/adr/0006-webhook-delivery.md).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)

@@ -47,7 +47,11 @@ log = structlog.get_logger(__name__)
 
 
 def build_state(settings: Settings) -> GatewayState:
-    engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        lock_timeout_ms=settings.db_lock_timeout_ms,
+    )
     return GatewayState(
         settings=settings,
         engine=engine,

@@ -79,6 +79,11 @@ async def run_write(
             await _store_quietly(gateway, req, exc)
         return error_response(exc)
     except Exception as exc:
+        if idempotency.is_lock_timeout(exc):
+            # Waited too long for a row another request holds: nothing happened; retry is safe.
+            return error_response(
+                ConflictError("The object is being changed by another request; retry this one.")
+            )
         count_database_failure(exc, "write")
         log.exception("unhandled error in write request", path=request.url.path)
         failure = ApiError("An unexpected error occurred; the request can be retried safely.")

@@ -22,12 +22,18 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 20, lock_timeout_ms: int | None = None
+) -> AsyncEngine:
+    """`lock_timeout_ms` (PostgreSQL) bounds every lock wait of every transaction: a request that
+    would wait longer for a row or an idempotency key gets 409 and can be retried."""
     kwargs: dict[str, Any] = {}
     if is_sqlite(url):
         kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True)
+        if lock_timeout_ms is not None:
+            kwargs["connect_args"] = {"server_settings": {"lock_timeout": f"{lock_timeout_ms}ms"}}
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
 

@@ -5,8 +5,9 @@ and the response is stored in that same transaction, so the change, its events a
 response commit together (one commit per request; nothing half-done survives a crash).
 
 A duplicate arriving while the first is still running blocks on the first one's uncommitted key:
-- if the first commits within `WAIT_FOR_FIRST`, the duplicate sees the stored response and
-  replays it (`Idempotent-Replayed: true`);
+- if the first commits within the engine's `lock_timeout` (`SBTC_DB_LOCK_TIMEOUT_MS`, set per
+  connection so it costs no round trip), the duplicate sees the stored response and replays it
+  (`Idempotent-Replayed: true`);
 - if not, the lock wait times out and the duplicate gets 409 (the SDKs retry 409 with the key);
 - if the first rolled back (a validation failure), the key is free and the duplicate runs.
 SQLite runs one transaction at a time, so there a duplicate simply waits and replays.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -33,8 +34,12 @@ from sbtc_gateway.core.errors import ConflictError, IdempotencyError, ParameterE
 from sbtc_gateway.idempotency.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
-WAIT_FOR_FIRST = "250ms"
 LOCK_NOT_AVAILABLE = "55P03"
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """PostgreSQL gave up waiting for a lock (the engine's `lock_timeout`)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +99,16 @@ async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) 
     """Claim the key in the caller's transaction, or return the first request's response."""
     now = int(time.time())
     values = _row(req, now)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        await session.execute(text(f"SET LOCAL lock_timeout = '{WAIT_FOR_FIRST}'"))
     try:
         row_id = await session.scalar(_insert(session, values))
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        if is_lock_timeout(exc):
             raise ConflictError(
                 "There is currently another in-progress request using this Idempotency-Key "
                 "(that probably means you submitted twice, and the other request is still "
                 "going through). Please try again later."
             ) from None
         raise
-    if postgres:
-        await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
     if row_id is not None:
         return Claimed(row_id)
     existing = await session.scalar(
@@ -138,10 +138,11 @@ async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) 
 
 async def finish(session: AsyncSession, claimed: Claimed, status: int, body: bytes) -> None:
     """Store the outcome inside the caller's transaction."""
-    row = await session.get(IdempotencyKey, claimed.row_id)
-    assert row is not None
-    row.response_status = status
-    row.response_body = body
+    await session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.id == claimed.row_id)
+        .values(response_status=status, response_body=body)
+    )
 
 
 async def store_failure(
