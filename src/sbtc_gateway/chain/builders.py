@@ -63,6 +63,32 @@ def unsigned_transaction(
     )
 
 
+def _signed(
+    network: Network,
+    key: PrivateKey,
+    payload: Payload,
+    nonce: int,
+    fee: int,
+    post_conditions: Sequence[PostCondition],
+    post_condition_mode: PostConditionMode,
+    anchor_mode: AnchorMode,
+    sponsored: bool,
+) -> Transaction:
+    """Every builder's last step: the unsigned transaction around ``payload``, origin-signed."""
+    tx = unsigned_transaction(
+        network,
+        payload,
+        public_key=key.public_key,
+        nonce=nonce,
+        fee=fee,
+        post_conditions=post_conditions,
+        post_condition_mode=post_condition_mode,
+        anchor_mode=anchor_mode,
+        sponsored=sponsored,
+    )
+    return sign_origin(tx, key)
+
+
 def make_contract_call(
     network: Network,
     key: PrivateKey,
@@ -79,18 +105,10 @@ def make_contract_call(
 ) -> Transaction:
     """A signed contract call: ``make_contract_call(net, key, "ST….gw", "pay", [UInt(1)], …)``."""
     payload = ContractCallPayload.create(contract_id, function_name, list(args))
-    tx = unsigned_transaction(
-        network,
-        payload,
-        public_key=key.public_key,
-        nonce=nonce,
-        fee=fee,
-        post_conditions=post_conditions,
-        post_condition_mode=post_condition_mode,
-        anchor_mode=anchor_mode,
-        sponsored=sponsored,
-    )
-    return sign_origin(tx, key)
+    return _signed(
+        network, key, payload, nonce, fee, post_conditions, post_condition_mode, anchor_mode,
+        sponsored,
+    )  # fmt: skip
 
 
 def make_token_transfer(
@@ -114,18 +132,10 @@ def make_token_transfer(
         raise TransactionError(str(exc)) from None
     memo_bytes = memo.encode("utf-8") if isinstance(memo, str) else memo
     payload = TokenTransferPayload(recipient_cv, amount, memo_bytes)
-    tx = unsigned_transaction(
-        network,
-        payload,
-        public_key=key.public_key,
-        nonce=nonce,
-        fee=fee,
-        post_conditions=post_conditions,
-        post_condition_mode=post_condition_mode,
-        anchor_mode=anchor_mode,
-        sponsored=sponsored,
-    )
-    return sign_origin(tx, key)
+    return _signed(
+        network, key, payload, nonce, fee, post_conditions, post_condition_mode, anchor_mode,
+        sponsored,
+    )  # fmt: skip
 
 
 def make_contract_deploy(
@@ -144,18 +154,10 @@ def make_contract_deploy(
 ) -> Transaction:
     """A signed (versioned) contract deploy; its id is ``{sender}.{contract_name}``."""
     payload = SmartContractPayload(contract_name, code_body, clarity_version)
-    tx = unsigned_transaction(
-        network,
-        payload,
-        public_key=key.public_key,
-        nonce=nonce,
-        fee=fee,
-        post_conditions=post_conditions,
-        post_condition_mode=post_condition_mode,
-        anchor_mode=anchor_mode,
-        sponsored=sponsored,
-    )
-    return sign_origin(tx, key)
+    return _signed(
+        network, key, payload, nonce, fee, post_conditions, post_condition_mode, anchor_mode,
+        sponsored,
+    )  # fmt: skip
 
 
 def sponsor_transaction(tx: Transaction, key: PrivateKey, *, fee: int, nonce: int) -> Transaction:

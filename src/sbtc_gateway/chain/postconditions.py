@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -196,13 +197,14 @@ def _read_asset(reader: ByteReader) -> AssetInfo:
 _CODE_NAMES = {code: name for name, code in _CODES.items()}
 
 
-class _Wire:
+class _Wire(ABC):
     """Shared helpers: every post-condition has ``serialize()``."""
 
     __slots__ = ()
 
-    def serialize(self) -> bytes:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def serialize(self) -> bytes:
+        """The post-condition's SIP-005 wire bytes."""
 
     def to_hex(self) -> str:
         """Hex of the wire bytes; stacks.js and @stacks/connect accept this form too."""

@@ -146,7 +146,7 @@ class SingleSigSpendingCondition:
 
 # The sponsor condition in the initial sighash of a sponsored transaction (SIP-005).
 INITIAL_SIGHASH_SPONSOR = SingleSigSpendingCondition(signer=bytes(20), nonce=0, fee=0)
-# The placeholder a sponsored transaction carries until its sponsor fills in the condition:
+# The sponsor condition a sponsored transaction carries until its sponsor fills it in:
 # stacks.js uses the hash160 of an all-zero public key, and so do we, to stay byte-identical.
 UNSET_SPONSOR = SingleSigSpendingCondition(signer=hash160(bytes(33)), nonce=0, fee=0)
 
