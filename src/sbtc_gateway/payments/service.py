@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -171,7 +172,6 @@ def _check_client_secret(pi: PaymentIntent, client_secret: str | None) -> None:
 
 
 def check_client_secret(intent_id: str, stored: str, client_secret: str | None) -> None:
-    import hmac
 
     if client_secret is None:
         raise ParameterError(
