@@ -46,13 +46,24 @@ def _verify_all(receiver: Receiver, *secrets: str) -> int:
     return checked
 
 
+def _delivered_metric(outcome: str) -> float:
+    from sbtc_gateway.observability import metrics
+
+    value: float = metrics.WEBHOOK_DELIVERIES.labels(outcome)._value.get()
+    return value
+
+
 async def test_delivers_signed_events_the_sdk_accepts(app: Any, merchant: Merchant) -> None:
+    from sbtc_gateway.observability import metrics
+
+    succeeded_before = _delivered_metric("succeeded")
+    latencies_before = metrics.WEBHOOK_LATENCY._sum.get()
     with Receiver() as receiver:
         endpoint = await create_endpoint(merchant, receiver.url)
         await _make_events(merchant, 3)
         expected = set(await event_ids(app, merchant.id))
         assert len(expected) == 6
-        async with dispatcher(app):
+        async with dispatcher(app) as running:
 
             async def all_acked() -> bool:
                 return set(receiver.acked()) >= expected
@@ -61,7 +72,10 @@ async def test_delivers_signed_events_the_sdk_accepts(app: Any, merchant: Mercha
             await eventually(
                 lambda: _no_pending(app, merchant.id), what="pending_webhooks back to zero"
             )
+            assert running.next_depth > 0  # the outbox depth was counted (every 15 s)
     assert _verify_all(receiver, endpoint["secret"]) >= 6
+    assert _delivered_metric("succeeded") - succeeded_before >= 6
+    assert metrics.WEBHOOK_LATENCY._sum.get() > latencies_before
     listed = (await merchant.get("/v1/events", {"delivery_success": "true"})).json()["data"]
     assert {e["id"] for e in listed} == expected
     assert all(e["pending_webhooks"] == 0 for e in listed)
@@ -233,6 +247,7 @@ async def test_gives_up_disables_and_resend(
         watcher = await create_endpoint(merchant, receiver.url + "?watch", "*")
         await merchant.create_intent()
         (event_id,) = await event_ids(app, merchant.id)
+        failed_before, gave_up_before = _delivered_metric("failed"), _delivered_metric("gave_up")
         async with dispatcher(app, impatient):
 
             async def given_up() -> bool:
@@ -240,6 +255,8 @@ async def test_gives_up_disables_and_resend(
                 return [r.status for r in rows] == ["failed"]
 
             await eventually(given_up, what="the delivery to give up")
+            assert _delivered_metric("failed") > failed_before
+            assert _delivered_metric("gave_up") > gave_up_before
             event = (await merchant.get(f"/v1/events/{event_id}")).json()
             assert event["pending_webhooks"] >= 1
             failing = (await merchant.get("/v1/events", {"delivery_success": "false"})).json()

@@ -171,6 +171,7 @@ def api(port: int | None, host: str | None, workers: int) -> None:
     settings = _settings(port=port, host=host)
     configure_logging(settings.log_level, json=settings.log_json)
     if workers > 1:
+        _multiprocess_metrics(settings)
         uvicorn.run(
             "sbtc_gateway.api.asgi:app",
             host=settings.host,
@@ -194,9 +195,51 @@ def api(port: int | None, host: str | None, workers: int) -> None:
     )
 
 
+def _multiprocess_metrics(settings: Settings) -> None:
+    """Several workers: prometheus-client's multiprocess mode, so `/metrics` on any worker
+    reports the sum of all (a scrape otherwise sees one worker's numbers at random). The
+    directory must start empty: samples of an earlier run would be added in."""
+    import os
+    import shutil
+
+    from sbtc_gateway.api.metrics import MULTIPROC_ENV
+
+    directory = os.environ.get(MULTIPROC_ENV)
+    path = Path(directory) if directory else Path(settings.data_dir) / "prometheus-multiproc"
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+
+
+def _serve_metrics(port: int | None, host: str) -> None:
+    """`worker` and `watcher` have no HTTP API: their metrics (webhook outcomes, outbox depth,
+    chain lag) are served on a port of their own when asked."""
+    if port is None:
+        return
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host)
+    click.echo(f"metrics on http://{host}:{port}/metrics", err=True)
+
+
+_METRICS_PORT = click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    envvar="SBTC_METRICS_PORT",
+    help="Serve Prometheus metrics on this port (env SBTC_METRICS_PORT).",
+)
+_METRICS_HOST = click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, envvar="SBTC_METRICS_HOST"
+)
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="Run each periodic job once and exit.")
-def worker(once: bool) -> None:
+@_METRICS_PORT
+@_METRICS_HOST
+def worker(once: bool, metrics_port: int | None, metrics_host: str) -> None:
     """Background jobs: webhook delivery, expiry sweeps and idempotency-key pruning."""
     import signal
 
@@ -206,6 +249,8 @@ def worker(once: bool) -> None:
 
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    if not once:
+        _serve_metrics(metrics_port, metrics_host)
 
     async def _main() -> None:
         state = build_state(settings)
@@ -254,7 +299,9 @@ def _api_url(settings: Settings, network: str) -> str:
     default=None,
     help="Default: mainnet in live mode, else the test network.",
 )
-def watcher(once: bool, network: str | None) -> None:
+@_METRICS_PORT
+@_METRICS_HOST
+def watcher(once: bool, network: str | None, metrics_port: int | None, metrics_host: str) -> None:
     """Follow the chain: move PaymentIntents as their payments appear, succeed, fail or reorg."""
     from dataclasses import asdict
 
@@ -267,6 +314,8 @@ def watcher(once: bool, network: str | None) -> None:
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
     name = network or ("mainnet" if settings.live else settings.test_network)
+    if not once:
+        _serve_metrics(metrics_port, metrics_host)
 
     async def _main() -> None:
         state = build_state(settings)

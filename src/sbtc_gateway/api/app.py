@@ -10,7 +10,6 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -18,9 +17,10 @@ from sbtc_gateway import __version__
 from sbtc_gateway.api import openapi
 from sbtc_gateway.api.compression import CompressionMiddleware
 from sbtc_gateway.api.deprecation import DeprecationMiddleware
-from sbtc_gateway.api.metrics import MetricsMiddleware, metrics_endpoint
+from sbtc_gateway.api.metrics import MetricsMiddleware, forget_this_process, metrics_endpoint
 from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMiddleware
 from sbtc_gateway.api.ratelimit import RateLimitMiddleware
+from sbtc_gateway.api.readiness import readiness
 from sbtc_gateway.api.responses import error_response, json_response
 from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.api.tracing import setup_tracing
@@ -32,7 +32,6 @@ from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events.endpoints import router as events_router
 from sbtc_gateway.infra.shared import build_shared_state
 from sbtc_gateway.merchants.endpoints import router as merchants_router
-from sbtc_gateway.observability import metrics
 from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.payments.endpoints import router as payments_router
 from sbtc_gateway.payments.onchain import ChainTips
@@ -142,6 +141,7 @@ def create_app(
             await state.engine.dispose()
             if tracer_provider is not None:
                 tracer_provider.shutdown()
+            forget_this_process()
 
     app = FastAPI(
         title="sBTC Payment Gateway",
@@ -209,23 +209,16 @@ def create_app(
         include_in_schema=False,
     )
 
-    @app.get("/ready", tags=["Operations"], summary="Readiness: the database (and Redis) answer")
+    @app.get(
+        "/ready",
+        tags=["Operations"],
+        summary="Readiness: the database, Redis and the Stacks API of each network answer",
+    )
     async def ready(request: Request) -> Response:
-        """503 when the database is down. Redis down is `degraded`, still 200: the gateway
-        serves on its in-process fallbacks, and taking every replica out of the load balancer
-        would turn a degradation into an outage. (The chain API check comes with the chain
-        watcher.)"""
-        state: GatewayState = request.app.state.gateway
-        redis = await state.shared.redis_status()
-        try:
-            async with state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            metrics.DB_ERRORS.labels("ready").inc()
-            log.warning("readiness check failed", error=type(exc).__name__)
-            return json_response({"status": "unavailable", "database": "down", "redis": redis}, 503)
-        status = "degraded" if redis == "down" else "ok"
-        return json_response({"status": status, "database": "up", "redis": redis})
+        """503 only when the database is down; Redis or a Stacks API down is `degraded`
+        (200): see `api/readiness.py` for why."""
+        status, body = await readiness(request.app.state.gateway)
+        return json_response(body, status)
 
     return app
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sbtc_gateway.observability import metrics
 
 log = structlog.get_logger("sbtc_gateway.access")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class MetricsMiddleware:
@@ -55,4 +57,15 @@ class MetricsMiddleware:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    if os.environ.get(MULTIPROC_ENV):  # several workers: add up every worker's samples
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def forget_this_process() -> None:
+    """On a worker's shutdown in multiprocess mode: drop its live gauges (in-flight, Redis
+    degraded) so a dead worker does not keep reporting them."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

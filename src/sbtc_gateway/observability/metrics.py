@@ -1,9 +1,11 @@
 """Prometheus metrics: every metric object of the gateway, in one place.
 
 Objects live on prometheus-client's default registry, so `/metrics` on any process shows them.
-With `uvicorn --workers N`, each worker has its own numbers (scrape the replicas one by one, or
-set PROMETHEUS_MULTIPROC_DIR as prometheus-client documents). Label values are bounded: route
-templates (never raw paths), status codes, event types, policy names.
+`sbtc-gateway api --workers N` runs prometheus-client's multiprocess mode (each worker writes
+its samples under PROMETHEUS_MULTIPROC_DIR and `/metrics` on any worker adds them up; gauges say
+below how they combine); `worker` and `watcher` serve their own `/metrics` on `--metrics-port`.
+Label values are bounded: route templates (never raw paths), status codes, event types, policy
+names.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ HTTP_LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-HTTP_IN_FLIGHT = Gauge("sbtc_http_requests_in_flight", "HTTP requests being served")
+HTTP_IN_FLIGHT = Gauge(
+    "sbtc_http_requests_in_flight", "HTTP requests being served", multiprocess_mode="livesum"
+)
 
 EVENTS = Counter(
     "sbtc_events_total",
@@ -42,7 +46,10 @@ PAYMENT_AMOUNT = Histogram(
 MERCHANT_SIGNUPS = Counter("sbtc_merchant_signups_total", "Merchants signed up through the API")
 
 BUILD_INFO = Gauge(
-    "sbtc_build_info", "Always 1; the version label changes on deployment", ["version"]
+    "sbtc_build_info",
+    "Always 1; the version label changes on deployment",
+    ["version"],
+    multiprocess_mode="max",
 )
 BUILD_INFO.labels(__version__).set(1)
 
@@ -51,7 +58,9 @@ RATE_LIMITED = Counter(
 )
 
 REDIS_DEGRADED = Gauge(
-    "sbtc_redis_degraded", "1 while Redis is unreachable and in-process fallbacks are in use"
+    "sbtc_redis_degraded",
+    "1 while Redis is unreachable and in-process fallbacks are in use",
+    multiprocess_mode="livemax",
 )
 REDIS_ERRORS = Counter(
     "sbtc_redis_errors_total", "Redis calls that failed (then served by a fallback)", ["operation"]
@@ -70,9 +79,20 @@ WEBHOOK_LATENCY = Histogram(
     "sbtc_webhook_delivery_duration_seconds", "Time for a webhook endpoint to answer"
 )
 CHAIN_LAG_BLOCKS = Gauge(
-    "sbtc_chain_lag_blocks", "Blocks between the chain tip and the watcher's position", ["network"]
+    "sbtc_chain_lag_blocks",
+    "Blocks between the chain tip and the watcher's position",
+    ["network"],
+    multiprocess_mode="livemax",
 )
-OUTBOX_DEPTH = Gauge("sbtc_outbox_depth", "Events waiting for delivery")
+CHAIN_API_UP = Gauge(
+    "sbtc_chain_api_up",
+    "1 when the Stacks API of a network answered the last readiness check",
+    ["network"],
+    multiprocess_mode="livemin",
+)
+OUTBOX_DEPTH = Gauge(
+    "sbtc_outbox_depth", "Webhook deliveries still to make", multiprocess_mode="livemax"
+)
 DB_ERRORS = Counter(
     "sbtc_db_errors_total", "Database connection or query failures seen by the API", ["where"]
 )

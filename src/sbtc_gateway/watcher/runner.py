@@ -28,6 +28,7 @@ from sbtc_gateway.chain import (
     TransactionInfo,
     TxStatus,
 )
+from sbtc_gateway.observability import metrics
 from sbtc_gateway.payments import service as payments
 from sbtc_gateway.payments.state import Status
 from sbtc_gateway.watcher import repository
@@ -182,6 +183,7 @@ class Watcher:
             height += 1
             entries += await self.process_block(height, tip, source="poll")
             blocks += 1
+        metrics.CHAIN_LAG_BLOCKS.labels(self.network).set(tip - height)
         return blocks, entries
 
     async def process_block(self, height: int, tip: int, *, source: str) -> int:

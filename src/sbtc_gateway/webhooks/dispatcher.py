@@ -19,12 +19,20 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sbtc_gateway.config import Settings
+from sbtc_gateway.observability import metrics
 from sbtc_gateway.webhooks import delivery, queue
 from sbtc_gateway.webhooks.queue import Job, Outcome
 from sbtc_gateway.webhooks.settings import WebhookConfig
 
 log = structlog.get_logger(__name__)
 MAX_CLIENTS = 256  # endpoints with an open connection pool (least recently used closed first)
+DEPTH_INTERVAL_SECONDS = 15.0  # how often sbtc_outbox_depth is re-counted
+
+
+def _outcome_label(outcome: Outcome) -> str:
+    if outcome.ok:
+        return "succeeded"
+    return "timeout" if outcome.error == "timeout" else "failed"
 
 
 class Dispatcher:
@@ -50,6 +58,7 @@ class Dispatcher:
         self.chunk = max(1, settings.webhook_concurrency // 4)
         self.fanout_more = False
         self.next_fanout = 0.0
+        self.next_depth = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         poll = self.settings.webhook_poll_interval_seconds
@@ -126,6 +135,10 @@ class Dispatcher:
         if fan:
             self.fanout_more = fanned >= batch_size
             self.next_fanout = now + self.settings.webhook_poll_interval_seconds
+        if now >= self.next_depth:
+            self.next_depth = now + DEPTH_INTERVAL_SECONDS
+            async with self.sessions() as session:
+                metrics.OUTBOX_DEPTH.set(await queue.depth(session))
         self.delivered += sum(1 for _, out in results if out.ok)
         for endpoint_id in disabled:
             log.warning("webhook endpoint disabled after failing too long", endpoint=endpoint_id)
@@ -167,6 +180,8 @@ class Dispatcher:
                 public_only=self.config.public_only,
             )
         self.results.append((job, outcome))
+        metrics.WEBHOOK_DELIVERIES.labels(_outcome_label(outcome)).inc()
+        metrics.WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
         # Wake the loop once a chunk of slots is free (or nothing else is running): results are
         # stored, and slots refilled, in batches rather than one transaction per delivery.
         if len(self.results) >= self.chunk or len(self.results) >= len(self.tasks):

@@ -25,6 +25,7 @@ from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.events import service as events
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.events.service import SYSTEM, render_event
+from sbtc_gateway.observability import metrics
 from sbtc_gateway.webhooks.crypto import KeyringError
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from sbtc_gateway.webhooks.schemas import render_endpoint
@@ -143,6 +144,12 @@ class Job:
     url: str
     body: bytes
     secrets: tuple[str, ...]
+
+
+async def depth(session: AsyncSession) -> int:
+    """Deliveries still to make (pending, due or not): the `sbtc_outbox_depth` gauge."""
+    count = await session.scalar(select(func.count()).select_from(D).where(D.status == PENDING))
+    return int(count or 0)
 
 
 async def in_flight(session: AsyncSession, at_ms: int) -> dict[str, int]:
@@ -317,6 +324,8 @@ async def record_outcomes(
         attempts_done = job.attempts + 1
         next_ms = now + config.schedule(job.livemode).delay_ms(attempts_done)
         give_up = next_ms > job.deadline_ms
+        if give_up:  # counted when decided (a rolled-back round may count it twice)
+            metrics.WEBHOOK_DELIVERIES.labels("gave_up").inc()
         await session.execute(
             update(D)
             .where(D.id == job.delivery_id, D.lease_token == job.lease_token, D.status == PENDING)
