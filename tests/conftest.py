@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from sbtc_gateway.api.app import create_app
 from sbtc_gateway.config import Settings
+from sbtc_gateway.core import request_signing
 from sbtc_gateway.db.migrate import upgrade
 from sbtc_gateway.devnet import DevnetProcess
 from sbtc_gateway.devnet import available as devnet_available
@@ -205,9 +206,28 @@ class Merchant:
         return {"Authorization": f"Bearer {key or self.sk}", **extra}
 
     async def post(
-        self, path: str, data: Any = None, *, key: str | None = None, json: Any = None, **h: str
+        self,
+        path: str,
+        data: Any = None,
+        *,
+        key: str | None = None,
+        json: Any = None,
+        signed: bool | None = None,
+        **h: str,
     ) -> httpx.Response:
-        return await self.client.post(path, data=data, json=json, headers=self.headers(key, **h))
+        """POST as the merchant. Live secret keys must sign sensitive calls, so requests made
+        with one carry an `Sbtc-Signature` unless `signed=False` (test keys: `signed=True`)."""
+        key = key or self.sk
+        if signed is None:
+            signed = key.startswith("sk_live_")
+        request = self.client.build_request(
+            "POST", path, data=data, json=json, headers=self.headers(key, **h)
+        )
+        if signed:
+            request.headers["Sbtc-Signature"] = request_signing.sign_header(
+                key, "POST", path, request.read()
+            )
+        return await self.client.send(request)
 
     async def get(self, path: str, params: Any = None, *, key: str | None = None) -> httpx.Response:
         return await self.client.get(path, params=params, headers=self.headers(key))

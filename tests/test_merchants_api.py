@@ -158,3 +158,34 @@ async def test_account_update(merchant: Merchant) -> None:
     bad = await merchant.post("/v1/account", {"payment_expiry_seconds": "5"})
     assert bad.status_code == 400
     assert bad.json()["error"]["param"] == "payment_expiry_seconds"
+
+
+async def test_payout_address_change_is_recorded_and_validated(merchant: Merchant) -> None:
+    new_address = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM"
+    for params, param in [
+        ({"stacks_address": MAINNET_ADDRESS}, "stacks_address"),  # a mainnet address in test
+        ({"stacks_address": f"{TEST_ADDRESS}.contract"}, "stacks_address"),
+        ({"stacks_address": ""}, "stacks_address"),
+        ({"live_stacks_address": MAINNET_ADDRESS}, "live_stacks_address"),  # not activated
+    ]:
+        bad = await merchant.post("/v1/account", params)
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["error"]["param"] == param
+    assert (await merchant.get("/v1/account")).json()["stacks_address"] == TEST_ADDRESS
+    assert (await merchant.get("/v1/events", {"type": "account.updated"})).json()["data"] == []
+
+    changed = await merchant.post("/v1/account", {"stacks_address": new_address}, signed=True)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["stacks_address"] == new_address
+    (event,) = (await merchant.get("/v1/events", {"type": "account.updated"})).json()["data"]
+    assert event["data"]["previous_attributes"] == {"stacks_address": TEST_ADDRESS}
+    assert event["data"]["object"]["stacks_address"] == new_address
+    # intents confirmed from now on pay the new address
+    intent = await merchant.create_intent()
+    confirmed = await merchant.post(f"/v1/payment_intents/{intent['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    call = confirmed.json()["next_action"]["sbtc_contract_call"]
+    assert new_address in str(call)
+    # the same address again changes nothing and records nothing
+    assert (await merchant.post("/v1/account", {"stacks_address": new_address})).is_success
+    assert len((await merchant.get("/v1/events", {"type": "account.updated"})).json()["data"]) == 1

@@ -9,7 +9,9 @@ from typing import Any
 
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core import request_signing
-from tests.conftest import Merchant, sign_up
+from tests.conftest import TEST_ADDRESS, Merchant, sign_up
+
+TEST_ADDRESS_2 = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM"
 
 EXAMPLE_KEY = "sk_test_EXAMPLEexample0123456789abcdefgh"
 
@@ -115,3 +117,39 @@ async def test_nonce_is_single_use_across_replicas(
     replay = await _rotate(b, m, headers, b"expires_in=600")
     assert replay.status_code == 401
     assert replay.json()["error"]["code"] == "request_signature_replayed"
+
+
+async def test_every_sensitive_operation_needs_a_signature_when_required(
+    sqlite_settings: Settings, make_instance: Any
+) -> None:
+    """Key rotation, webhook endpoint changes, refunds and payout-address changes: refused
+    unsigned (nothing changes), accepted signed; everyday calls need no signature."""
+    gw = await make_instance(sqlite_settings.model_copy(update={"require_request_signing": True}))
+    m = Merchant(gw.client, (await sign_up(gw.client)).body)
+    hook = {"url": "https://example.com/hook", "enabled_events[]": "*"}
+    created = await m.post("/v1/webhook_endpoints", hook, signed=False)
+    assert created.json()["error"]["code"] == "request_signature_missing"
+    assert (await m.get("/v1/webhook_endpoints")).json()["data"] == []
+    endpoint = (await m.post("/v1/webhook_endpoints", hook, signed=True)).json()
+    path = f"/v1/webhook_endpoints/{endpoint['id']}"
+    calls: list[tuple[str, dict[str, Any]]] = [
+        (path, {"description": "changed"}),
+        (f"{path}/rotate_secret", {}),
+        ("/v1/refunds", {"payment_intent": "pi_00000000000000000000000000"}),
+        ("/v1/account", {"stacks_address": TEST_ADDRESS_2}),
+        ("/v1/api_keys/rotate", {"expires_in": 3600}),
+    ]
+    for call, params in calls:
+        unsigned = await m.post(call, params, signed=False)
+        assert unsigned.status_code == 401, (call, unsigned.text)
+        assert unsigned.json()["error"]["param"] == "Sbtc-Signature"
+    assert (await m.get(path)).json()["description"] == endpoint["description"]
+    assert (await m.get("/v1/account")).json()["stacks_address"] == TEST_ADDRESS
+    for call, params in calls:
+        signed = await m.post(call, params, signed=True)
+        assert signed.status_code != 401, (call, signed.text)
+    deleted = await m.client.delete(path, headers=m.headers())
+    assert deleted.status_code == 401
+    # not sensitive: no signature needed
+    assert (await m.post("/v1/account", {"business_name": "Renamed"}, signed=False)).is_success
+    assert (await m.create_intent())["object"] == "payment_intent"

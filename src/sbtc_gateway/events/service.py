@@ -29,6 +29,7 @@ EVENT_TYPES = frozenset(
         "refund.updated",
         "refund.failed",
         "webhook_endpoint.disabled",
+        "account.updated",
     }
 )
 

@@ -92,9 +92,13 @@ async def update_account(request: Request) -> Response:
     gw = gateway(request)
     caller = await require_secret(request, gw)
     params, raw = await parse(request, AccountUpdateParams)
+    if params.changes_payout:
+        await require_signature(request, gw, caller)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        merchant = await service.update_account(session, caller.merchant_id, params)
+        merchant = await service.update_account(
+            session, caller.merchant_id, params, livemode=caller.livemode, origin=origin
+        )
         return 200, render_account(merchant, caller.livemode)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)

@@ -35,7 +35,15 @@ class MerchantCreateParams(Params):
 class AccountUpdateParams(Params):
     business_name: OptStr = None
     payment_expiry_seconds: OptInt = None
+    # Payout addresses: a sensitive change (signed request with an API key, see
+    # docs/request-signing.md); an `account.updated` event records the previous value.
+    stacks_address: OptStr = None
+    live_stacks_address: OptStr = None
     expand: list[str] | None = None
+
+    @property
+    def changes_payout(self) -> bool:
+        return bool({"stacks_address", "live_stacks_address"} & self.model_fields_set)
 
 
 class ApiKeyRotateParams(Params):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sbtc_gateway.chain.c32 import InvalidAddressError, validate_principal
 from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
 from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.events import service as events
 from sbtc_gateway.merchants import keys
 from sbtc_gateway.merchants.models import ApiKey, Merchant
-from sbtc_gateway.merchants.schemas import AccountUpdateParams, MerchantCreateParams
+from sbtc_gateway.merchants.schemas import (
+    AccountUpdateParams,
+    MerchantCreateParams,
+    render_account,
+)
 from sbtc_gateway.merchants.tiers import DEFAULT_TIER
 
 MAX_ROTATION_GRACE = 7 * 24 * 3600
@@ -128,10 +134,16 @@ async def activate(
 
 
 async def update_account(
-    session: AsyncSession, merchant_id: str, params: AccountUpdateParams
+    session: AsyncSession,
+    merchant_id: str,
+    params: AccountUpdateParams,
+    *,
+    livemode: bool,
+    origin: events.Origin,
 ) -> Merchant:
     merchant = await get(session, merchant_id)
     fields = params.model_fields_set
+    previous = _change_payout(merchant, params)
     if "business_name" in fields:
         if not params.business_name:
             raise ParameterError("business_name cannot be empty.", param="business_name")
@@ -145,7 +157,55 @@ async def update_account(
             )
         merchant.payment_expiry_seconds = seconds
     await session.flush()
+    if previous:
+        events.record(
+            session,
+            merchant_id=merchant.id,
+            livemode=livemode,
+            type="account.updated",
+            obj=render_account(merchant, livemode),
+            origin=origin,
+            previous_attributes=previous,
+        )
     return merchant
+
+
+def _change_payout(merchant: Merchant, params: AccountUpdateParams) -> dict[str, Any]:
+    """Validate and apply payout-address changes; returns the previous values that changed.
+
+    Intents confirmed from now on pay the new address (their signed terms name it); intents
+    already confirmed keep the address they were signed for. The new address must be
+    registered on the contract (`register-merchant`) from its own wallet before it is paid.
+    """
+    previous: dict[str, Any] = {}
+    fields = params.model_fields_set
+    if "stacks_address" in fields:
+        if not params.stacks_address:
+            raise ParameterError("stacks_address cannot be empty.", param="stacks_address")
+        address = validate_payout_address(
+            params.stacks_address, mainnet=False, param="stacks_address"
+        )
+        if address != merchant.stacks_address:
+            previous["stacks_address"] = merchant.stacks_address
+            merchant.stacks_address = address
+    if "live_stacks_address" in fields:
+        if merchant.live_activated_at is None:
+            raise ParameterError(
+                "Live mode is not activated for this account; its live payout address is set "
+                "at activation.",
+                param="live_stacks_address",
+            )
+        if not params.live_stacks_address:
+            raise ParameterError(
+                "live_stacks_address cannot be empty.", param="live_stacks_address"
+            )
+        address = validate_payout_address(
+            params.live_stacks_address, mainnet=True, param="live_stacks_address"
+        )
+        if address != merchant.live_stacks_address:
+            previous["live_stacks_address"] = merchant.live_stacks_address
+            merchant.live_stacks_address = address
+    return previous
 
 
 async def rotate_secret_key(

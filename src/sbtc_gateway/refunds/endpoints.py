@@ -13,6 +13,7 @@ from sbtc_gateway.api.auth import require_secret
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.signing import require_signature
 from sbtc_gateway.core.paging import list_envelope
 from sbtc_gateway.events.service import Origin
 from sbtc_gateway.refunds import service
@@ -38,6 +39,7 @@ openapi.describe("Refund", REFUND_FIELDS)
 async def create_refund(request: Request) -> Response:
     gw = gateway(request)
     caller = await require_secret(request, gw)
+    await require_signature(request, gw, caller)
     params, raw = await parse(request, RefundCreateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:

@@ -13,6 +13,7 @@ from sbtc_gateway.api.auth import require_secret
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.signing import require_signature
 from sbtc_gateway.core.paging import list_envelope
 from sbtc_gateway.events.service import Origin, render_event
 from sbtc_gateway.webhooks import service
@@ -53,6 +54,7 @@ def _config(request: Request) -> WebhookConfig:
 async def create_webhook_endpoint(request: Request) -> Response:
     gw = gateway(request)
     caller = await require_secret(request, gw)
+    await require_signature(request, gw, caller)
     params, raw = await parse(request, WebhookEndpointCreateParams)
     config = _config(request)
 
@@ -100,6 +102,7 @@ async def retrieve_webhook_endpoint(endpoint_id: str, request: Request) -> Respo
 async def update_webhook_endpoint(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
     caller = await require_secret(request, gw)
+    await require_signature(request, gw, caller)
     params, raw = await parse(request, WebhookEndpointUpdateParams)
     config = _config(request)
 
@@ -118,6 +121,7 @@ async def update_webhook_endpoint(endpoint_id: str, request: Request) -> Respons
 async def delete_webhook_endpoint(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
     caller = await require_secret(request, gw)
+    await require_signature(request, gw, caller)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         return 200, render_deleted(await service.delete(session, caller, endpoint_id))
@@ -134,6 +138,7 @@ async def delete_webhook_endpoint(endpoint_id: str, request: Request) -> Respons
 async def rotate_webhook_secret(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
     caller = await require_secret(request, gw)
+    await require_signature(request, gw, caller)
     params, raw = await parse(request, RotateSecretParams)
     config = _config(request)
 
