@@ -16,6 +16,8 @@ from sbtc_gateway.core import request_signing
 from sbtc_gateway.core.logging import quiet_third_party_loggers
 from sbtc_gateway.merchants import keys
 from tests.conftest import OTHER_ADDRESS, Merchant, sign_up
+from tests.webhook_helpers import dispatcher, eventually
+from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture
@@ -59,7 +61,21 @@ async def test_full_cycle_logs_carry_request_ids_and_no_secrets(
 ) -> None:
     gw = await make_instance(sqlite_settings.model_copy(update={"require_request_signing": True}))
     m = await sign_up(gw.client)
+    receiver = Receiver().start()
+    hook = await m.post(
+        "/v1/webhook_endpoints",
+        {"url": receiver.url, "enabled_events[]": "payment_intent.created"},
+        signed=True,
+    )
+    assert hook.status_code == 200, hook.text
     pi = await m.create_intent(**{"metadata[order]": "42"})
+    try:
+        async with dispatcher(gw.app):
+            await eventually(
+                lambda: _delivered(receiver, pi["id"]), what="the webhook for the new intent"
+            )
+    finally:
+        receiver.stop()
     confirmed = await m.post(
         f"/v1/payment_intents/{pi['id']}/confirm",
         {"payment_method_data[type]": "sbtc", "payment_method_data[sbtc][payer]": OTHER_ADDRESS},
@@ -94,6 +110,7 @@ async def test_full_cycle_logs_carry_request_ids_and_no_secrets(
         "signature": signature.rsplit("v1=", 1)[1],
         "key digest": keys.digest(gw.gateway.key_secret, m.sk),
         "server secret": gw.gateway.key_secret,
+        "webhook signing secret": hook.json()["secret"],
     }
     logged = json_logs()
     text = "\n".join(logged)
@@ -112,3 +129,13 @@ async def test_full_cycle_logs_carry_request_ids_and_no_secrets(
     # the event lines carry the id of the request that caused them
     request_ids = {e["request_id"] for e in requests}
     assert all(e.get("request_id") in request_ids for e in recorded)
+
+    # and the webhook attempt is logged with the id of the request that created the intent
+    (created,) = [e for e in requests if e["route"] == "/v1/payment_intents"]
+    attempts = [e for e in structured if e["event"] == "webhook attempt"]
+    assert [a["request_id"] for a in attempts] == [created["request_id"]]
+    assert attempts[0]["outcome"] == "succeeded"
+
+
+async def _delivered(receiver: Receiver, intent_id: str) -> bool:
+    return any(intent_id.encode() in r.body for r in receiver.requests)

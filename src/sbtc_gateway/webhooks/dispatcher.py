@@ -180,7 +180,18 @@ class Dispatcher:
                 public_only=self.config.public_only,
             )
         self.results.append((job, outcome))
-        metrics.WEBHOOK_DELIVERIES.labels(_outcome_label(outcome)).inc()
+        label = _outcome_label(outcome)
+        metrics.WEBHOOK_DELIVERIES.labels(label).inc()
+        log.info(
+            "webhook attempt",
+            request_id=job.request_id,  # the request that caused the event, if any
+            event_id=job.event_id,
+            endpoint=job.endpoint_id,
+            attempt=job.attempts + 1,
+            outcome=label,
+            status=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+        )
         metrics.WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
         # Wake the loop once a chunk of slots is free (or nothing else is running): results are
         # stored, and slots refilled, in batches rather than one transaction per delivery.

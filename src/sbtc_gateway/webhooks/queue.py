@@ -144,6 +144,7 @@ class Job:
     url: str
     body: bytes
     secrets: tuple[str, ...]
+    request_id: str | None = None  # the API request that caused the event (for the logs)
 
 
 async def depth(session: AsyncSession) -> int:
@@ -231,6 +232,7 @@ async def claim(
                 url=endpoint.url,
                 body=orjson.dumps(render_event(event)),
                 secrets=plaintexts[endpoint.id],
+                request_id=event.request_id,
             )
         )
     if dropped:
