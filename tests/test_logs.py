@@ -139,3 +139,27 @@ async def test_full_cycle_logs_carry_request_ids_and_no_secrets(
 
 async def _delivered(receiver: Receiver, intent_id: str) -> bool:
     return any(intent_id.encode() in r.body for r in receiver.requests)
+
+
+def test_standard_library_records_are_json_with_the_request_id() -> None:
+    """The chain client logs through the standard library: its lines come out as the same JSON,
+    carrying the id of the request being served (run in a child: logging config is global)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, structlog\n"
+        "from sbtc_gateway.core.logging import configure_logging\n"
+        "configure_logging('INFO', json=True)\n"
+        "structlog.contextvars.bind_contextvars(request_id='req_follow')\n"
+        "logging.getLogger('sbtc_gateway.chain.client').info(\n"
+        "    'stacks api retry', extra={'path': '/v2/info', 'retry': 1})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    line = json.loads(done.stderr.strip().splitlines()[-1])
+    assert line["event"] == "stacks api retry"
+    assert line["request_id"] == "req_follow"
+    assert line["logger"] == "sbtc_gateway.chain.client"
+    assert line["path"] == "/v2/info"

@@ -24,13 +24,31 @@ def quiet_third_party_loggers() -> None:
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
-    quiet_third_party_loggers()
-    # httpx logs every request at INFO; webhook attempts have their own log (webhook_attempts).
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
+    # Standard-library records (the chain client, uvicorn, SQLAlchemy warnings) go through the
+    # same renderer, with the request id bound in the context: a Stacks API retry made while
+    # serving a request carries that request's id, like the gateway's own lines.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(),
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    quiet_third_party_loggers()
+    # httpx logs every request at INFO; webhook attempts have their own log (webhook_attempts).
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
