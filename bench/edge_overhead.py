@@ -20,6 +20,7 @@ import os
 import secrets
 import tempfile
 import time
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ async def noop(request: Request) -> Response:
     return json_response({"ok": True})
 
 
-async def run(stack: str, settings: Settings, key: str, n: int) -> tuple[float, float]:
+async def run(stack: str, settings: Settings, key: str, n: int) -> Result:
     app = create_app(settings)
     app.add_api_route("/v1/bench-noop", noop, methods=["GET"])
     if stack == "baseline":
@@ -79,12 +80,32 @@ async def run(stack: str, settings: Settings, key: str, n: int) -> tuple[float, 
         for _ in range(200):  # warm up: auth cache, limiter script, pools
             await app(dict(scope_base), receive, send)
         statuses.clear()
+        durations: list[float] = []
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(n):
+            started = time.perf_counter()
             await app(dict(scope_base), receive, send)
+            durations.append(time.perf_counter() - started)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     assert set(statuses) == {200}, set(statuses)
-    return cpu / n * 1e6, wall / n * 1e6
+    durations.sort()
+    p50, p99 = durations[len(durations) // 2], durations[int(len(durations) * 0.99)]
+    return Result(cpu / n * 1e6, wall / n * 1e6, p50 * 1e6, p99 * 1e6)
+
+
+@dataclass(frozen=True)
+class Result:
+    """Microseconds per request: process CPU, mean wall, median and 99th percentile wall."""
+
+    cpu: float
+    wall: float
+    p50: float
+    p99: float
+
+    def best(self, other: Result | None) -> Result:
+        if other is None:
+            return self
+        return Result(*(min(a, b) for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 async def sign_up(settings: Settings) -> str:
@@ -136,15 +157,17 @@ async def main() -> None:
         load = os.getloadavg()[0]
         print(f"edge overhead, {args.requests} authenticated GETs to a no-op route, best of "
               f"{args.rounds}; machine: {os.cpu_count()} cores, load {load:.1f}")  # fmt: skip
-        results: dict[str, tuple[float, float]] = {}
+        results: dict[str, Result] = {}
         for _ in range(args.rounds):
             for name, settings in stacks.items():
-                cpu, wall = await run(name, settings, key, args.requests)
-                best = results.get(name)
-                results[name] = (min(cpu, best[0]), min(wall, best[1])) if best else (cpu, wall)
-        for name, (cpu, wall) in results.items():
-            extra = cpu - results["baseline"][0]
-            print(f"  {name:9s} CPU {cpu:7.1f} µs/request (+{extra:5.1f})   wall {wall:7.1f} µs")
+                results[name] = (await run(name, settings, key, args.requests)).best(
+                    results.get(name)
+                )
+        base_cpu = results["baseline"].cpu
+        for name, r in results.items():
+            extra = r.cpu - base_cpu
+            print(f"  {name:9s} CPU {r.cpu:7.1f} µs/request (+{extra:5.1f})   wall mean "
+                  f"{r.wall:7.1f} µs  p50 {r.p50:7.1f} µs  p99 {r.p99:7.1f} µs")  # fmt: skip
 
 
 if __name__ == "__main__":
