@@ -18,13 +18,14 @@ failures are stored afterwards in a transaction of their own, and replayed like 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -89,10 +90,32 @@ def _row(req: Request, now: int) -> dict[str, Any]:
     }
 
 
-def _insert(session: AsyncSession, values: dict[str, Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyKey).values(values)
+_COLUMNS = ("scope", "key", "request_hash", "method", "path", "created", "locked_at")
+_STORED = (*_COLUMNS, "response_status", "response_body")
+
+
+@functools.cache
+def _insert_statement(dialect: str, columns: tuple[str, ...]) -> Any:
+    """Built once per dialect and column set: every request binds its values to the same
+    statement object, so SQLAlchemy neither rebuilds nor re-keys it (this runs on every
+    idempotent write)."""
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_(IdempotencyKey).values({c: bindparam(c) for c in columns})
     return stmt.on_conflict_do_nothing(index_elements=["scope", "key"]).returning(IdempotencyKey.id)
+
+
+async def _insert(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    stmt = _insert_statement(session.get_bind().dialect.name, tuple(values))
+    row_id: int | None = (await session.execute(stmt, values)).scalar()
+    return row_id
+
+
+_FINISH = (
+    update(IdempotencyKey)
+    .where(IdempotencyKey.id == bindparam("row_id"))
+    .values(response_status=bindparam("status"), response_body=bindparam("body"))
+    .execution_options(synchronize_session=False)
+)
 
 
 async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) -> Claimed | Replay:
@@ -100,7 +123,7 @@ async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) 
     now = int(time.time())
     values = _row(req, now)
     try:
-        row_id = await session.scalar(_insert(session, values))
+        row_id = await _insert(session, values)
     except DBAPIError as exc:
         if is_lock_timeout(exc):
             raise ConflictError(
@@ -127,7 +150,7 @@ async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) 
     if existing.created <= now - retention_seconds:
         await session.delete(existing)
         await session.flush()
-        row_id = await session.scalar(_insert(session, values))
+        row_id = await _insert(session, values)
         if row_id is None:
             raise ConflictError("The Idempotency-Key is being reused; retry the request.")
         return Claimed(row_id)
@@ -138,11 +161,7 @@ async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) 
 
 async def finish(session: AsyncSession, claimed: Claimed, status: int, body: bytes) -> None:
     """Store the outcome inside the caller's transaction."""
-    await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == claimed.row_id)
-        .values(response_status=status, response_body=body)
-    )
+    await session.execute(_FINISH, {"row_id": claimed.row_id, "status": status, "body": body})
 
 
 async def store_failure(
@@ -151,7 +170,7 @@ async def store_failure(
     """After a rolled-back request: remember its failure so a retry replays it."""
     values = _row(req, int(time.time())) | {"response_status": status, "response_body": body}
     async with sessions.begin() as session:
-        await session.execute(_insert(session, values))
+        await _insert(session, values)
 
 
 async def prune(session: AsyncSession, retention_seconds: int) -> int:
