@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
-from sbtc_gateway.api.auth import require_secret
+from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
@@ -37,7 +37,7 @@ openapi.describe("Refund", REFUND_FIELDS)
 )
 async def create_refund(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "refunds:write")
     params, raw = await parse(request, RefundCreateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
@@ -55,7 +55,7 @@ async def create_refund(request: Request) -> Response:
 )
 async def list_refunds(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "refunds:read")
     params, _ = await parse(request, RefundListParams)
     async with gw.sessions() as session:
         items, has_more = await service.list_refunds(session, caller, params)
@@ -70,7 +70,7 @@ async def list_refunds(request: Request) -> Response:
 )
 async def retrieve_refund(refund_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "refunds:read")
     await parse(request, RetrieveParams)
     async with gw.sessions() as session:
         refund = await service.retrieve(session, caller, refund_id)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
-from sbtc_gateway.api.auth import require_secret
+from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
@@ -52,7 +52,7 @@ def _config(request: Request) -> WebhookConfig:
 )
 async def create_webhook_endpoint(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     params, raw = await parse(request, WebhookEndpointCreateParams)
     config = _config(request)
 
@@ -71,7 +71,7 @@ async def create_webhook_endpoint(request: Request) -> Response:
 )
 async def list_webhook_endpoints(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:read")
     params, _ = await parse(request, WebhookEndpointListParams)
     async with gw.sessions() as session:
         items, has_more = await service.list_endpoints(session, caller, params)
@@ -85,7 +85,7 @@ async def list_webhook_endpoints(request: Request) -> Response:
 )
 async def retrieve_webhook_endpoint(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:read")
     async with gw.sessions() as session:
         endpoint = await service.retrieve(session, caller, endpoint_id)
     return json_response(render_endpoint(endpoint))
@@ -99,7 +99,7 @@ async def retrieve_webhook_endpoint(endpoint_id: str, request: Request) -> Respo
 )
 async def update_webhook_endpoint(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     params, raw = await parse(request, WebhookEndpointUpdateParams)
     config = _config(request)
 
@@ -117,7 +117,7 @@ async def update_webhook_endpoint(endpoint_id: str, request: Request) -> Respons
 )
 async def delete_webhook_endpoint(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         return 200, render_deleted(await service.delete(session, caller, endpoint_id))
@@ -133,7 +133,7 @@ async def delete_webhook_endpoint(endpoint_id: str, request: Request) -> Respons
 )
 async def rotate_webhook_secret(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     params, raw = await parse(request, RotateSecretParams)
     config = _config(request)
 
@@ -152,7 +152,7 @@ async def rotate_webhook_secret(endpoint_id: str, request: Request) -> Response:
 )
 async def send_test_event(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     params, raw = await parse(request, TestEventParams)
     config = _config(request)
 
@@ -171,7 +171,7 @@ async def send_test_event(endpoint_id: str, request: Request) -> Response:
 )
 async def list_webhook_attempts(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:read")
     params, _ = await parse(request, AttemptListParams)
     async with gw.sessions() as session:
         items, has_more = await service.list_attempts(session, caller, endpoint_id, params)
@@ -188,7 +188,7 @@ async def list_webhook_attempts(endpoint_id: str, request: Request) -> Response:
 )
 async def retry_event(event_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "events:write")
     params, raw = await parse(request, EventRetryParams)
     config = _config(request)
 
