@@ -249,6 +249,7 @@ async def test_forged_and_broken_tokens_are_401_never_500(
         "empty parts": ("..", "invalid_token"),
         "another merchant's id": (craft({**good, "merchant_id": "acct_X"}), "session_revoked"),
         "an unknown session": (craft({**good, "sid": "rtf_nope"}), "session_revoked"),
+        "live on a test gateway": (craft({**good, "livemode": True}), "livemode_disabled"),
     }
     for what, (token, code) in cases.items():
         response = await m.get("/v1/payment_intents", key=token)
@@ -593,3 +594,20 @@ async def test_every_route_is_public_or_checks_a_permission(
     assert checked >= 30
     unknown = PUBLIC - set(routes)
     assert not unknown, f"public routes that no longer exist: {unknown}"
+
+
+async def test_an_expired_refresh_token_is_refused(client: httpx.AsyncClient, app: Any) -> None:
+    from sqlalchemy import update
+
+    from sbtc_gateway.users.models import RefreshToken
+
+    _, s = await owner(client)
+    async with app.state.gateway.sessions.begin() as session:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == s["user"]["id"])
+            .values(expires_at=int(time.time()) - 1)
+        )
+    response = await client.post("/v1/auth/refresh", data={"refresh_token": s["refresh_token"]})
+    assert response.status_code == 401
+    assert error(response)["code"] == "refresh_token_invalid"
