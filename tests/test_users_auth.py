@@ -611,3 +611,56 @@ async def test_an_expired_refresh_token_is_refused(client: httpx.AsyncClient, ap
     response = await client.post("/v1/auth/refresh", data={"refresh_token": s["refresh_token"]})
     assert response.status_code == 401
     assert error(response)["code"] == "refresh_token_invalid"
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one(
+    client: httpx.AsyncClient,
+) -> None:
+    m, first = await owner(client)
+    second_id, second_email = await add_user(m, "owner")
+    second = await session_for(client, second_email)
+    results = await asyncio.gather(
+        m.post(f"/v1/users/{second_id}", {"role": "admin"}, key=first["access_token"]),
+        m.post(f"/v1/users/{first['user']['id']}", {"role": "admin"}, key=second["access_token"]),
+    )
+    # one wins; the other is refused (last owner, or its own session already ended)
+    codes = sorted(r.status_code for r in results)
+    assert codes[0] == 200
+    assert codes[1] in (400, 401), [r.text for r in results]
+    users = (await m.get("/v1/users")).json()["data"]
+    assert [u["role"] for u in users].count("owner") == 1
+
+
+async def test_unknown_email_costs_one_verify_and_old_hashes_are_upgraded(
+    client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from argon2 import PasswordHasher
+    from sqlalchemy import select, update
+
+    from sbtc_gateway.users import passwords
+    from sbtc_gateway.users.models import User
+
+    calls: list[str | None] = []
+    verify = passwords._verify
+
+    def counting(stored: str | None, password: str) -> bool:
+        calls.append(stored)
+        return verify(stored, password)
+
+    monkeypatch.setattr(passwords, "_verify", counting)
+    await login(client, f"nobody-{secrets.token_hex(4)}@example.com")
+    assert calls == [None]  # checked against the dummy hash
+
+    m, s = await owner(client)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    async with app.state.gateway.sessions.begin() as session:
+        await session.execute(
+            update(User).where(User.id == s["user"]["id"]).values(password_hash=weak)
+        )
+    assert (await login(client, m.body["email"])).status_code == 200
+    async with app.state.gateway.sessions() as session:
+        stored = await session.scalar(select(User.password_hash).where(User.id == s["user"]["id"]))
+    assert stored != weak
+    assert stored is not None
+    assert stored.startswith("$argon2id$")
+    assert not passwords.needs_rehash(stored)
