@@ -61,6 +61,9 @@ async def test_openapi_lists_every_endpoint(client: httpx.AsyncClient) -> None:
     assert {"amount", "currency", "metadata"} <= set(
         spec["components"]["schemas"][ref]["properties"]
     )
+    for public in ("/v1/auth/login", "/v1/auth/refresh"):
+        assert spec["paths"][public]["post"]["security"] == []
+    assert "security" not in spec["paths"]["/v1/users"]["get"]  # the global bearer scheme
     search = spec["paths"]["/v1/payment_intents/search"]["get"]
     assert any(p["name"] == "query" and p["required"] for p in search["parameters"])
 

@@ -97,6 +97,7 @@ def _required(value: str | None, param: str) -> str:
     "/.well-known/jwks.json",
     tags=["Operations"],
     summary="The public key that verifies dashboard access tokens (JWKS)",
+    openapi_extra={"security": []},
     responses=openapi.responds("Jwks", "The key set"),
 )
 async def jwks(request: Request) -> Response:
@@ -106,7 +107,7 @@ async def jwks(request: Request) -> Response:
 @router.post(
     "/v1/auth/login",
     summary="Log in a dashboard user: an access token (1 h) and a refresh token (7 d)",
-    openapi_extra=openapi.body(LoginParams),
+    openapi_extra={**openapi.body(LoginParams), "security": []},
     responses=openapi.responds("AuthSession", "The new session"),
 )
 async def login(request: Request) -> Response:
@@ -157,7 +158,7 @@ async def login(request: Request) -> Response:
     "/v1/auth/refresh",
     summary="Trade a refresh token for a new access and refresh token (a reuse revokes the "
     "session)",
-    openapi_extra=openapi.body(RefreshParams),
+    openapi_extra={**openapi.body(RefreshParams), "security": []},
     responses=openapi.responds("AuthSession", "The session's next tokens"),
 )
 async def refresh(request: Request) -> Response:
