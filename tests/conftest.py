@@ -29,6 +29,7 @@ from sbtc_gateway.core import request_signing
 from sbtc_gateway.db.migrate import upgrade
 from sbtc_gateway.devnet import DevnetProcess
 from sbtc_gateway.devnet import available as devnet_available
+from sbtc_gateway.users.tokens import generate_private_key_pem
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -40,6 +41,8 @@ WEBHOOK_KEYS = "new:" + "BgYG" * 10 + "BgY=,old:" + "AQEB" * 10 + "AQE="
 
 
 _DEVNET: DevnetProcess | None = None
+# One RSA key for the whole run (generating one per app would cost CPU for nothing).
+TEST_JWT_KEY = generate_private_key_pem()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -147,6 +150,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "api_key_secret": SecretStr("test-api-key-secret-" + "x" * 32),
         "gateway_signing_key": SecretStr("11" * 32),
         "webhook_encryption_keys": SecretStr(WEBHOOK_KEYS),
+        "jwt_private_key": SecretStr(TEST_JWT_KEY),
         "webhook_timeout_seconds": 2.0,
         "webhook_poll_interval_seconds": 0.05,
         "webhook_test_retry_base_seconds": 0.2,
@@ -159,6 +163,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "anonymous_rate_limit_per_minute": 1_000_000,
         "signup_rate_limit_per_hour": 1_000_000,
         "key_rotation_rate_limit_per_hour": 1_000_000,
+        "login_rate_limit_per_minute": 1_000_000,
     }
     if os.environ.get("STACKS_DEVNET_URL"):
         # Confirming an intent reads the Stacks tip: the run's devnet answers it.

@@ -20,6 +20,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "SBTC_API_KEY_SECRET",
         "SBTC_GATEWAY_SIGNING_KEY",
         "SBTC_WEBHOOK_ENCRYPTION_KEYS",
+        "SBTC_JWT_PRIVATE_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SBTC_DATA_DIR", str(tmp_path))
@@ -84,6 +85,7 @@ def test_activation_issues_live_keys(env: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SBTC_API_KEY_SECRET", secrets["api_key_secret"])
     monkeypatch.setenv("SBTC_GATEWAY_SIGNING_KEY", secrets["gateway_signing_key"])
     monkeypatch.setenv("SBTC_WEBHOOK_ENCRYPTION_KEYS", secrets["webhook_encryption_keys"])
+    monkeypatch.setenv("SBTC_JWT_PRIVATE_KEY", secrets["jwt_private_key"])
     monkeypatch.setenv("SBTC_LIVE_GATEWAY_CONTRACT", f"{MAINNET_ADDRESS}.sbtc-payment-gateway")
     bad = runner.invoke(
         main, ["merchants", "activate", merchant["id"], "--live-stacks-address", TEST_ADDRESS]

@@ -91,3 +91,58 @@ async def test_unactivated_merchant_has_no_live_keys(client: httpx.AsyncClient, 
     merchant = await sign_up(client)
     assert "live" not in merchant.sk
     assert "live" not in merchant.pk
+
+
+async def test_live_dashboard_sessions(live_client: tuple[Any, httpx.AsyncClient]) -> None:
+    """A session is for one mode; developers only read in live mode; token callers are not
+    asked for request signatures (live keys are), the route's permission stands in."""
+    app, client = live_client
+    password = "a long live passphrase"
+    merchant = await sign_up(client, password=password)
+    email = merchant.body["email"]
+
+    async def login(who: str, livemode: bool) -> httpx.Response:
+        data = {"email": who, "password": password, "livemode": str(livemode).lower()}
+        return await client.post("/v1/auth/login", data=data)
+
+    early = await login(email, True)
+    assert early.status_code == 400
+    assert early.json()["error"]["param"] == "livemode"
+    async with app.state.gateway.sessions.begin() as session:
+        await merchants.activate(
+            session, merchant.id, MAINNET_ADDRESS, key_secret=app.state.gateway.key_secret
+        )
+    test_pi = await merchant.create_intent()
+    owner = (await login(email, True)).json()
+    assert owner["user"]["livemode"] is True
+    live_token = owner["access_token"]
+    live_pi = await merchant.post(
+        "/v1/payment_intents", {"amount": 5000, "currency": "sbtc"}, key=live_token
+    )
+    assert live_pi.status_code == 200, live_pi.text
+    assert live_pi.json()["livemode"] is True
+    assert (
+        await merchant.get(f"/v1/payment_intents/{test_pi['id']}", key=live_token)
+    ).status_code == 404
+    rotated = await merchant.post("/v1/api_keys/rotate", {"expires_in": 0}, key=live_token)
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["livemode"] is True
+
+    dev_email = f"dev-{merchant.id.lower()}@example.com"
+    added = await merchant.post(
+        "/v1/users", {"email": dev_email, "role": "developer", "password": password}
+    )
+    assert added.status_code == 200, added.text
+    dev_live = (await login(dev_email, True)).json()["access_token"]
+    assert (await merchant.get("/v1/payment_intents", key=dev_live)).status_code == 200
+    refused = await merchant.post(
+        "/v1/payment_intents", {"amount": 5000, "currency": "sbtc"}, key=dev_live
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "insufficient_permissions"
+    dev_test = (await login(dev_email, False)).json()["access_token"]
+    allowed = await merchant.post(
+        "/v1/payment_intents", {"amount": 5000, "currency": "sbtc"}, key=dev_test
+    )
+    assert allowed.status_code == 200
+    assert allowed.json()["livemode"] is False

@@ -132,7 +132,11 @@ async def test_full_cycle_logs_carry_request_ids_and_no_secrets(
 
     # and the webhook attempt is logged with the id of the request that created the intent
     (created,) = [e for e in requests if e["route"] == "/v1/payment_intents"]
-    attempts = [e for e in structured if e["event"] == "webhook attempt"]
+    attempts = [
+        e
+        for e in structured
+        if e["event"] == "webhook attempt" and e["endpoint"] == hook.json()["id"]
+    ]
     assert [a["request_id"] for a in attempts] == [created["request_id"]]
     assert attempts[0]["outcome"] == "succeeded"
 
@@ -163,3 +167,65 @@ def test_standard_library_records_are_json_with_the_request_id() -> None:
     assert line["request_id"] == "req_follow"
     assert line["logger"] == "sbtc_gateway.chain.client"
     assert line["path"] == "/v2/info"
+
+
+async def test_login_and_refresh_cycle_logs_no_token_password_or_hash(
+    sqlite_settings: Settings, make_instance: Any, json_logs: Callable[[], list[str]]
+) -> None:
+    from sqlalchemy import select
+
+    from sbtc_gateway.users.models import User
+    from sbtc_gateway.users.tokens import refresh_digest
+
+    gw = await make_instance(sqlite_settings)
+    password, new_password = "first long passphrase", "second long passphrase"
+    m = await sign_up(gw.client, password=password)
+    email = m.body["email"]
+    bad = await gw.client.post("/v1/auth/login", data={"email": email, "password": "wrong" * 3})
+    assert bad.status_code == 401
+    first = (
+        await gw.client.post("/v1/auth/login", data={"email": email, "password": password})
+    ).json()
+    second = (
+        await gw.client.post("/v1/auth/refresh", data={"refresh_token": first["refresh_token"]})
+    ).json()
+    reused = await gw.client.post(
+        "/v1/auth/refresh", data={"refresh_token": first["refresh_token"]}
+    )
+    assert reused.status_code == 401
+    third = (
+        await gw.client.post("/v1/auth/login", data={"email": email, "password": password})
+    ).json()
+    token = third["access_token"]
+    assert (await m.get("/v1/payment_intents", key=token)).status_code == 200
+    assert (await m.get("/v1/payment_intents", key=token[:-4] + "AAAA")).status_code == 401
+    changed = await m.post(
+        "/v1/users/me/password",
+        {"current_password": password, "new_password": new_password},
+        key=token,
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await m.post("/v1/auth/logout", key=token)).status_code == 200
+    async with gw.gateway.sessions() as session:
+        stored_hash = await session.scalar(select(User.password_hash).where(User.email == email))
+    assert stored_hash
+
+    secrets = {
+        "password": password,
+        "new password": new_password,
+        "password hash": stored_hash,
+        "jwt private key": sqlite_settings.secret("jwt_private_key").splitlines()[1],
+    }
+    for n, body in enumerate((first, second, third)):
+        secrets[f"access token {n}"] = body["access_token"]
+        secrets[f"access token signature {n}"] = body["access_token"].rsplit(".", 1)[1]
+        secrets[f"refresh token {n}"] = body["refresh_token"]
+        secrets[f"refresh digest {n}"] = refresh_digest(
+            gw.gateway.key_secret, body["refresh_token"]
+        )
+    text = "\n".join(json_logs())
+    assert "/v1/auth/refresh" in text, "the cycle wrote no logs"
+    for what, value in secrets.items():
+        assert value not in text, f"{what} found in the logs"
+    assert "$argon2id$" not in text
+    assert "eyJ" not in text

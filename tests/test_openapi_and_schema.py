@@ -35,6 +35,17 @@ ENDPOINTS = {
     ("post", "/v1/webhook_endpoints/{endpoint_id}/rotate_secret"),
     ("post", "/v1/webhook_endpoints/{endpoint_id}/test"),
     ("get", "/v1/webhook_endpoints/{endpoint_id}/attempts"),
+    ("get", "/.well-known/jwks.json"),
+    ("post", "/v1/auth/login"),
+    ("post", "/v1/auth/refresh"),
+    ("post", "/v1/auth/logout"),
+    ("get", "/v1/users"),
+    ("post", "/v1/users"),
+    ("get", "/v1/users/me"),
+    ("post", "/v1/users/me/password"),
+    ("get", "/v1/users/{user_id}"),
+    ("post", "/v1/users/{user_id}"),
+    ("delete", "/v1/users/{user_id}"),
     ("get", "/health"),
     ("get", "/ready"),
 }
@@ -50,6 +61,9 @@ async def test_openapi_lists_every_endpoint(client: httpx.AsyncClient) -> None:
     assert {"amount", "currency", "metadata"} <= set(
         spec["components"]["schemas"][ref]["properties"]
     )
+    for public in ("/v1/auth/login", "/v1/auth/refresh"):
+        assert spec["paths"][public]["post"]["security"] == []
+    assert "security" not in spec["paths"]["/v1/users"]["get"]  # the global bearer scheme
     search = spec["paths"]["/v1/payment_intents/search"]["get"]
     assert any(p["name"] == "query" and p["required"] for p in search["parameters"])
 
@@ -64,6 +78,30 @@ async def test_documented_fields_match_responses(
     assert set(spec["Account"]["properties"]) == set(account)
     event = (await merchant.get("/v1/events")).json()["data"][0]
     assert set(spec["Event"]["properties"]) == set(event)
+
+    password = "a long enough password"
+    created = await merchant.post(
+        "/v1/users", {"email": "docs@example.com", "role": "owner", "password": password}
+    )
+    assert set(spec["User"]["properties"]) == set(created.json())
+    login = await merchant.client.post(
+        "/v1/auth/login", data={"email": "docs@example.com", "password": password}
+    )
+    session = login.json()
+    assert set(spec["AuthSession"]["properties"]) == set(session)
+    assert set(spec["User"]["properties"]) == set(session["user"])
+    token = session["access_token"]
+    jwks = (await merchant.client.get("/.well-known/jwks.json")).json()
+    assert set(spec["Jwks"]["properties"]) == set(jwks)
+    other = await merchant.post(
+        "/v1/users", {"email": "gone@example.com", "role": "viewer", "password": password}
+    )
+    deleted = await merchant.client.delete(
+        f"/v1/users/{other.json()['id']}", headers=merchant.headers(token)
+    )
+    assert set(spec["DeletedUser"]["properties"]) == set(deleted.json())
+    logout = await merchant.post("/v1/auth/logout", key=token)
+    assert set(spec["Logout"]["properties"]) == set(logout.json())
 
 
 async def test_health_and_ready(client: httpx.AsyncClient) -> None:

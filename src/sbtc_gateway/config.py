@@ -24,7 +24,12 @@ class Mode(StrEnum):
 
 
 # Secrets a live-mode gateway must be given; test mode generates what is missing.
-SECRET_FIELDS = ("api_key_secret", "gateway_signing_key", "webhook_encryption_keys")
+SECRET_FIELDS = (
+    "api_key_secret",
+    "gateway_signing_key",
+    "webhook_encryption_keys",
+    "jwt_private_key",
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -45,6 +50,11 @@ class Settings(BaseSettings):
     gateway_signing_key: SecretStr | None = None
     # `kid:base64(32 bytes),…`: the first encrypts webhook signing secrets, all decrypt.
     webhook_encryption_keys: SecretStr | None = None
+    # Dashboard users: the RSA private key (PEM, ≥ 2048 bits) that signs RS256 access tokens;
+    # the public half is served at /.well-known/jwks.json. Access and refresh token lifetimes.
+    jwt_private_key: SecretStr | None = None
+    jwt_access_ttl_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
+    jwt_refresh_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600, le=90 * 24 * 3600)
 
     # Chain: test-mode intents pay on `test_network`, live-mode ones on mainnet.
     test_network: Literal["devnet", "testnet"] = "devnet"
@@ -104,6 +114,8 @@ class Settings(BaseSettings):
     anonymous_rate_limit_per_minute: int = Field(default=120, ge=1)
     signup_rate_limit_per_hour: int = Field(default=20, ge=1)
     key_rotation_rate_limit_per_hour: int = Field(default=20, ge=1)
+    # Dashboard logins per minute, counted per client IP and per email separately.
+    login_rate_limit_per_minute: int = Field(default=10, ge=1)
     # Comma-separated CIDRs whose X-Forwarded-For is believed (the load balancers).
     trusted_proxies: str = ""
     # Comma-separated origins allowed by CORS, or `*` (keys travel in headers, not cookies).
@@ -167,6 +179,7 @@ def ensure_secrets(settings: Settings) -> Settings:
         if len(settings.secret("api_key_secret")) < 32:
             raise ConfigurationError("SBTC_API_KEY_SECRET must be at least 32 characters")
         _check_webhook_keys(settings)
+        _check_jwt_key(settings)
         return settings
     if not missing:
         _check_webhook_keys(settings)
@@ -184,7 +197,20 @@ def _check_webhook_keys(settings: Settings) -> None:
         raise ConfigurationError(f"SBTC_WEBHOOK_ENCRYPTION_KEYS: {exc}") from None
 
 
+def _check_jwt_key(settings: Settings) -> None:
+    from sbtc_gateway.users.tokens import InvalidSigningKeyError, load_private_key
+
+    try:
+        load_private_key(settings.secret("jwt_private_key"))
+    except InvalidSigningKeyError as exc:
+        raise ConfigurationError(f"SBTC_JWT_PRIVATE_KEY: {exc}") from None
+
+
 def _generate_secret(name: str) -> str:
+    if name == "jwt_private_key":
+        from sbtc_gateway.users.tokens import generate_private_key_pem
+
+        return generate_private_key_pem()
     if name == "webhook_encryption_keys":
         from sbtc_gateway.webhooks.crypto import generate_key_entry
 

@@ -38,6 +38,8 @@ from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.refunds.endpoints import router as refunds_router
 from sbtc_gateway.settlements.endpoints import router as settlements_router
+from sbtc_gateway.users.endpoints import router as users_router
+from sbtc_gateway.users.tokens import TokenSigner, generate_private_key_pem
 from sbtc_gateway.watcher.endpoints import router as chain_push_router
 from sbtc_gateway.webhooks.endpoints import router as webhooks_router
 from sbtc_gateway.worker import run_worker
@@ -74,8 +76,18 @@ def build_state(settings: Settings) -> GatewayState:
         ),
         key_secret=settings.secret("api_key_secret"),
         auth_cache=TTLCache(settings.auth_cache_seconds, 10_000),
+        session_cache=TTLCache(settings.auth_cache_seconds, 10_000),
+        tokens=TokenSigner(_jwt_key(settings), access_ttl=settings.jwt_access_ttl_seconds),
         shared=build_shared_state(settings.redis_url, key_prefix=settings.redis_key_prefix),
     )
+
+
+def _jwt_key(settings: Settings) -> str:
+    """The configured key; a test-mode gateway built without `load_settings` (embedded uses,
+    tests) gets a key of its own for this process. Live mode never gets here without one."""
+    if settings.jwt_private_key is not None or settings.live:
+        return settings.secret("jwt_private_key")
+    return generate_private_key_pem()
 
 
 async def _run_watcher(state: GatewayState) -> None:
@@ -193,6 +205,7 @@ def create_app(
     app.include_router(settlements_router)
     app.include_router(chain_push_router)
     app.include_router(events_router)
+    app.include_router(users_router)
     _install_error_handlers(app)
     openapi.install(app)
 

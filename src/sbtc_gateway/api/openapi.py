@@ -91,7 +91,12 @@ def install(app: FastAPI) -> None:
         schemas.update(_COMPONENTS)
         schemas.update(RESPONSE_OBJECTS)
         spec["components"]["securitySchemes"] = {
-            "apiKey": {"type": "http", "scheme": "bearer", "description": "sk_… or pk_… key"}
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "sk_… or pk_… key, or a dashboard user's access token "
+                "(RS256 JWT from /v1/auth/login; keys at /.well-known/jwks.json)",
+            }
         }
         spec["security"] = [{"apiKey": []}]
         app.openapi_schema = spec

@@ -46,6 +46,8 @@ def policies_for(
     found: list[Policy] = []
     if method == "POST" and path == "/v1/merchants":
         found.append(Policy("signup", f"signup:{ip}", s.signup_rate_limit_per_hour, 3600))
+    if method == "POST" and path == "/v1/auth/login":  # per email: in the endpoint
+        found.append(Policy("login", f"login:{ip}", s.login_rate_limit_per_minute, 60))
     if auth_key is None:
         found.append(Policy("anonymous", f"ip:{ip}", s.anonymous_rate_limit_per_minute, 60))
         return found

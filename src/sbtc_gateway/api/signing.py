@@ -1,7 +1,8 @@
 """Checking `Sbtc-Signature` on sensitive operations (a reusable endpoint helper).
 
 Call `await require_signature(request, gateway, caller)` after authenticating and before
-reading parameters. Whether a signature is required follows SBTC_REQUIRE_REQUEST_SIGNING
+reading parameters. It applies to API-key callers; dashboard users (JWT) are not asked to
+sign. Whether a signature is required follows SBTC_REQUIRE_REQUEST_SIGNING
 (unset: live keys only); a signature that is sent is always checked. Nonces are claimed only
 after the HMAC matched, so nobody can burn another merchant's nonces.
 """
@@ -27,6 +28,11 @@ def _error(message: str, code: str) -> AuthenticationError:
 async def require_signature(
     request: Request, gateway: GatewayState, caller: AuthenticatedKey
 ) -> None:
+    if caller.kind == "user":
+        # Signatures are keyed by the API key; a dashboard user instead needs the endpoint's
+        # permission (checked by `authorize`) and holds a 1-hour token bound to a revocable
+        # session (docs/adr/0009-dashboard-auth.md).
+        return
     header = request.headers.get(request_signing.HEADER)
     if header is None:
         if gateway.settings.signing_required(caller.livemode):

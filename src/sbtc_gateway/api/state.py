@@ -14,6 +14,8 @@ from sbtc_gateway.merchants.service import AuthenticatedKey
 from sbtc_gateway.observability import metrics
 from sbtc_gateway.payments.cache import IntentCache
 from sbtc_gateway.payments.service import PaymentSettings
+from sbtc_gateway.users.repository import SessionState
+from sbtc_gateway.users.tokens import TokenSigner
 
 AUTH_CHANNEL = "auth-invalidate"
 
@@ -30,6 +32,12 @@ class GatewayState:
     )
     shared: SharedState = field(default_factory=lambda: build_shared_state(None))
     intent_cache: IntentCache | None = None
+    # Dashboard access tokens: the signer, and each session's state (user alive, role, session
+    # not revoked) cached like API keys: ≤ 1 s, dropped on `invalidate_auth`.
+    tokens: TokenSigner | None = None
+    session_cache: TTLCache[str, SessionState | None] = field(
+        default_factory=lambda: TTLCache(1.0, 10_000)
+    )
 
     def __post_init__(self) -> None:
         if self.intent_cache is None:
@@ -40,11 +48,14 @@ class GatewayState:
 
     async def _on_auth_invalidate(self, message: bytes) -> None:
         self.auth_cache.clear()
+        self.session_cache.clear()
 
     async def invalidate_auth(self) -> None:
-        """A key was rotated or revoked: this replica forgets at once, the others when the
-        pub/sub message arrives (and within the cache TTL, ≤ 1 s, if it never does)."""
+        """A key was rotated or revoked, or a user session ended: this replica forgets at once,
+        the others when the pub/sub message arrives (and within the cache TTL, ≤ 1 s, if it
+        never does)."""
         self.auth_cache.clear()
+        self.session_cache.clear()
         await self.shared.pubsub.publish(AUTH_CHANNEL, b"*")
 
     async def after_commit(self, session: AsyncSession) -> None:
@@ -60,6 +71,11 @@ class GatewayState:
             if event.type == "payment_intent.succeeded" and isinstance(event.amount, int):
                 metrics.PAYMENT_VOLUME.labels(mode).inc(event.amount)
                 metrics.PAYMENT_AMOUNT.observe(event.amount)
+
+    @property
+    def signer(self) -> TokenSigner:
+        assert self.tokens is not None, "build_state sets the token signer"
+        return self.tokens
 
     @property
     def intents(self) -> IntentCache:

@@ -6,6 +6,7 @@ from sbtc_gateway.idempotency.models import IdempotencyKey
 from sbtc_gateway.merchants.models import ApiKey, Merchant
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.refunds.models import Refund
+from sbtc_gateway.users.models import RefreshToken, User
 from sbtc_gateway.watcher.models import ChainBlock, ChainCursor, ChainInboxEntry
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -19,7 +20,9 @@ __all__ = [
     "IdempotencyKey",
     "Merchant",
     "PaymentIntent",
+    "RefreshToken",
     "Refund",
+    "User",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
-from sbtc_gateway.api.auth import require_secret
+from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.core.errors import NotFoundError, ParameterError
@@ -57,7 +57,7 @@ def _check_type(value: str, param: str) -> None:
 )
 async def list_events(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "events:read")
     params, _ = await parse(request, EventListParams)
     limit = check_limit(params.limit)
     query = select(Event).where(
@@ -100,7 +100,7 @@ async def list_events(request: Request) -> Response:
 )
 async def retrieve_event(event_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "events:read")
     async with gw.sessions() as session:
         event = await session.scalar(
             select(Event).where(

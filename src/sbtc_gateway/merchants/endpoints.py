@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -10,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from sbtc_gateway.api import deprecation, openapi
-from sbtc_gateway.api.auth import require_secret
+from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.api.signing import require_signature
+from sbtc_gateway.core.errors import InvalidRequestError
 from sbtc_gateway.events.service import Origin
 from sbtc_gateway.merchants import service
 from sbtc_gateway.merchants.schemas import (
@@ -24,6 +26,9 @@ from sbtc_gateway.merchants.schemas import (
     render_account,
 )
 from sbtc_gateway.observability import metrics
+from sbtc_gateway.users import passwords
+from sbtc_gateway.users import service as users
+from sbtc_gateway.users.roles import Role
 
 router = APIRouter(tags=["Merchants"])
 
@@ -45,7 +50,8 @@ def _client_ip(request: Request) -> str:
 
 @router.post(
     "/v1/merchants",
-    summary="Sign up a merchant: returns its test keys, shown this once",
+    summary="Sign up a merchant: returns its test keys, shown this once (with `password`, also "
+    "creates the owner user of the dashboard)",
     openapi_extra=openapi.body(MerchantCreateParams),
     responses=openapi.responds("NewMerchant", "The merchant with its test-mode keys"),
 )
@@ -54,9 +60,22 @@ async def create_merchant(request: Request) -> Response:
     params, raw = await parse(request, MerchantCreateParams)
     if params.tier is not None:
         deprecation.announce(request, deprecation.SIGNUP_TIER)
+    password_hash: str | None = None
+    if params.password is not None:
+        password = passwords.check_strength(params.password, param="password")
+        password_hash = await passwords.hash_password(password)
+        raw = {**raw, "password": "[redacted]"}  # the idempotency fingerprint never sees it
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         merchant, issued = await service.register(session, params, key_secret=gw.key_secret)
+        if password_hash is not None:  # the first owner, in the same transaction
+            await users.create_user(
+                session,
+                merchant.id,
+                email=merchant.email,
+                password_hash=password_hash,
+                role=Role.OWNER,
+            )
         body = render_account(merchant, livemode=False)
         for new in issued:
             body[f"{new.kind}_key"] = new.plaintext
@@ -76,7 +95,7 @@ async def create_merchant(request: Request) -> Response:
 )
 async def get_account(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "account:read")
     async with gw.sessions() as session:
         merchant = await service.get(session, caller.merchant_id)
     return json_response(render_account(merchant, caller.livemode))
@@ -90,9 +109,10 @@ async def get_account(request: Request) -> Response:
 )
 async def update_account(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "account:write")
     params, raw = await parse(request, AccountUpdateParams)
-    if params.changes_payout:
+    if params.changes_payout:  # owners (or a secret key, signed) only
+        await authorize(request, gw, "payouts:write")
         await require_signature(request, gw, caller)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
@@ -112,14 +132,22 @@ async def update_account(request: Request) -> Response:
 )
 async def rotate_api_key(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "api_keys:write")
     await require_signature(request, gw, caller)
     params, raw = await parse(request, ApiKeyRotateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
+        rotating = caller
+        if caller.kind == "user":  # a dashboard user rotates the mode's current secret key
+            key_id = await service.current_secret_key_id(
+                session, caller.merchant_id, caller.livemode
+            )
+            if key_id is None:
+                raise InvalidRequestError("This account has no secret key to rotate in this mode.")
+            rotating = dataclasses.replace(caller, api_key_id=key_id)
         new = await service.rotate_secret_key(
             session,
-            caller,
+            rotating,
             expires_in=params.expires_in,
             default_grace=gw.settings.key_rotation_grace_seconds,
             key_secret=gw.key_secret,
@@ -130,7 +158,7 @@ async def rotate_api_key(request: Request) -> Response:
             "secret": new.plaintext,
             "livemode": new.livemode,
             "created": int(time.time()),
-            "previous_key": {"id": caller.api_key_id},
+            "previous_key": {"id": rotating.api_key_id},
         }
 
     response = await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)

@@ -21,6 +21,8 @@ class MerchantCreateParams(Params):
     email: Annotated[str, BeforeValidator(email_value)]
     stacks_address: ReqStr
     tier: Tier | None = None
+    # The dashboard owner's password (the user's email is the merchant's); optional.
+    password: OptStr = None
     expand: list[str] | None = None
 
     @field_validator("business_name")

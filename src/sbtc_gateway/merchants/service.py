@@ -30,7 +30,12 @@ MAX_ROTATION_GRACE = 7 * 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class AuthenticatedKey:
-    """Who is calling: cached for at most a second, so it holds nothing secret."""
+    """Who is calling: cached for at most a second, so it holds nothing secret.
+
+    `kind` is "secret" or "publishable" for API keys, "user" for a dashboard user's access
+    token; then `api_key_id` is the user id (the scope of idempotency keys and rate limits),
+    `session_id` the refresh-token family and `role` the user's current role.
+    """
 
     api_key_id: str
     merchant_id: str
@@ -38,6 +43,12 @@ class AuthenticatedKey:
     kind: str
     expires_at: int | None
     tier: str = DEFAULT_TIER.value
+    role: str | None = None
+    session_id: str | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.api_key_id if self.kind == "user" else None
 
 
 def validate_payout_address(address: str, *, mainnet: bool, param: str) -> str:
@@ -232,6 +243,26 @@ async def rotate_secret_key(
     new = _issue(session, caller.merchant_id, key_secret, "secret", livemode=caller.livemode)
     await session.flush()
     return new
+
+
+async def current_secret_key_id(
+    session: AsyncSession, merchant_id: str, livemode: bool
+) -> str | None:
+    """The newest secret key of a mode that has not been rotated yet (what a dashboard user
+    rotates: it has no key of its own)."""
+    found: str | None = await session.scalar(
+        select(ApiKey.id)
+        .where(
+            ApiKey.merchant_id == merchant_id,
+            ApiKey.livemode == livemode,
+            ApiKey.kind == "secret",
+            ApiKey.revoked_at.is_(None),
+            ApiKey.expires_at.is_(None),
+        )
+        .order_by(ApiKey.id.desc())
+        .limit(1)
+    )
+    return found
 
 
 async def authenticate(

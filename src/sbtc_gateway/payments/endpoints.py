@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
-from sbtc_gateway.api.auth import authenticate, require_secret
+from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
@@ -44,7 +44,7 @@ openapi.describe("PaymentIntent", list(PAYMENT_INTENT_FIELDS))
 )
 async def create_payment_intent(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentCreateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
@@ -63,7 +63,7 @@ async def create_payment_intent(request: Request) -> Response:
 )
 async def list_payment_intents(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "payment_intents:read")
     params, _ = await parse(request, ListParams)
     async with gw.sessions() as session:
         items, has_more = await service.list_intents(session, caller, params)
@@ -79,7 +79,7 @@ async def list_payment_intents(request: Request) -> Response:
 )
 async def search_payment_intents(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "payment_intents:read")
     params, _ = await parse(request, SearchParams)
     async with gw.sessions() as session:
         items, has_more, next_page = await service.search_intents(session, caller, params)
@@ -102,7 +102,7 @@ async def search_payment_intents(request: Request) -> Response:
 )
 async def retrieve_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await authenticate(request, gw)
+    caller = await authorize(request, gw, "payment_intents:read", publishable=True)
     params, _ = await parse(request, RetrieveParams)
     obj, read = await gw.intents.get(caller.merchant_id, caller.livemode, intent_id)
     if obj is None:
@@ -123,7 +123,7 @@ async def retrieve_payment_intent(intent_id: str, request: Request) -> Response:
 )
 async def update_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentUpdateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
@@ -141,7 +141,7 @@ async def update_payment_intent(intent_id: str, request: Request) -> Response:
 )
 async def confirm_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await authenticate(request, gw)
+    caller = await authorize(request, gw, "payment_intents:write", publishable=True)
     params, raw = await parse(request, PaymentIntentConfirmParams)
     publishable = caller.kind == "publishable"
 
@@ -160,7 +160,7 @@ async def confirm_payment_intent(intent_id: str, request: Request) -> Response:
 )
 async def cancel_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentCancelParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
-from sbtc_gateway.api.auth import require_secret
+from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
@@ -38,7 +38,7 @@ openapi.describe("Refund", REFUND_FIELDS)
 )
 async def create_refund(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "refunds:write")
     await require_signature(request, gw, caller)
     params, raw = await parse(request, RefundCreateParams)
 
@@ -57,7 +57,7 @@ async def create_refund(request: Request) -> Response:
 )
 async def list_refunds(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "refunds:read")
     params, _ = await parse(request, RefundListParams)
     async with gw.sessions() as session:
         items, has_more = await service.list_refunds(session, caller, params)
@@ -72,7 +72,7 @@ async def list_refunds(request: Request) -> Response:
 )
 async def retrieve_refund(refund_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "refunds:read")
     await parse(request, RetrieveParams)
     async with gw.sessions() as session:
         refund = await service.retrieve(session, caller, refund_id)

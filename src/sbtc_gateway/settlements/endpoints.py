@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
-from sbtc_gateway.api.auth import require_secret
+from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.core.params import OptInt, Params, StrList
@@ -47,7 +47,7 @@ def _range(params: SettlementParams) -> tuple[int | None, int | None]:
 
 async def _report(request: Request) -> list[service.Settlement]:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "settlements:read")
     params, _ = await parse(request, SettlementParams)
     start, end = _range(params)
     async with gw.sessions() as session:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
-from sbtc_gateway.api.auth import require_secret
+from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
@@ -53,7 +53,7 @@ def _config(request: Request) -> WebhookConfig:
 )
 async def create_webhook_endpoint(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     await require_signature(request, gw, caller)
     params, raw = await parse(request, WebhookEndpointCreateParams)
     config = _config(request)
@@ -73,7 +73,7 @@ async def create_webhook_endpoint(request: Request) -> Response:
 )
 async def list_webhook_endpoints(request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:read")
     params, _ = await parse(request, WebhookEndpointListParams)
     async with gw.sessions() as session:
         items, has_more = await service.list_endpoints(session, caller, params)
@@ -87,7 +87,7 @@ async def list_webhook_endpoints(request: Request) -> Response:
 )
 async def retrieve_webhook_endpoint(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:read")
     async with gw.sessions() as session:
         endpoint = await service.retrieve(session, caller, endpoint_id)
     return json_response(render_endpoint(endpoint))
@@ -101,7 +101,7 @@ async def retrieve_webhook_endpoint(endpoint_id: str, request: Request) -> Respo
 )
 async def update_webhook_endpoint(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     await require_signature(request, gw, caller)
     params, raw = await parse(request, WebhookEndpointUpdateParams)
     config = _config(request)
@@ -120,7 +120,7 @@ async def update_webhook_endpoint(endpoint_id: str, request: Request) -> Respons
 )
 async def delete_webhook_endpoint(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     await require_signature(request, gw, caller)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
@@ -137,7 +137,7 @@ async def delete_webhook_endpoint(endpoint_id: str, request: Request) -> Respons
 )
 async def rotate_webhook_secret(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     await require_signature(request, gw, caller)
     params, raw = await parse(request, RotateSecretParams)
     config = _config(request)
@@ -157,7 +157,7 @@ async def rotate_webhook_secret(endpoint_id: str, request: Request) -> Response:
 )
 async def send_test_event(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:write")
     params, raw = await parse(request, TestEventParams)
     config = _config(request)
 
@@ -176,7 +176,7 @@ async def send_test_event(endpoint_id: str, request: Request) -> Response:
 )
 async def list_webhook_attempts(endpoint_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "webhooks:read")
     params, _ = await parse(request, AttemptListParams)
     async with gw.sessions() as session:
         items, has_more = await service.list_attempts(session, caller, endpoint_id, params)
@@ -193,7 +193,7 @@ async def list_webhook_attempts(endpoint_id: str, request: Request) -> Response:
 )
 async def retry_event(event_id: str, request: Request) -> Response:
     gw = gateway(request)
-    caller = await require_secret(request, gw)
+    caller = await authorize(request, gw, "events:write")
     params, raw = await parse(request, EventRetryParams)
     config = _config(request)
 

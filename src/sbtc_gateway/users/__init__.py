@@ -1,0 +1,1 @@
+"""Dashboard users: passwords, roles, access tokens (JWT) and refresh-token sessions."""
