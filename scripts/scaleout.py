@@ -168,7 +168,7 @@ async def _pg_execute(url: str, sql: str) -> None:
         await conn.close()
 
 
-async def _pg_fetch(url: str, sql: str) -> list[Any]:
+async def pg_fetch(url: str, sql: str) -> list[Any]:
     import asyncpg
 
     conn = await asyncpg.connect(_pg_plain_url(url))
@@ -205,6 +205,7 @@ class ScaleOut:
     proxy: Process | None = field(default=None, init=False)
     redis_prefix: str = field(default="", init=False)
     _own_database: str | None = field(default=None, init=False)
+    _secrets: dict[str, str] = field(default_factory=_generated_secrets, init=False)
 
     # --- the pieces ---------------------------------------------------------------------------
 
@@ -230,8 +231,8 @@ class ScaleOut:
         """What every gateway process (migrate, api, watcher) runs with."""
         assert self.database_url is not None
         env = {k: v for k, v in os.environ.items() if k != "SBTC_PORT"}
-        for name, value in _generated_secrets().items():
-            env.setdefault(name, value)
+        for name, value in self._secrets.items():
+            env.setdefault(name, value)  # one set for the whole deployment
         if "SBTC_TEST_STACKS_API_URL" not in env and os.environ.get("STACKS_DEVNET_URL"):
             env["SBTC_TEST_STACKS_API_URL"] = os.environ["STACKS_DEVNET_URL"]
         env.update(
@@ -365,7 +366,7 @@ class ScaleOut:
         """How many advisory locks are granted in this deployment's database (the watcher's)."""
         assert self.database_url is not None
         rows = asyncio.run(
-            _pg_fetch(
+            pg_fetch(
                 self.database_url,
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
