@@ -330,7 +330,8 @@ class ScaleOut:
             self.wait_ready(self._start_nginx())
             for index in range(1, self.watchers + 1):
                 self.start_watcher(index)
-            self.wait_watchers()
+            if self.watchers:
+                self.wait_watchers()
         except BaseException:
             self.stop()
             raise
