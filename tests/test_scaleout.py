@@ -15,9 +15,11 @@ import asyncio
 import secrets
 import shutil
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,14 +45,34 @@ from tests.test_payments_chain import (
 LIMIT = 20  # requests per minute per API key in this deployment
 # The key the other chain tests set in the devnet contract: intents signed here pay there too.
 GATEWAY_KEY = "11" * 32
+EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "sbtc-gateway.conf"
+
+
+def require_nginx() -> str:
+    binary = nginx_binary()
+    if binary is None:
+        if IN_CI:
+            pytest.fail("nginx is required in CI: scripts/ensure-debian-tool nginx (make test)")
+        pytest.skip("nginx is not installed: scripts/ensure-debian-tool nginx (or make test)")
+    return binary
+
+
+def test_the_deploy_example_is_a_valid_nginx_configuration(tmp_path: Path) -> None:
+    binary = require_nginx()
+    temp = "".join(f"{k}_temp_path {tmp_path / k};\n" for k in ("client_body", "proxy"))
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"pid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\nevents {{}}\n"
+        f"http {{\n{temp}include {EXAMPLE};\n}}\n"
+    )
+    argv = [binary, "-t", "-q", "-p", str(tmp_path), "-e", str(tmp_path / "error.log")]
+    checked = subprocess.run([*argv, "-c", str(conf)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
 
 
 @pytest.fixture(scope="module")
 def deployment(redis_url: str) -> Iterator[ScaleOut]:
-    if nginx_binary() is None:
-        if IN_CI:
-            pytest.fail("nginx is required in CI: scripts/ensure-debian-tool nginx (make test)")
-        pytest.skip("nginx is not installed: scripts/ensure-debian-tool nginx (or make test)")
+    require_nginx()
     if not _pg_reachable():
         if IN_CI:
             pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (required in CI)")
