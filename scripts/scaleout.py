@@ -95,6 +95,9 @@ http {{
     upstream gateway {{
 {servers}
         keepalive 64;
+        # below uvicorn's 5 s keep-alive: never send a request on a connection the replica is
+        # closing (nginx does not retry a POST elsewhere, the client would get a 502)
+        keepalive_timeout 4s;
     }}
     server {{
         listen 127.0.0.1:{port};
