@@ -31,6 +31,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -81,7 +82,7 @@ def nginx_config(workdir: Path, port: int, upstreams: list[str], *, workers: int
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     # As root, nginx would switch its workers to `nobody`, which cannot enter our temp dir.
-    user = f"user {os.getenv('USER', 'root')};\n" if os.geteuid() == 0 else ""
+    user = f"user {pwd.getpwuid(0).pw_name};\n" if os.geteuid() == 0 else ""
     return f"""# Written by scripts/scaleout.py: round robin over the API replicas.
 {user}worker_processes {workers};
 pid {workdir / "nginx.pid"};
@@ -251,8 +252,8 @@ class ScaleOut:
                 "SBTC_DB_POOL_SIZE": env.get("SBTC_DB_POOL_SIZE", "8"),
             }
         )
-        if self.proxy is not None:
-            env.setdefault("SBTC_PUBLIC_URL", self.proxy.url)
+        if self.port:
+            env.setdefault("SBTC_PUBLIC_URL", f"http://127.0.0.1:{self.port}")  # checkout links
         env.update(self.env)
         return env
 
@@ -315,6 +316,7 @@ class ScaleOut:
         self.workdir = Path(tempfile.mkdtemp(prefix="sbtc-scaleout-"))
         (self.workdir / "data").mkdir()
         self.redis_prefix = f"sbtc-scaleout-{secrets.token_hex(6)}:"
+        self.port = self.port or free_port()  # known before the replicas: their SBTC_PUBLIC_URL
         try:
             if self.database_url is None:
                 self._own_database = f"sbtc_scaleout_{secrets.token_hex(4)}"
