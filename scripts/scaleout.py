@@ -266,7 +266,7 @@ class ScaleOut:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # our signals reach its children; Ctrl-C reaches us
+                # its own process group: Ctrl-C reaches only us, and stop() signals the group
             )
         process = Process(name, popen, log, url)
         self.processes.append(process)
@@ -303,8 +303,9 @@ class ScaleOut:
                 workers=self.nginx_workers,
             )
         )
-        argv = [binary, "-p", str(self.workdir), "-c", str(conf), "-g", "daemon off;"]
-        argv[1:1] = ["-e", str(self.workdir / "nginx-error.log")]  # before the config is read
+        # -e: the error log before the configuration is read (not /var/log/nginx)
+        argv = [binary, "-e", str(self.workdir / "nginx-error.log"), "-p", str(self.workdir)]
+        argv += ["-c", str(conf), "-g", "daemon off;"]
         proxy = self._spawn("nginx", argv, dict(os.environ), url=f"http://127.0.0.1:{port}")
         self.processes.remove(proxy)
         self.proxy = proxy
