@@ -144,14 +144,20 @@ class Process:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
         if not self.alive():
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, sig)
+        self.send(sig)
         try:
             self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.send(signal.SIGKILL)
             self.popen.wait(timeout=10)
+
+    def send(self, sig: int) -> None:
+        """To its process group (its children too), or to it alone if it has none of its own."""
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.send_signal(sig)
 
 
 def _pg_asyncpg_url(url: str) -> str:
@@ -267,6 +273,7 @@ class ScaleOut:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 # its own process group: Ctrl-C reaches only us, and stop() signals the group
+                start_new_session=True,
             )
         process = Process(name, popen, log, url)
         self.processes.append(process)
@@ -384,9 +391,8 @@ class ScaleOut:
     def stop(self) -> None:
         everything = ([self.proxy] if self.proxy else []) + list(reversed(self.processes))
         for process in everything:
-            with contextlib.suppress(ProcessLookupError):
-                if process.alive():
-                    os.killpg(process.pid, signal.SIGTERM)
+            if process.alive():
+                process.send(signal.SIGTERM)
         for process in everything:
             process.stop()
         if self._own_database:

@@ -91,6 +91,8 @@ def deployment(redis_url: str) -> Iterator[ScaleOut]:
         replicas=3, watchers=2, env=env, redis_url=redis_url, admin_url=PG_ADMIN_URL
     ) as d:
         yield d
+    left = [p.name for p in [*d.processes, d.proxy] if p is not None and p.alive()]
+    assert not left, f"still running after stop(): {left}"
 
 
 def sign_up(base_url: str, stacks_address: str = TEST_ADDRESS) -> dict[str, Any]:
