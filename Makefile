@@ -10,7 +10,8 @@ NODE_STAMPS := $(addsuffix /node_modules/.installed-stamp,$(NODE_DIRS))
 PORT     ?= 8000
 DATA_DIR ?= ./var
 
-.PHONY: run test setup lint typecheck test-python test-node fmt bench clean
+.PHONY: run test setup lint typecheck test-python test-node fmt bench bench-scaleout scaleout \
+        nginx clean
 
 run: setup
 	$(BIN)/sbtc-gateway dev --port $(PORT) --data-dir $(DATA_DIR)
@@ -30,26 +31,38 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-python: $(STAMP)
+# nginx (Debian package) for the scale-out test; `make run` does not need it.
+test-python: $(STAMP) nginx
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+nginx:
+	@scripts/ensure-debian-tool nginx
 
 # Each Node project's own suite (the Clarity contract, the devnet), when it exists.
 test-node: $(NODE_STAMPS)
 	@set -e; for d in $(filter contracts devnet,$(NODE_DIRS)); do echo "== npm test in $$d"; (cd $$d && npm test --silent); done
 
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
 
 bench: setup
 	$(BIN)/python -m bench.create_intents
+
+# Three API replicas behind nginx on one PostgreSQL and one Redis, plus two watchers (Ctrl-C stops).
+scaleout: setup nginx
+	$(BIN)/python -m scripts.scaleout
+
+bench-scaleout: setup nginx
+	@scripts/ensure-debian-tool wrk
+	$(BIN)/python -m bench.scaleout
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache */node_modules tests/js/node_modules

@@ -13,7 +13,8 @@ the database: every 200 must have exactly one intent and one event.
     SBTC_REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.create_intents   # shared limiter
     SBTC_RATE_LIMIT_ENABLED=false python -m bench.create_intents             # without limiter
 
-Needs wrk (Debian package `wrk`; installed here if missing and we are root).
+Needs wrk (Debian package `wrk`; `scripts/ensure-debian-tool wrk` installs it if missing and we
+are root).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import httpx
 
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADDRESS = "ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG"
+ROOT = Path(__file__).resolve().parent.parent
 
 LUA = r"""
 counter = 0
@@ -56,10 +58,8 @@ end
 
 def ensure_wrk() -> str:
     found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+    if not found:  # as root (or with sudo), from Debian's packages
+        subprocess.run([str(ROOT / "scripts" / "ensure-debian-tool"), "wrk"], check=True)
         found = shutil.which("wrk")
     if not found:
         sys.exit("wrk is needed: apt-get install wrk")

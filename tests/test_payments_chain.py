@@ -139,8 +139,13 @@ async def _wait_tx(client: StacksApiClient, env: ChainEnv, txid: str) -> str:
 
 @pytest.fixture(scope="session")
 async def chain_env(settings: Settings) -> ChainEnv:
+    return await prepare_chain_env(settings.secret("gateway_signing_key"))
+
+
+async def prepare_chain_env(gateway_signing_key: str) -> ChainEnv:
     """Devnet set-up: the gateway's key in the contract (as the deployer, i.e. the owner), a
-    registered merchant wallet, a funded payer and a payer with no sBTC."""
+    registered merchant wallet, a funded payer and a payer with no sBTC. (Also used by
+    tests/test_scaleout.py, whose gateway processes sign with the same key.)"""
     assert DEVNET_URL is not None
     async with httpx.AsyncClient(base_url=DEVNET_URL, timeout=30) as http:
         accounts = {a["name"]: a for a in (await http.get("/devnet/accounts")).json()}
@@ -165,7 +170,7 @@ async def chain_env(settings: Settings) -> ChainEnv:
         await http.post(
             "/devnet/faucet", json={"address": env.merchant, "stx": 10**10, "sbtc": 10**8}
         )
-    gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+    gateway_key = PrivateKey.from_hex(gateway_signing_key)
     async with StacksApiClient(DEVNET_URL, timeout=30) as client:
         sent = await chain_setup.set_gateway_key(
             client, DEVNET, CONTRACT, deployer, gateway_key.public_key

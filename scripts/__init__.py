@@ -1,0 +1,1 @@
+"""Operations tooling: the scale-out deployment script (`python -m scripts.scaleout`)."""
