@@ -12,8 +12,14 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
-from sbtc_gateway.core.errors import InvalidRequestError, ParameterError, PayloadTooLargeError
+from sbtc_gateway.core.errors import (
+    ClientClosedRequestError,
+    InvalidRequestError,
+    ParameterError,
+    PayloadTooLargeError,
+)
 from sbtc_gateway.core.forms import parse_form, parse_query
 
 M = TypeVar("M", bound=BaseModel)
@@ -25,11 +31,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadTooLargeError(f"Request body exceeds {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"Request body exceeds {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLargeError(f"Request body exceeds {limit} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientClosedRequestError("The client closed the connection.") from None
     body = b"".join(chunks)
     request._body = body  # later readers (signature check, then parameters) get it again
     return body

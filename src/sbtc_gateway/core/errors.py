@@ -120,6 +120,14 @@ class PayloadTooLargeError(GatewayError):
     default_code = "request_too_large"
 
 
+class ClientClosedRequestError(GatewayError):
+    """The client went away before sending its whole body (nginx's 499): nothing was done, and
+    nobody reads the answer. Not a server error, so it neither pages anyone nor logs a trace."""
+
+    status = 499
+    default_code = "client_closed_request"
+
+
 class ApiError(GatewayError):
     status = 500
     type = "api_error"
