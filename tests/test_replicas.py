@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from sbtc_gateway.config import Settings
-from tests.conftest import Merchant, sign_up
+from tests.conftest import OTHER_ADDRESS, TEST_ADDRESS, Merchant, sign_up
 
 
 async def _replicas(
@@ -103,3 +103,33 @@ async def test_intent_cache_in_process(client: Any, merchant: Merchant) -> None:
     updated = await merchant.post(path, {"description": "changed"})
     assert updated.status_code == 200
     assert (await merchant.get(path)).json()["description"] == "changed"
+
+
+async def test_a_payout_address_change_reaches_every_replica_for_new_intents(
+    sqlite_settings: Settings, make_instance: Any, redis_url: str, redis_prefix: str
+) -> None:
+    a, b = await _replicas(sqlite_settings, make_instance, redis_url, redis_prefix)
+    body = (await sign_up(a.client)).body
+    on_a, on_b = Merchant(a.client, body), Merchant(b.client, body)
+    first = await on_a.create_intent()  # A now caches the merchant's payout address
+    assert a.gateway.merchant_cache.get(on_a.id)[0]
+    cleared = asyncio.Event()
+    original = a.gateway.merchant_cache.clear
+
+    def clear() -> None:
+        original()
+        cleared.set()
+
+    a.gateway.merchant_cache.clear = clear
+    new_address = OTHER_ADDRESS
+    changed = await on_b.post("/v1/account", {"stacks_address": new_address}, signed=True)
+    assert changed.status_code == 200, changed.text
+    await asyncio.wait_for(cleared.wait(), 10)
+    second = await on_a.create_intent()
+    payouts = {}
+    for intent in (first, second):
+        confirmed = await on_a.post(f"/v1/payment_intents/{intent['id']}/confirm")
+        call = confirmed.json()["next_action"]["sbtc_contract_call"]
+        payouts[intent["id"]] = call["function_args_repr"][2]  # merchant: the payout address
+    assert payouts[first["id"]] == f"merchant: '{TEST_ADDRESS}"
+    assert payouts[second["id"]] == f"merchant: '{new_address}"

@@ -77,6 +77,7 @@ def build_state(settings: Settings) -> GatewayState:
         key_secret=settings.secret("api_key_secret"),
         auth_cache=TTLCache(settings.auth_cache_seconds, 10_000),
         session_cache=TTLCache(settings.auth_cache_seconds, 10_000),
+        merchant_cache=TTLCache(settings.auth_cache_seconds, 10_000),
         tokens=TokenSigner(_jwt_key(settings), access_ttl=settings.jwt_access_ttl_seconds),
         shared=build_shared_state(settings.redis_url, key_prefix=settings.redis_key_prefix),
     )

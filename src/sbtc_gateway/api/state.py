@@ -10,7 +10,8 @@ from sbtc_gateway.config import Settings
 from sbtc_gateway.core.ttlcache import TTLCache
 from sbtc_gateway.events.service import committed_events
 from sbtc_gateway.infra.shared import SharedState, build_shared_state
-from sbtc_gateway.merchants.service import AuthenticatedKey
+from sbtc_gateway.merchants import service as merchants
+from sbtc_gateway.merchants.service import AuthenticatedKey, MerchantTerms
 from sbtc_gateway.observability import metrics
 from sbtc_gateway.payments.cache import IntentCache
 from sbtc_gateway.payments.service import PaymentSettings
@@ -38,6 +39,11 @@ class GatewayState:
     session_cache: TTLCache[str, SessionState | None] = field(
         default_factory=lambda: TTLCache(1.0, 10_000)
     )
+    # Each merchant's payout addresses, tier and expiry for new intents (one query less per
+    # create); same lifetime and invalidation as the auth cache.
+    merchant_cache: TTLCache[str, MerchantTerms] = field(
+        default_factory=lambda: TTLCache(1.0, 10_000)
+    )
 
     def __post_init__(self) -> None:
         if self.intent_cache is None:
@@ -49,14 +55,24 @@ class GatewayState:
     async def _on_auth_invalidate(self, message: bytes) -> None:
         self.auth_cache.clear()
         self.session_cache.clear()
+        self.merchant_cache.clear()
 
     async def invalidate_auth(self) -> None:
         """A key was rotated or revoked, or a user session ended: this replica forgets at once,
         the others when the pub/sub message arrives (and within the cache TTL, ≤ 1 s, if it
-        never does)."""
+        never does). Also when an account changes (its payout address, say)."""
         self.auth_cache.clear()
         self.session_cache.clear()
+        self.merchant_cache.clear()
         await self.shared.pubsub.publish(AUTH_CHANNEL, b"*")
+
+    async def merchant_terms(self, session: AsyncSession, merchant_id: str) -> MerchantTerms:
+        hit, cached = self.merchant_cache.get(merchant_id)
+        if hit and cached is not None:
+            return cached
+        found = await merchants.terms(session, merchant_id)
+        self.merchant_cache.set(merchant_id, found)
+        return found
 
     async def after_commit(self, session: AsyncSession) -> None:
         """Call once a transaction has committed: drop cached copies of what it changed and

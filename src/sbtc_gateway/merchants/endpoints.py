@@ -121,7 +121,10 @@ async def update_account(request: Request) -> Response:
         )
         return 200, render_account(merchant, caller.livemode)
 
-    return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
+    response = await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
+    if response.status_code == 200:
+        await gw.invalidate_auth()  # new intents on every replica see the change at once
+    return response
 
 
 @router.post(

@@ -122,6 +122,35 @@ async def get(session: AsyncSession, merchant_id: str) -> Merchant:
     return merchant
 
 
+@dataclass(frozen=True, slots=True)
+class MerchantTerms:
+    """What creating a PaymentIntent needs to know of its merchant (payout addresses, tier,
+    expiry): small, immutable, and cached by the API for at most `SBTC_AUTH_CACHE_SECONDS`
+    (dropped on every replica when the account changes)."""
+
+    id: str
+    stacks_address: str
+    live_stacks_address: str | None
+    tier: str
+    payment_expiry_seconds: int | None
+
+
+async def terms(session: AsyncSession, merchant_id: str) -> MerchantTerms:
+    row = (
+        await session.execute(
+            select(
+                Merchant.stacks_address,
+                Merchant.live_stacks_address,
+                Merchant.tier,
+                Merchant.payment_expiry_seconds,
+            ).where(Merchant.id == merchant_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"No such merchant: '{merchant_id}'", param="id")
+    return MerchantTerms(merchant_id, *row)
+
+
 async def activate(
     session: AsyncSession, merchant_id: str, live_address: str, *, key_secret: str
 ) -> tuple[Merchant, list[keys.NewKey]]:

@@ -15,7 +15,6 @@ from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.core.paging import list_envelope
 from sbtc_gateway.events.service import Origin
-from sbtc_gateway.merchants import service as merchants
 from sbtc_gateway.payments import service
 from sbtc_gateway.payments.schemas import (
     PAYMENT_INTENT_FIELDS,
@@ -48,7 +47,7 @@ async def create_payment_intent(request: Request) -> Response:
     params, raw = await parse(request, PaymentIntentCreateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        merchant = await merchants.get(session, caller.merchant_id)
+        merchant = await gw.merchant_terms(session, caller.merchant_id)
         pi = await service.create(session, gw.payments, caller, merchant, params, origin)
         return 200, render_payment_intent(pi)
 

@@ -24,8 +24,11 @@ from sbtc_gateway.core.paging import check_limit
 from sbtc_gateway.core.params import merge_metadata
 from sbtc_gateway.events import service as events
 from sbtc_gateway.events.service import Origin
-from sbtc_gateway.merchants.models import Merchant
-from sbtc_gateway.merchants.service import AuthenticatedKey, validate_payout_address
+from sbtc_gateway.merchants.service import (
+    AuthenticatedKey,
+    MerchantTerms,
+    validate_payout_address,
+)
 from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
 from sbtc_gateway.payments import onchain, repository, search
 from sbtc_gateway.payments.cache import note_changed
@@ -113,7 +116,7 @@ async def create(
     session: AsyncSession,
     cfg: PaymentSettings,
     caller: AuthenticatedKey,
-    merchant: Merchant,
+    merchant: MerchantTerms,
     params: PaymentIntentCreateParams,
     origin: Origin,
 ) -> PaymentIntent:
