@@ -206,6 +206,11 @@ class Merchant:
         self.id: str = body["id"]
         self.sk: str = body["secret_key"]
         self.pk: str = body["publishable_key"]
+        # each secret key's request-signing secret (shown with the key when it is issued)
+        self.signing_secrets: dict[str, str] = {self.sk: body["signing_secret"]}
+
+    def add_key(self, key: str, signing_secret: str) -> None:
+        self.signing_secrets[key] = signing_secret
 
     def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.sk}", **extra}
@@ -221,16 +226,17 @@ class Merchant:
         **h: str,
     ) -> httpx.Response:
         """POST as the merchant. Live secret keys must sign sensitive calls, so requests made
-        with one carry an `Sbtc-Signature` unless `signed=False` (test keys: `signed=True`)."""
+        with one whose signing secret is known (`add_key`) carry an `Sbtc-Signature` unless
+        `signed=False` (test keys: `signed=True`)."""
         key = key or self.sk
         if signed is None:
-            signed = key.startswith("sk_live_")
+            signed = key.startswith("sk_live_") and key in self.signing_secrets
         request = self.client.build_request(
             "POST", path, data=data, json=json, headers=self.headers(key, **h)
         )
         if signed:
             request.headers["Sbtc-Signature"] = request_signing.sign_header(
-                key, "POST", path, request.read()
+                self.signing_secrets[key], "POST", path, request.read()
             )
         return await self.client.send(request)
 

@@ -85,7 +85,9 @@ async def test_full_cycle_logs_carry_request_ids_and_no_secrets(
         f"/v1/payment_intents/{pi['id']}", {"client_secret": pi["client_secret"]}, key=m.pk
     )
     assert seen.status_code == 200
-    signature = request_signing.sign_header(m.sk, "POST", "/v1/api_keys/rotate", b"expires_in=0")
+    signature = request_signing.sign_header(
+        m.signing_secrets[m.sk], "POST", "/v1/api_keys/rotate", b"expires_in=0"
+    )
     rotated = await gw.client.post(
         "/v1/api_keys/rotate",
         content=b"expires_in=0",
@@ -110,6 +112,8 @@ async def test_full_cycle_logs_carry_request_ids_and_no_secrets(
         "signature": signature.rsplit("v1=", 1)[1],
         "key digest": keys.digest(gw.gateway.key_secret, m.sk),
         "server secret": gw.gateway.key_secret,
+        "signing secret": m.signing_secrets[m.sk],
+        "rotated signing secret": rotated.json()["signing_secret"],
         "webhook signing secret": hook.json()["secret"],
     }
     logged = json_logs()

@@ -1,4 +1,4 @@
-"""Request signing on key rotation: the worked example of docs/request-signing.md, when it is
+"""Request signing on sensitive calls: the worked example of docs/request-signing.md, when it is
 required, and what is refused (bad HMAC, old timestamp, replayed nonce — across replicas)."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from tests.conftest import TEST_ADDRESS, Merchant, sign_up
 
 TEST_ADDRESS_2 = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM"
 
-EXAMPLE_KEY = "sk_test_EXAMPLEexample0123456789abcdefgh"
+EXAMPLE_SIGNING_SECRET = "sksig_EXAMPLEexample0123456789abcdefghijklmnopqrs"
 
 
 def test_worked_example_from_the_docs() -> None:
     header = request_signing.sign_header(
-        EXAMPLE_KEY,
+        EXAMPLE_SIGNING_SECRET,
         "POST",
         "/v1/api_keys/rotate",
         b"expires_in=3600",
@@ -27,7 +27,7 @@ def test_worked_example_from_the_docs() -> None:
     )
     assert header == (
         "t=1764072000,n=k3Jd9aQm2Lx7Vb4Np8Rt0W,"
-        "v1=d15e4f5dad79c0a62e4619eb412f3c2398684300a98422f3dc1945bda7354df5"
+        "v1=471d64e7f2df0f2643f7f7729b6826a6427e18548da340c6e73a08e650365ff9"
     )
     parsed = request_signing.parse_header(header)
     assert parsed is not None
@@ -44,7 +44,7 @@ def _signed(m: Merchant, body: bytes = b"expires_in=0", **kw: Any) -> dict[str, 
         **m.headers(),
         "Content-Type": "application/x-www-form-urlencoded",
         "Sbtc-Signature": request_signing.sign_header(
-            m.sk, "POST", "/v1/api_keys/rotate", body, **kw
+            m.signing_secrets[m.sk], "POST", "/v1/api_keys/rotate", body, **kw
         ),
     }
 
@@ -78,7 +78,10 @@ async def test_required_signature(sqlite_settings: Settings, make_instance: Any)
     assert (await m.get("/v1/account", key=new_key)).status_code == 200
 
     # replaying the exact request (same nonce) is refused even with a fresh key
-    m2 = Merchant(gw.client, {**m.body, "secret_key": new_key})
+    m2 = Merchant(
+        gw.client,
+        {**m.body, "secret_key": new_key, "signing_secret": ok.json()["signing_secret"]},
+    )
     replay = {**_signed(m2), "Sbtc-Signature": headers["Sbtc-Signature"]}
     assert (await _rotate(gw, m2, replay, b"expires_in=0")).status_code == 401
 
@@ -153,3 +156,33 @@ async def test_every_sensitive_operation_needs_a_signature_when_required(
     # not sensitive: no signature needed
     assert (await m.post("/v1/account", {"business_name": "Renamed"}, signed=False)).is_success
     assert (await m.create_intent())["object"] == "payment_intent"
+
+
+async def test_the_api_key_alone_cannot_sign(sqlite_settings: Settings, make_instance: Any) -> None:
+    """The signing secret comes with the key and is not computable from it: a leaked bearer key
+    cannot rotate keys or move payouts."""
+    gw = await make_instance(sqlite_settings.model_copy(update={"require_request_signing": True}))
+    m = Merchant(gw.client, (await sign_up(gw.client)).body)
+    secret = m.signing_secrets[m.sk]
+    assert secret.startswith("sksig_")
+    assert len(secret) == len("sksig_") + 43
+    assert m.sk not in secret
+    with_key = {
+        **m.headers(),
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Sbtc-Signature": request_signing.sign_header(
+            m.sk, "POST", "/v1/api_keys/rotate", b"expires_in=0"
+        ),
+    }
+    refused = await _rotate(gw, m, with_key, b"expires_in=0")
+    assert refused.json()["error"]["code"] == "request_signature_invalid"
+    rotated = await _rotate(gw, m, _signed(m, b"expires_in=60"), b"expires_in=60")
+    assert rotated.status_code == 200, rotated.text
+    fresh = rotated.json()["signing_secret"]
+    assert fresh.startswith("sksig_")
+    assert fresh != secret
+    m.add_key(rotated.json()["secret"], fresh)
+    changed = await m.post(
+        "/v1/account", {"stacks_address": TEST_ADDRESS_2}, key=rotated.json()["secret"], signed=True
+    )
+    assert changed.status_code == 200, changed.text

@@ -182,13 +182,16 @@ async def _not_at_a_window_edge(redis_url: str) -> None:
 async def test_signed_request_cannot_be_replayed_on_another_replica(
     deployment: ScaleOut,
 ) -> None:
-    key = sign_up(deployment.url)["secret_key"]
+    account = sign_up(deployment.url)
+    key = account["secret_key"]
     body = b"expires_in=600"
     headers = bearer(
         key,
         **{
             "Content-Type": "application/x-www-form-urlencoded",
-            "Sbtc-Signature": sign_header(key, "POST", "/v1/api_keys/rotate", body),
+            "Sbtc-Signature": sign_header(
+                account["signing_secret"], "POST", "/v1/api_keys/rotate", body
+            ),
         },
     )
     first, *others = deployment.replica_urls

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from sbtc_gateway.api.app import create_app
 from sbtc_gateway.config import Settings
+from sbtc_gateway.merchants import keys
 from sbtc_gateway.merchants import service as merchants
 from sbtc_gateway.webhooks.crypto import keyring
 from sbtc_gateway.webhooks.models import WebhookEndpoint
@@ -238,7 +239,10 @@ async def live(settings: Settings) -> AsyncIterator[tuple[Merchant, str]]:
                 _, issued = await merchants.activate(
                     session, merchant.id, MAINNET_ADDRESS, key_secret=app.state.gateway.key_secret
                 )
-            yield merchant, next(k.plaintext for k in issued if k.kind == "secret")
+            live = next(k for k in issued if k.kind == "secret")
+            key_secret = app.state.gateway.key_secret
+            merchant.add_key(live.plaintext, keys.signing_secret(key_secret, live.digest))
+            yield merchant, live.plaintext
 
 
 @pytest.mark.parametrize(

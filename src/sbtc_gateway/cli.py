@@ -500,7 +500,7 @@ def merchants_create(
     from sbtc_gateway.core.errors import GatewayError
     from sbtc_gateway.db.migrate import upgrade
     from sbtc_gateway.merchants import service
-    from sbtc_gateway.merchants.schemas import MerchantCreateParams, render_account
+    from sbtc_gateway.merchants.schemas import MerchantCreateParams, render_account, with_keys
 
     settings = _settings(data_dir=data_dir)
     raw: dict[str, Any] = {
@@ -524,10 +524,7 @@ def merchants_create(
                 merchant, issued = await service.register(
                     session, params, key_secret=state.key_secret
                 )
-                body = render_account(merchant, livemode=False)
-                for new in issued:
-                    body[f"{new.kind}_key"] = new.plaintext
-                return body
+                return with_keys(render_account(merchant, livemode=False), issued, state.key_secret)
         finally:
             await state.engine.dispose()
 
@@ -547,7 +544,7 @@ def merchants_activate(merchant_id: str, live_stacks_address: str, as_json: bool
     from sbtc_gateway.api.app import build_state
     from sbtc_gateway.core.errors import GatewayError
     from sbtc_gateway.merchants import service
-    from sbtc_gateway.merchants.schemas import render_account
+    from sbtc_gateway.merchants.schemas import render_account, with_keys
 
     settings = _settings()
     if not settings.live:
@@ -562,10 +559,7 @@ def merchants_activate(merchant_id: str, live_stacks_address: str, as_json: bool
                 merchant, issued = await service.activate(
                     session, merchant_id, live_stacks_address, key_secret=state.key_secret
                 )
-                body = render_account(merchant, livemode=True)
-                for new in issued:
-                    body[f"{new.kind}_key"] = new.plaintext
-                return body
+                return with_keys(render_account(merchant, livemode=True), issued, state.key_secret)
         finally:
             await state.engine.dispose()
 
@@ -583,7 +577,8 @@ def _print_merchant(body: dict[str, Any], as_json: bool) -> None:
     click.echo(f"merchant        {body['id']} ({body['business_name']})")
     click.echo(f"publishable key {body['publishable_key']}")
     click.echo(f"secret key      {body['secret_key']}")
-    click.echo("Keep the secret key safe: it is not shown again.", err=True)
+    click.echo(f"signing secret  {body['signing_secret']}")
+    click.echo("Keep the secret key and signing secret safe: not shown again.", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,7 @@ from sbtc_gateway.api.params import read_body
 from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.core import request_signing
 from sbtc_gateway.core.errors import AuthenticationError
+from sbtc_gateway.merchants import keys
 from sbtc_gateway.merchants.service import AuthenticatedKey
 
 
@@ -57,11 +58,21 @@ async def require_signature(
     if request.url.query:
         path += "?" + request.url.query
     body = await read_body(request, gateway.settings.max_body_bytes)
+    key_digest = keys.digest(gateway.key_secret, presented_key(request))
     expected = request_signing.compute(
-        presented_key(request), parsed.timestamp, parsed.nonce, request.method, path, body
+        keys.signing_secret(gateway.key_secret, key_digest),
+        parsed.timestamp,
+        parsed.nonce,
+        request.method,
+        path,
+        body,
     )
     if not request_signing.matches(expected, parsed.signatures):
-        raise _error("The request signature does not match.", "request_signature_invalid")
+        raise _error(
+            "The request signature does not match (HMAC-SHA256 keyed with the signing secret, "
+            "sksig_…, issued with this secret key).",
+            "request_signature_invalid",
+        )
     ttl = 2 * request_signing.TOLERANCE_SECONDS
     if not await gateway.shared.nonces.claim(f"{caller.api_key_id}:{parsed.nonce}", ttl):
         raise _error(

@@ -18,12 +18,13 @@ from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.api.signing import require_signature
 from sbtc_gateway.core.errors import InvalidRequestError
 from sbtc_gateway.events.service import Origin
-from sbtc_gateway.merchants import service
+from sbtc_gateway.merchants import keys, service
 from sbtc_gateway.merchants.schemas import (
     AccountUpdateParams,
     ApiKeyRotateParams,
     MerchantCreateParams,
     render_account,
+    with_keys,
 )
 from sbtc_gateway.observability import metrics
 from sbtc_gateway.users import passwords
@@ -38,8 +39,12 @@ ACCOUNT_FIELDS = [
     "created",
 ]  # fmt: skip
 openapi.describe("Account", ACCOUNT_FIELDS)
-openapi.describe("NewMerchant", [*ACCOUNT_FIELDS, "publishable_key", "secret_key"])
-openapi.describe("ApiKey", ["id", "object", "secret", "livemode", "created", "previous_key"])
+openapi.describe(
+    "NewMerchant", [*ACCOUNT_FIELDS, "publishable_key", "secret_key", "signing_secret"]
+)
+openapi.describe(
+    "ApiKey", ["id", "object", "secret", "signing_secret", "livemode", "created", "previous_key"]
+)
 
 
 def _client_ip(request: Request) -> str:
@@ -76,10 +81,7 @@ async def create_merchant(request: Request) -> Response:
                 password_hash=password_hash,
                 role=Role.OWNER,
             )
-        body = render_account(merchant, livemode=False)
-        for new in issued:
-            body[f"{new.kind}_key"] = new.plaintext
-        return 200, body
+        return 200, with_keys(render_account(merchant, livemode=False), issued, gw.key_secret)
 
     scope = f"anon:{_client_ip(request)}"
     response = await run_write(request, gw, scope=scope, params=raw, handler=handler)
@@ -159,6 +161,7 @@ async def rotate_api_key(request: Request) -> Response:
             "id": new.lookup,
             "object": "api_key",
             "secret": new.plaintext,
+            "signing_secret": keys.signing_secret(gw.key_secret, new.digest),
             "livemode": new.livemode,
             "created": int(time.time()),
             "previous_key": {"id": rotating.api_key_id},

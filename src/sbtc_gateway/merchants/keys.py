@@ -4,10 +4,16 @@ A key is `{sk|pk}_{test|live}_` followed by 33 random letters and digits. Only a
 the whole key under the server's `api_key_secret` is stored; the first ten random characters are
 kept in clear as a lookup prefix (they identify the key but say nothing usable about the rest).
 Comparison is constant-time.
+
+Each secret key has a **request-signing secret** (`sksig_…`) shown with the key, once: an HMAC of
+the key's digest under the server secret, so it is stored nowhere and cannot be computed from the
+key alone. Sensitive calls are signed with it (docs/request-signing.md): a leaked bearer key by
+itself cannot rotate keys, change webhook endpoints, refund or move payouts.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from sbtc_gateway.core.ids import token
 
 LOOKUP_CHARS = 10
+SIGNING_SECRET_PREFIX = "sksig_"  # noqa: S105 (a prefix, not a secret)
 KINDS = {"sk": "secret", "pk": "publishable"}
 
 
@@ -73,3 +80,9 @@ def generate(secret: str, kind: str, livemode: bool) -> NewKey:
 
 def matches(stored_digest: str, candidate_digest: str) -> bool:
     return hmac.compare_digest(stored_digest, candidate_digest)
+
+
+def signing_secret(secret: str, key_digest: str) -> str:
+    """The request-signing secret of the key whose digest (`digest(secret, key)`) is given."""
+    mac = hmac.new(secret.encode(), b"request-signing:" + key_digest.encode(), hashlib.sha256)
+    return SIGNING_SECRET_PREFIX + base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()

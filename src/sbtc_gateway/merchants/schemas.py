@@ -12,6 +12,8 @@ from sbtc_gateway.core.params import (
     ReqStr,
     email_value,
 )
+from sbtc_gateway.merchants import keys
+from sbtc_gateway.merchants.keys import NewKey
 from sbtc_gateway.merchants.models import Merchant
 from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
 
@@ -72,3 +74,13 @@ def render_account(merchant: Merchant, livemode: bool) -> dict[str, Any]:
 
 
 KeyKind = Literal["secret", "publishable"]
+
+
+def with_keys(body: dict[str, Any], issued: list[NewKey], key_secret: str) -> dict[str, Any]:
+    """A sign-up or activation answer: the account with its new keys and the secret key's
+    request-signing secret, all shown this once."""
+    for new in issued:
+        body[f"{new.kind}_key"] = new.plaintext
+        if new.kind == "secret":
+            body["signing_secret"] = keys.signing_secret(key_secret, new.digest)
+    return body
