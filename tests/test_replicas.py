@@ -24,6 +24,19 @@ async def _replicas(
     return a, b
 
 
+def watch_clear(cache: Any) -> asyncio.Event:
+    """An event set when `cache` is next cleared (the pub/sub invalidation reached it)."""
+    cleared = asyncio.Event()
+    original = cache.clear
+
+    def clear() -> None:
+        original()
+        cleared.set()
+
+    cache.clear = clear
+    return cleared
+
+
 async def test_revoked_key_stops_working_on_every_replica(
     sqlite_settings: Settings, make_instance: Any, redis_url: str, redis_prefix: str
 ) -> None:
@@ -35,14 +48,7 @@ async def test_revoked_key_stops_working_on_every_replica(
     assert hit
     assert cached is not None
 
-    cleared = asyncio.Event()
-    original = a.gateway.auth_cache.clear
-
-    def clear() -> None:
-        original()
-        cleared.set()
-
-    a.gateway.auth_cache.clear = clear
+    cleared = watch_clear(a.gateway.auth_cache)
     rotated = await on_b.post("/v1/api_keys/rotate", {"expires_in": 0})
     assert rotated.status_code == 200
     await asyncio.wait_for(cleared.wait(), 10)  # the pub/sub message reached A
@@ -113,14 +119,7 @@ async def test_a_payout_address_change_reaches_every_replica_for_new_intents(
     on_a, on_b = Merchant(a.client, body), Merchant(b.client, body)
     first = await on_a.create_intent()  # A now caches the merchant's payout address
     assert a.gateway.merchant_cache.get(on_a.id)[0]
-    cleared = asyncio.Event()
-    original = a.gateway.merchant_cache.clear
-
-    def clear() -> None:
-        original()
-        cleared.set()
-
-    a.gateway.merchant_cache.clear = clear
+    cleared = watch_clear(a.gateway.merchant_cache)
     new_address = OTHER_ADDRESS
     changed = await on_b.post("/v1/account", {"stacks_address": new_address}, signed=True)
     assert changed.status_code == 200, changed.text

@@ -11,6 +11,7 @@ import stripe
 
 from sbtc_gateway.config import Settings
 from tests.conftest import Merchant, ServerThread, sign_up
+from tests.test_replicas import watch_clear
 from tests.test_users_auth import PASSWORD, bearer, error, login, session_for
 
 
@@ -58,14 +59,7 @@ async def test_logout_reaches_every_replica(
     on_a = Merchant(a.client, m.body)
     assert (await on_a.get("/v1/account", key=s["access_token"])).status_code == 200  # cached on A
 
-    cleared = asyncio.Event()
-    original = a.gateway.session_cache.clear
-
-    def clear() -> None:
-        original()
-        cleared.set()
-
-    a.gateway.session_cache.clear = clear
+    cleared = watch_clear(a.gateway.session_cache)
     out = await b.client.post("/v1/auth/logout", headers=bearer(s["access_token"]))
     assert out.status_code == 200
     await asyncio.wait_for(cleared.wait(), 10)  # the pub/sub message reached A
