@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,8 +59,15 @@ def dev(port: int, host: str, data_dir: Path) -> None:
         "--email me@example.com --stacks-address ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG\n"
     )
     app = create_app(settings, background_tasks=True)
-    with _dev_devnet(settings):
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; by default that kills the
+    # process before the devnet it started is stopped. Turn it into an exception instead.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    with _dev_devnet(settings), contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -241,7 +249,6 @@ _METRICS_HOST = click.option(
 @_METRICS_HOST
 def worker(once: bool, metrics_port: int | None, metrics_host: str) -> None:
     """Background jobs: webhook delivery, expiry sweeps and idempotency-key pruning."""
-    import signal
 
     from sbtc_gateway.api.app import build_state
     from sbtc_gateway.core.logging import configure_logging
@@ -420,7 +427,6 @@ def listen(
     print_secret: bool,
 ) -> None:
     """Forward the merchant's new events to a local URL, signed (like `stripe listen`)."""
-    import signal
 
     from sbtc_gateway.webhooks.listen import Listener, ListenOptions
 
