@@ -85,6 +85,7 @@ def deployment(redis_url: str) -> Iterator[ScaleOut]:
         "SBTC_ANONYMOUS_RATE_LIMIT_PER_MINUTE": "100000",
         "SBTC_DB_POOL_SIZE": "4",
         "SBTC_WATCHER_POLL_INTERVAL_SECONDS": "0.5",
+        "SBTC_WATCHER_STANDBY_SECONDS": "1",
         "SBTC_LOG_LEVEL": "INFO",
     }
     with ScaleOut(

@@ -340,7 +340,7 @@ def watcher(once: bool, network: str | None, metrics_port: int | None, metrics_h
             if once:
                 click.echo(json.dumps(asdict(await watch.run_round())))
             else:
-                await watch.run_as_leader(state.engine)
+                await watch.run_as_leader(state.engine, standby=settings.watcher_standby_seconds)
         finally:
             await client.aclose()
             await state.shared.close()

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # The chain watcher: poll interval, and how many Stacks blocks must bury a payment of at
     # least `large_payment_sats` before it counts as succeeded (smaller ones: 1 block).
     watcher_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    # A standby watcher tries the leader's lock this often: the longest a failover waits.
+    watcher_standby_seconds: float = Field(default=5.0, gt=0)
     large_payment_sats: int = Field(default=10_000_000, ge=1)
     large_payment_confirmations: int = Field(default=6, ge=1)
     # Fee distribution: the worker calls `distribute-fees` for paid intents in batches, signing

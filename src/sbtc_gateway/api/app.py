@@ -115,7 +115,7 @@ async def _run_watcher(state: GatewayState) -> None:
             poll_interval=settings.watcher_poll_interval_seconds,
         )
         state.shared.pubsub.subscribe(WAKE_CHANNEL, watcher.on_push)
-        await watcher.run_as_leader(state.engine)
+        await watcher.run_as_leader(state.engine, standby=settings.watcher_standby_seconds)
 
 
 def create_app(
