@@ -349,6 +349,35 @@ def watcher(once: bool, network: str | None, metrics_port: int | None, metrics_h
     asyncio.run(_main())
 
 
+@main.command()
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="File to write.")
+def backup(output: Path) -> None:
+    """Copy the database to a file (pg_dump custom format, or a SQLite snapshot), online."""
+    from sbtc_gateway.db import backup as backups
+
+    settings = _settings()
+    try:
+        summary = asyncio.run(backups.backup(settings.resolved_database_url, output))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps({"file": str(output), **summary.as_dict()}))
+
+
+@main.command()
+@click.option("--input", "source", required=True, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the tables of a database that has some.")
+def restore(source: Path, force: bool) -> None:
+    """Load a backup into an empty database, then migrate it to this version's schema."""
+    from sbtc_gateway.db import backup as backups
+
+    settings = _settings()
+    try:
+        summary = asyncio.run(backups.restore(settings.resolved_database_url, source, force=force))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps({"file": str(source), **summary.as_dict()}))
+
+
 @main.group()
 def chain() -> None:
     """On-chain set-up: the gateway's public key and the contract's copy of it."""
