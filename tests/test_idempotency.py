@@ -101,16 +101,41 @@ async def test_in_flight_request_gets_409(app: Any, merchant: Merchant) -> None:
         path=CREATE,
         fingerprint=idempotency.request_hash("POST", CREATE, data),
     )
-    # A first request that has claimed the key and is still running (its transaction is open).
+    before = await _intents(app, merchant.id)
+    # A first request that has stored its response and not committed yet (transaction open).
     async with gateway.sessions.begin() as first:
-        claimed = await idempotency.claim(first, req, retention_seconds=86400)
-        assert isinstance(claimed, idempotency.Claimed)
+        stored = await idempotency.record(first, req, 200, b"{}", retention_seconds=86400)
+        assert stored is None
         response = await merchant.post(CREATE, data, **{"Idempotency-Key": "in-flight"})
         assert response.status_code == 409
         assert response.headers["stripe-should-retry"] == "true"
-        await first.rollback()  # the first request failed validation: the key is free again
+        assert await _intents(app, merchant.id) == before  # the duplicate's work rolled back
+        await first.rollback()  # the first request failed after all: the key is free again
     retried = await merchant.post(CREATE, data, **{"Idempotency-Key": "in-flight"})
     assert retried.status_code == 200
+    assert await _intents(app, merchant.id) == before + 1
+
+
+async def test_a_retried_confirm_replays_the_first_answer(merchant: Merchant) -> None:
+    pi = await merchant.create_intent()
+    path = f"/v1/payment_intents/{pi['id']}/confirm"
+    first = await merchant.post(path, **{"Idempotency-Key": "confirm-once"})
+    assert first.status_code == 200, first.text
+    again = await merchant.post(path, **{"Idempotency-Key": "confirm-once"})
+    assert again.status_code == 200
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    cancel = await merchant.post(f"/v1/payment_intents/{pi['id']}/cancel")
+    assert cancel.status_code == 200, cancel.text
+    # the intent has moved on; the retry still answers what the first request did
+    late = await merchant.post(path, **{"Idempotency-Key": "confirm-once"})
+    assert late.status_code == 200
+    assert late.json() == first.json()
+    other = await merchant.post(
+        path, {"receipt_email": "buyer@example.com"}, **{"Idempotency-Key": "confirm-once"}
+    )
+    assert other.status_code == 400, other.text
+    assert other.json()["error"]["type"] == "idempotency_error", other.text
 
 
 async def test_concurrent_requests_with_one_key_create_one_intent(

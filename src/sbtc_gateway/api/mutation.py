@@ -1,8 +1,9 @@
 """The boundary of every write request: idempotency, one transaction, one response.
 
 A handler gets a session inside an open transaction and returns `(status, object)`; it must not
-commit. With an Idempotency-Key, the key is claimed and the response stored in that same
-transaction (see `idempotency.service`).
+commit. With an Idempotency-Key, the response is stored under the key in that same transaction,
+or, if the key already holds one, the transaction rolls back and that one is answered (see
+`idempotency.service`).
 """
 
 from __future__ import annotations
@@ -53,25 +54,33 @@ async def run_write(
             path=request.url.path,
             fingerprint=idempotency.request_hash(request.method, request.url.path, params),
         )
+    retention = gateway.settings.idempotency_retention_seconds
     try:
         async with gateway.sessions.begin() as session:
-            claimed: idempotency.Claimed | None = None
-            if req is not None:
-                outcome = await idempotency.claim(
-                    session, req, retention_seconds=gateway.settings.idempotency_retention_seconds
-                )
-                if isinstance(outcome, idempotency.Replay):
-                    return json_response(
-                        outcome.body, outcome.status, headers={"Idempotent-Replayed": "true"}
-                    )
-                claimed = outcome
             status, obj = await handler(session, origin)
             body = dumps(obj)
-            if claimed is not None:
-                await idempotency.finish(session, claimed, status, body)
+            if req is not None:
+                replay = await idempotency.record(
+                    session, req, status, body, retention_seconds=retention
+                )
+                if replay is not None:
+                    raise _AlreadyDone(replay)  # rolls this run's work back
         await gateway.after_commit(session)
         return json_response(body, status)
+    except _AlreadyDone as done:
+        return _replayed(done.replay)
     except GatewayError as exc:
+        if req is not None and not isinstance(exc, ConflictError | IdempotencyError):
+            try:
+                replay = await idempotency.earlier(
+                    gateway.sessions, req, retention_seconds=retention
+                )
+            except GatewayError as mismatch:  # same key, other parameters; or still running
+                return error_response(mismatch)
+            if (
+                replay is not None
+            ):  # e.g. a retried confirm: the first one's answer, not "wrong state"
+                return _replayed(replay)
         replayable = not (
             exc.is_validation_failure or isinstance(exc, ConflictError | IdempotencyError)
         )
@@ -90,6 +99,19 @@ async def run_write(
         if req is not None:
             await _store_quietly(gateway, req, failure)
         return error_response(failure)
+
+
+class _AlreadyDone(Exception):
+    """The key already holds a response: leave the transaction (rolling it back) and answer
+    that response."""
+
+    def __init__(self, replay: idempotency.Replay) -> None:
+        super().__init__("idempotent replay")
+        self.replay = replay
+
+
+def _replayed(replay: idempotency.Replay) -> Response:
+    return json_response(replay.body, replay.status, headers={"Idempotent-Replayed": "true"})
 
 
 async def _store_quietly(

@@ -1,19 +1,23 @@
 """Idempotent POSTs, as Stripe's SDKs expect them, in a single transaction.
 
-The key is claimed by `INSERT … ON CONFLICT DO NOTHING` **inside the request's own transaction**,
-and the response is stored in that same transaction, so the change, its events and its stored
-response commit together (one commit per request; nothing half-done survives a crash).
+The request's work runs first; then, **in the same transaction**, its response is stored under
+the key with `INSERT … ON CONFLICT DO NOTHING`. The change, its events and the stored response
+commit together, in one commit and one key statement per request (nothing half-done survives a
+crash). If the key was already stored, the transaction rolls back — whatever this run did is
+undone — and the stored response is answered instead (`Idempotent-Replayed: true`).
 
-A duplicate arriving while the first is still running blocks on the first one's uncommitted key:
+A duplicate arriving while the first is still running blocks on the first one's uncommitted key
+(or on a row the first holds):
 - if the first commits within the engine's `lock_timeout` (`SBTC_DB_LOCK_TIMEOUT_MS`, set per
-  connection so it costs no round trip), the duplicate sees the stored response and replays it
-  (`Idempotent-Replayed: true`);
+  connection so it costs no round trip), the duplicate rolls back and replays the first;
 - if not, the lock wait times out and the duplicate gets 409 (the SDKs retry 409 with the key);
-- if the first rolled back (a validation failure), the key is free and the duplicate runs.
-SQLite runs one transaction at a time, so there a duplicate simply waits and replays.
+- if the first rolled back (a validation failure), the key is free and the duplicate stands.
+SQLite runs one transaction at a time, so there a duplicate simply runs after and replays.
 
-Same key with different parameters → 400 `idempotency_error`. Failures other than validation
-failures are stored afterwards in a transaction of their own, and replayed like successes.
+A request whose work fails looks for an earlier response under its key before answering (a
+retried confirmation would otherwise report the state the first one left). Same key with
+different parameters → 400 `idempotency_error`. Failures other than validation failures are
+stored afterwards in a transaction of their own, and replayed like successes.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -50,11 +54,6 @@ class Request:
     method: str
     path: str
     fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    row_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +90,6 @@ def _row(req: Request, now: int) -> dict[str, Any]:
 
 
 _COLUMNS = ("scope", "key", "request_hash", "method", "path", "created", "locked_at")
-_STORED = (*_COLUMNS, "response_status", "response_body")
 
 
 @functools.cache
@@ -110,58 +108,73 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> int | None:
     return row_id
 
 
-_FINISH = (
-    update(IdempotencyKey)
-    .where(IdempotencyKey.id == bindparam("row_id"))
-    .values(response_status=bindparam("status"), response_body=bindparam("body"))
-    .execution_options(synchronize_session=False)
-)
+def _in_progress() -> ConflictError:
+    return ConflictError(
+        "There is currently another in-progress request using this Idempotency-Key "
+        "(that probably means you submitted twice, and the other request is still "
+        "going through). Please try again later."
+    )
 
 
-async def claim(session: AsyncSession, req: Request, *, retention_seconds: int) -> Claimed | Replay:
-    """Claim the key in the caller's transaction, or return the first request's response."""
-    now = int(time.time())
-    values = _row(req, now)
-    try:
-        row_id = await _insert(session, values)
-    except DBAPIError as exc:
-        if is_lock_timeout(exc):
-            raise ConflictError(
-                "There is currently another in-progress request using this Idempotency-Key "
-                "(that probably means you submitted twice, and the other request is still "
-                "going through). Please try again later."
-            ) from None
-        raise
-    if row_id is not None:
-        return Claimed(row_id)
-    existing = await session.scalar(
+async def _existing(session: AsyncSession, req: Request) -> IdempotencyKey | None:
+    found: IdempotencyKey | None = await session.scalar(
         select(IdempotencyKey).where(
             IdempotencyKey.scope == req.scope, IdempotencyKey.key == req.key
         )
     )
-    if existing is None:  # pruned in between: let the client retry
-        raise ConflictError("The Idempotency-Key was being released; retry the request.")
+    return found
+
+
+def _replay_of(existing: IdempotencyKey, req: Request) -> Replay:
     if existing.request_hash != req.fingerprint:
         raise IdempotencyError(
             "Keys for idempotent requests can only be used with the same parameters they "
             f"were first used with. Try using a key other than '{req.key}' if you meant to "
             "execute a different request."
         )
-    if existing.created <= now - retention_seconds:
-        await session.delete(existing)
-        await session.flush()
-        row_id = await _insert(session, values)
-        if row_id is None:
-            raise ConflictError("The Idempotency-Key is being reused; retry the request.")
-        return Claimed(row_id)
     if existing.response_status is None or existing.response_body is None:
+        # a row claimed by an older gateway version that is still running its request
         raise ConflictError("The first request with this Idempotency-Key has not finished.")
     return Replay(existing.response_status, existing.response_body)
 
 
-async def finish(session: AsyncSession, claimed: Claimed, status: int, body: bytes) -> None:
-    """Store the outcome inside the caller's transaction."""
-    await session.execute(_FINISH, {"row_id": claimed.row_id, "status": status, "body": body})
+async def record(
+    session: AsyncSession, req: Request, status: int, body: bytes, *, retention_seconds: int
+) -> Replay | None:
+    """Store this request's response under its key, in the caller's transaction. None: stored.
+    A `Replay`: the key holds an earlier request's response; the caller must roll back its
+    transaction and answer that instead."""
+    now = int(time.time())
+    values = _row(req, now) | {"response_status": status, "response_body": body}
+    try:
+        if await _insert(session, values) is not None:
+            return None
+    except DBAPIError as exc:
+        if is_lock_timeout(exc):
+            raise _in_progress() from None
+        raise
+    existing = await _existing(session, req)
+    if existing is None:  # pruned in between: let the client retry
+        raise ConflictError("The Idempotency-Key was being released; retry the request.")
+    if existing.created <= now - retention_seconds:  # expired: the key is free again
+        await session.delete(existing)
+        await session.flush()
+        if await _insert(session, values) is None:
+            raise ConflictError("The Idempotency-Key is being reused; retry the request.")
+        return None
+    return _replay_of(existing, req)
+
+
+async def earlier(
+    sessions: async_sessionmaker[AsyncSession], req: Request, *, retention_seconds: int
+) -> Replay | None:
+    """After this request's work failed: the response stored under its key by an earlier
+    request (replayed instead of the failure), if there is one and it has not expired."""
+    async with sessions() as session:
+        existing = await _existing(session, req)
+    if existing is None or existing.created <= int(time.time()) - retention_seconds:
+        return None
+    return _replay_of(existing, req)
 
 
 async def store_failure(
