@@ -406,7 +406,7 @@ class ScaleOut:
             self._own_database = None
         if self.redis_prefix:
             with contextlib.suppress(Exception):
-                _delete_redis_keys(self.redis_url, self.redis_prefix)
+                delete_redis_keys(self.redis_url, self.redis_prefix)
         if os.environ.get("SBTC_SCALEOUT_KEEP_LOGS") is None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -431,7 +431,8 @@ def watcher_state(process: Process) -> str | None:
     return "active" if active > standby else "standby"
 
 
-def _delete_redis_keys(url: str, prefix: str) -> None:
+def delete_redis_keys(url: str, prefix: str) -> None:
+    """Delete every key under `prefix` (a deployment's or a test's own namespace)."""
     from redis import Redis
 
     client = Redis.from_url(url)

@@ -339,17 +339,11 @@ def redis_url() -> str:
 @pytest.fixture
 def redis_prefix(redis_url: str) -> Iterator[str]:
     """A key prefix of this test's own; its keys are deleted afterwards."""
-    from redis import Redis
+    from scripts.scaleout import delete_redis_keys
 
     prefix = f"sbtc-test-{secrets.token_hex(6)}:"
     yield prefix
-    client = Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=prefix + "*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    delete_redis_keys(redis_url, prefix)
 
 
 @pytest.fixture(scope="session")
