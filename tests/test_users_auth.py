@@ -613,6 +613,49 @@ async def test_an_expired_refresh_token_is_refused(client: httpx.AsyncClient, ap
     assert error(response)["code"] == "refresh_token_invalid"
 
 
+async def test_a_session_ends_30_days_after_its_login_however_often_refreshed(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    from sqlalchemy import update
+
+    from sbtc_gateway.core.ids import _encode, created_ms, new_id
+    from sbtc_gateway.users.models import RefreshToken
+
+    _, s = await owner(client)
+    fresh = (
+        await client.post("/v1/auth/refresh", data={"refresh_token": s["refresh_token"]})
+    ).json()
+    assert fresh["refresh_expires_in"] == 7 * 24 * 3600  # far from the cap: the full week
+    max_age = app.state.gateway.settings.jwt_session_max_seconds
+    assert max_age == 30 * 24 * 3600
+    # the same session, as if its login had been 30 days minus one hour ago
+    logged_in_ms = (int(time.time()) - max_age + 3600) * 1000
+    family = "rtf_" + _encode(logged_in_ms, 10) + new_id("x")[-16:]
+    assert created_ms(family) == logged_in_ms
+    async with app.state.gateway.sessions.begin() as session:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == s["user"]["id"])
+            .values(family_id=family)
+        )
+    capped = await client.post("/v1/auth/refresh", data={"refresh_token": fresh["refresh_token"]})
+    assert capped.status_code == 200, capped.text
+    assert 3500 <= capped.json()["refresh_expires_in"] <= 3600  # expires with the session
+    # and once the session is older than the cap, refreshing is refused
+    logged_in_ms -= 2 * 3600 * 1000
+    async with app.state.gateway.sessions.begin() as session:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == s["user"]["id"])
+            .values(family_id="rtf_" + _encode(logged_in_ms, 10) + new_id("x")[-16:])
+        )
+    ended = await client.post(
+        "/v1/auth/refresh", data={"refresh_token": capped.json()["refresh_token"]}
+    )
+    assert ended.status_code == 401
+    assert error(ended)["code"] == "session_expired"
+
+
 async def test_two_owners_demoting_each_other_at_once_leave_one(
     client: httpx.AsyncClient,
 ) -> None:

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     jwt_private_key: SecretStr | None = None
     jwt_access_ttl_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
     jwt_refresh_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600, le=90 * 24 * 3600)
+    # A dashboard session ends this long after its login, however often it is refreshed.
+    jwt_session_max_seconds: int = Field(default=30 * 24 * 3600, ge=3600, le=365 * 24 * 3600)
 
     # Chain: test-mode intents pay on `test_network`, live-mode ones on mainnet.
     test_network: Literal["devnet", "testnet"] = "devnet"

@@ -45,6 +45,14 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{ulid()}"
 
 
+def created_ms(public_id: str) -> int:
+    """When an id made by `new_id` was made (unix milliseconds, from its ULID's time part)."""
+    value = 0
+    for char in public_id.rpartition("_")[2][:10]:
+        value = value * 32 + _CROCKFORD.index(char)
+    return value
+
+
 def token(nbytes: int = 24) -> str:
     """URL-safe random text with only letters and digits (Stripe secrets look like this)."""
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -173,6 +173,7 @@ async def refresh(request: Request) -> Response:
             key_secret=gw.key_secret,
             ttl=gw.settings.jwt_refresh_ttl_seconds,
             now=now,
+            max_session_seconds=gw.settings.jwt_session_max_seconds,
         )
     if isinstance(outcome, service.Reused):
         await gw.invalidate_auth()  # the family's access tokens stop at once on every replica

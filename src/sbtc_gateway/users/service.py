@@ -18,7 +18,7 @@ from sbtc_gateway.core.errors import (
     ParameterError,
     PermissionDeniedError,
 )
-from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.core.ids import created_ms, new_id
 from sbtc_gateway.core.paging import check_limit, finish_page, page_query
 from sbtc_gateway.users import passwords, repository, tokens
 from sbtc_gateway.users.models import RefreshToken, User
@@ -173,14 +173,29 @@ async def start_session(
 
 
 async def rotate(
-    session: AsyncSession, presented: str, *, key_secret: str, ttl: int, now: int
+    session: AsyncSession,
+    presented: str,
+    *,
+    key_secret: str,
+    ttl: int,
+    now: int,
+    max_session_seconds: int,
 ) -> IssuedRefresh | Reused:
-    """Trade a refresh token for the next one of its family; a second use revokes the family."""
+    """Trade a refresh token for the next one of its family; a second use revokes the family.
+    A family lives at most `max_session_seconds` from its login (its id's time), however often
+    it is refreshed; the last token expires with it."""
     if not presented.startswith(tokens.REFRESH_PREFIX) or len(presented) > 128:
         raise invalid_refresh_token()
     old = await repository.token_by_digest(session, tokens.refresh_digest(key_secret, presented))
     if old is None or old.revoked_at is not None or old.expires_at <= now:
         raise invalid_refresh_token()
+    session_ends = created_ms(old.family_id) // 1000 + max_session_seconds
+    if session_ends <= now:
+        raise AuthenticationError(
+            "This session is older than the longest a session may last: log in again.",
+            code="session_expired",
+        )
+    ttl = min(ttl, session_ends - now)
     if old.used_at is not None:
         await repository.revoke_family(session, old.family_id, now)
         return Reused(old.family_id)
