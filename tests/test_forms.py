@@ -39,3 +39,9 @@ def test_malformed_or_conflicting(body: bytes) -> None:
 def test_too_deep() -> None:
     with pytest.raises(ParameterError):
         parse_form(b"a[b][c][d][e][f]=1")
+
+
+def test_unicode_digits_are_hash_keys_not_indexes() -> None:
+    """'²' and '٣' pass str.isdigit() but not int(): found by schemathesis as a 500."""
+    assert parse_query("metadata%5B6%C2%B2%5D=x") == {"metadata": {"6²": "x"}}
+    assert parse_query("a%5B%D9%A3%5D=x") == {"a": {"٣": "x"}}

@@ -63,7 +63,7 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
                     counter = append_counters.get(id(node), 1_000_000)
                     append_counters[id(node)] = counter + 1
                     key = counter
-                elif part.isdigit():
+                elif part.isascii() and part.isdigit():  # not '²' or '٣': int() refuses them
                     key = int(part)
             last = depth == len(parts) - 1
             if last:

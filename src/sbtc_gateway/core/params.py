@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import ParameterError
 
@@ -89,6 +89,12 @@ OptStr = Annotated[str | None, BeforeValidator(_empty_to_none)]
 ReqStr = Annotated[str, BeforeValidator(_empty_to_none)]
 EmptyIsMissing = BeforeValidator(_empty_to_none)
 OptInt = Annotated[int | None, BeforeValidator(_no_bool)]
+# Unix seconds, 1970 to 9999: anything else is a mistake, and would overflow a 64-bit column or
+# a datetime (`created[gte]=10**30` must be a 400 naming the parameter, not a 500).
+MAX_TIMESTAMP = 253_402_300_799
+OptTimestamp = Annotated[
+    Annotated[int, Field(ge=0, le=MAX_TIMESTAMP)] | None, BeforeValidator(_no_bool)
+]
 ReqInt = Annotated[int, BeforeValidator(_no_bool)]
 OptBool = Annotated[bool | None, BeforeValidator(_empty_to_none)]
 Metadata = Annotated[dict[str, str] | None, BeforeValidator(_metadata)]

@@ -13,6 +13,7 @@ from sbtc_gateway.core.params import (
     OptBool,
     OptInt,
     OptStr,
+    OptTimestamp,
     Params,
     ReqInt,
     ReqStr,
@@ -78,17 +79,17 @@ class RetrieveParams(_Common):
 
 class RangeFilter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    gt: OptInt = None
-    gte: OptInt = None
-    lt: OptInt = None
-    lte: OptInt = None
+    gt: OptTimestamp = None
+    gte: OptTimestamp = None
+    lt: OptTimestamp = None
+    lte: OptTimestamp = None
 
 
 class ListParams(_Common):
     limit: OptInt = None
     starting_after: OptStr = None
     ending_before: OptStr = None
-    created: RangeFilter | OptInt = None
+    created: RangeFilter | OptTimestamp = None
     customer: OptStr = None
 
 

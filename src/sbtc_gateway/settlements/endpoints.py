@@ -11,7 +11,7 @@ from sbtc_gateway.api import openapi
 from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
-from sbtc_gateway.core.params import OptInt, Params, StrList
+from sbtc_gateway.core.params import OptTimestamp, Params, StrList
 from sbtc_gateway.payments.schemas import RangeFilter
 from sbtc_gateway.settlements import service
 
@@ -26,7 +26,7 @@ openapi.describe(
 
 class SettlementParams(Params):
     period: Literal["day", "month"] = "day"
-    created: RangeFilter | OptInt = None
+    created: RangeFilter | OptTimestamp = None
     expand: StrList = []
 
 
