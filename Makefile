@@ -10,7 +10,7 @@ NODE_STAMPS := $(addsuffix /node_modules/.installed-stamp,$(NODE_DIRS))
 PORT     ?= 8000
 DATA_DIR ?= ./var
 
-.PHONY: run test setup lint typecheck test-python test-node fmt bench bench-scaleout scaleout \
+.PHONY: run test setup lint typecheck test-python test-node fmt bench bench-scaleout scaleout fuzz \
         nginx clean
 
 run: setup
@@ -64,5 +64,9 @@ bench-scaleout: setup nginx
 	@scripts/ensure-debian-tool wrk
 	$(BIN)/python -m bench.scaleout
 
+# schemathesis over the OpenAPI document, as an API key and as a dashboard user: no 500 allowed.
+fuzz: setup
+	$(BIN)/python -m scripts.fuzz_api
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache */node_modules tests/js/node_modules
+	rm -rf $(VENV) .venv-fuzz var .pytest_cache .mypy_cache .ruff_cache */node_modules tests/js/node_modules
