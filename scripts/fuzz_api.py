@@ -26,6 +26,8 @@ from pathlib import Path
 
 import httpx
 
+from scripts.scaleout import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ_VENV = ROOT / ".venv-fuzz"
 SCHEMATHESIS = "schemathesis>=4.3,<5"
@@ -40,15 +42,6 @@ def schemathesis() -> Path:
         pip = [str(FUZZ_VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
         subprocess.run([*pip, SCHEMATHESIS], check=True)
     return binary
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:

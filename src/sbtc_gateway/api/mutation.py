@@ -77,9 +77,8 @@ async def run_write(
                 )
             except GatewayError as mismatch:  # same key, other parameters; or still running
                 return error_response(mismatch)
-            if (
-                replay is not None
-            ):  # e.g. a retried confirm: the first one's answer, not "wrong state"
+            # e.g. a retried confirm: the first one's answer, not "wrong state"
+            if replay is not None:
                 return _replayed(replay)
         replayable = not (
             exc.is_validation_failure or isinstance(exc, ConflictError | IdempotencyError)

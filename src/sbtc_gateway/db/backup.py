@@ -45,6 +45,7 @@ class DatabaseSummary:
     backend: str
     revision: str | None
     rows: dict[str, int] = field(default_factory=dict)
+    tables: int = 0  # every table, the gateway's or not
 
     def as_dict(self) -> dict[str, Any]:
         return {"backend": self.backend, "revision": self.revision, "rows": self.rows}
@@ -147,21 +148,11 @@ async def summarize(database_url: str) -> DatabaseSummary:
                     for t in COUNTED
                     if t in tables
                 }
-                return DatabaseSummary(url.get_backend_name(), revision, rows)
+                return DatabaseSummary(url.get_backend_name(), revision, rows, len(tables))
 
             return await conn.run_sync(read)
     finally:
         await engine.dispose()
-
-
-async def _has_tables(database_url: str) -> bool:
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-    finally:
-        await engine.dispose()
-    return bool(names)
 
 
 async def backup(database_url: str, output: Path) -> DatabaseSummary:
@@ -177,7 +168,7 @@ async def backup(database_url: str, output: Path) -> DatabaseSummary:
 async def restore(database_url: str, source: Path, *, force: bool = False) -> DatabaseSummary:
     """Load `source` into the (empty) database, then migrate it to this gateway's schema."""
     url = make_url(database_url)
-    if await _has_tables(database_url) and not force:
+    if (await summarize(database_url)).tables and not force:
         raise BackupError(
             "the target database already has tables; restore into an empty database "
             "(or pass --force to replace what is there)"
