@@ -177,7 +177,7 @@ def main() -> None:
         "SBTC_RATE_LIMIT_PER_MINUTE": os.environ.get("SBTC_RATE_LIMIT_PER_MINUTE", "100000000"),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "sbtc_gateway.api.asgi:app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "sbtc_gateway.runtime.asgi:app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
          "--no-access-log"],
         env=env,

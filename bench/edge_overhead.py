@@ -28,13 +28,13 @@ from fastapi import Request
 from pydantic import SecretStr
 from starlette.responses import Response
 
-from sbtc_gateway.api.app import create_app
 from sbtc_gateway.api.auth import authenticate
 from sbtc_gateway.api.deps import gateway
 from sbtc_gateway.api.middleware import StripeHeadersMiddleware
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.migrate import upgrade
+from sbtc_gateway.runtime.app import create_app
 
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

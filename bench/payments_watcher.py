@@ -31,13 +31,13 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from sbtc_gateway.api.app import create_app
 from sbtc_gateway.chain import DEVNET, PrivateKey, StacksApiClient, deserialize, make_contract_call
 from sbtc_gateway.chain.postconditions import PostConditionMode, deserialize_post_condition
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.migrate import upgrade
 from sbtc_gateway.devnet import DevnetProcess
 from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.runtime.app import create_app
 from sbtc_gateway.watcher import setup as chain_setup
 from sbtc_gateway.watcher.runner import Watcher
 from sbtc_gateway.watcher.service import WatchTarget

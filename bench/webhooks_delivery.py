@@ -179,13 +179,13 @@ async def _drain(sessions: Any, settings: Any, endpoint_id: str, expected: int, 
 
 async def run(args: argparse.Namespace) -> None:
     from sbtc_gateway.config import Settings
+    from sbtc_gateway.core.origin import SYSTEM
+    from sbtc_gateway.core.principal import AuthenticatedKey
     from sbtc_gateway.db.engine import make_engine, make_sessionmaker
     from sbtc_gateway.db.migrate import upgrade
     from sbtc_gateway.events.models import Event
-    from sbtc_gateway.events.service import SYSTEM
     from sbtc_gateway.merchants import service as merchants
     from sbtc_gateway.merchants.schemas import MerchantCreateParams
-    from sbtc_gateway.merchants.service import AuthenticatedKey
     from sbtc_gateway.payments.schemas import PaymentIntentCreateParams
     from sbtc_gateway.payments.service import PaymentSettings
     from sbtc_gateway.payments.service import create as create_intent

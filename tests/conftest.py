@@ -23,13 +23,13 @@ import pytest_asyncio
 import uvicorn
 from pydantic import SecretStr
 
-from sbtc_gateway.api.app import create_app
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core import request_signing
+from sbtc_gateway.core.rsa_keys import generate_private_key_pem
 from sbtc_gateway.db.migrate import upgrade
 from sbtc_gateway.devnet import DevnetProcess
 from sbtc_gateway.devnet import available as devnet_available
-from sbtc_gateway.users.tokens import generate_private_key_pem
+from sbtc_gateway.runtime.app import create_app
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -9,9 +9,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from sbtc_gateway.api.app import create_app
 from sbtc_gateway.config import Settings
 from sbtc_gateway.merchants import service as merchants
+from sbtc_gateway.runtime.app import create_app
 from tests.conftest import MAINNET_ADDRESS, make_settings, sign_up
 
 LIVE_CONTRACT = f"{MAINNET_ADDRESS}.sbtc-payment-gateway"

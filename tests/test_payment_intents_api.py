@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.schemas import PAYMENT_INTENT_FIELDS
-from sbtc_gateway.worker import run_once
+from sbtc_gateway.runtime.worker import run_once
 from tests.conftest import MAINNET_ADDRESS, OTHER_ADDRESS, Merchant, sign_up
 
 

@@ -44,11 +44,11 @@ async def test_revoked_key_stops_working_on_every_replica(
     body = (await sign_up(a.client)).body
     on_a, on_b = Merchant(a.client, body), Merchant(b.client, body)
     assert (await on_a.get("/v1/account")).status_code == 200  # now cached on A
-    hit, cached = a.gateway.auth_cache.get(_digest(a, on_a.sk))
+    hit, cached = a.gateway.authenticator.keys_cache.get(_digest(a, on_a.sk))
     assert hit
     assert cached is not None
 
-    cleared = watch_clear(a.gateway.auth_cache)
+    cleared = watch_clear(a.gateway.authenticator.keys_cache)
     rotated = await on_b.post("/v1/api_keys/rotate", {"expires_in": 0})
     assert rotated.status_code == 200
     await asyncio.wait_for(cleared.wait(), 10)  # the pub/sub message reached A
@@ -118,8 +118,8 @@ async def test_a_payout_address_change_reaches_every_replica_for_new_intents(
     body = (await sign_up(a.client)).body
     on_a, on_b = Merchant(a.client, body), Merchant(b.client, body)
     first = await on_a.create_intent()  # A now caches the merchant's payout address
-    assert a.gateway.merchant_cache.get(on_a.id)[0]
-    cleared = watch_clear(a.gateway.merchant_cache)
+    assert a.gateway.merchant_terms.cache.get(on_a.id)[0]
+    cleared = watch_clear(a.gateway.merchant_terms.cache)
     new_address = OTHER_ADDRESS
     changed = await on_b.post("/v1/account", {"stacks_address": new_address}, signed=True)
     assert changed.status_code == 200, changed.text

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from sbtc_gateway.api.app import create_app
 from sbtc_gateway.config import Settings
+from sbtc_gateway.runtime.app import create_app
 from tests.conftest import Merchant, sign_up
 
 

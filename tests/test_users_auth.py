@@ -260,7 +260,7 @@ async def test_forged_and_broken_tokens_are_401_never_500(
 
 
 def _other_rsa_key() -> str:
-    from sbtc_gateway.users.tokens import generate_private_key_pem
+    from sbtc_gateway.core.rsa_keys import generate_private_key_pem
 
     return generate_private_key_pem()
 

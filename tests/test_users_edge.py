@@ -59,7 +59,7 @@ async def test_logout_reaches_every_replica(
     on_a = Merchant(a.client, m.body)
     assert (await on_a.get("/v1/account", key=s["access_token"])).status_code == 200  # cached on A
 
-    cleared = watch_clear(a.gateway.session_cache)
+    cleared = watch_clear(a.gateway.authenticator.sessions_cache)
     out = await b.client.post("/v1/auth/logout", headers=bearer(s["access_token"]))
     assert out.status_code == 200
     await asyncio.wait_for(cleared.wait(), 10)  # the pub/sub message reached A

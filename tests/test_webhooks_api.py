@@ -10,10 +10,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from sbtc_gateway.api.app import create_app
 from sbtc_gateway.config import Settings
 from sbtc_gateway.merchants import keys
 from sbtc_gateway.merchants import service as merchants
+from sbtc_gateway.runtime.app import create_app
 from sbtc_gateway.webhooks.crypto import keyring
 from sbtc_gateway.webhooks.models import WebhookEndpoint
 from sbtc_gateway.webhooks.schemas import WEBHOOK_ENDPOINT_FIELDS

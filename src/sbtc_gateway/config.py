@@ -202,7 +202,7 @@ def _check_webhook_keys(settings: Settings) -> None:
 
 
 def _check_jwt_key(settings: Settings) -> None:
-    from sbtc_gateway.users.tokens import InvalidSigningKeyError, load_private_key
+    from sbtc_gateway.core.rsa_keys import InvalidSigningKeyError, load_private_key
 
     try:
         load_private_key(settings.secret("jwt_private_key"))
@@ -212,7 +212,7 @@ def _check_jwt_key(settings: Settings) -> None:
 
 def _generate_secret(name: str) -> str:
     if name == "jwt_private_key":
-        from sbtc_gateway.users.tokens import generate_private_key_pem
+        from sbtc_gateway.core.rsa_keys import generate_private_key_pem
 
         return generate_private_key_pem()
     if name == "webhook_encryption_keys":

@@ -7,15 +7,16 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel
 
+from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.params import raw_params, validate
-from sbtc_gateway.api.state import GatewayState
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def gateway(request: Request) -> GatewayState:
-    state: GatewayState = request.app.state.gateway
-    return state
+def gateway(request: Request) -> HttpContext:
+    """The app's `HttpContext` (built by the composition root)."""
+    ctx: HttpContext = request.app.state.http
+    return ctx
 
 
 async def parse(request: Request, model: type[M]) -> tuple[M, dict[str, Any]]:

@@ -16,10 +16,10 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.responses import dumps, error_body, error_response, json_response
-from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.core.errors import ApiError, ConflictError, GatewayError, IdempotencyError
-from sbtc_gateway.events.service import Origin
+from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.observability.metrics import count_database_failure
 
@@ -38,7 +38,7 @@ def origin_of(request: Request) -> Origin:
 
 async def run_write(
     request: Request,
-    gateway: GatewayState,
+    gateway: HttpContext,
     *,
     scope: str,
     params: dict[str, Any],
@@ -113,9 +113,7 @@ def _replayed(replay: idempotency.Replay) -> Response:
     return json_response(replay.body, replay.status, headers={"Idempotent-Replayed": "true"})
 
 
-async def _store_quietly(
-    gateway: GatewayState, req: idempotency.Request, exc: GatewayError
-) -> None:
+async def _store_quietly(gateway: HttpContext, req: idempotency.Request, exc: GatewayError) -> None:
     try:
         await idempotency.store_failure(gateway.sessions, req, exc.status, error_body(exc))
     except Exception:  # the database may be what failed; the key will be taken over later

@@ -21,11 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sbtc_gateway.api.auth import authenticate
 from sbtc_gateway.api.client_ip import client_ip, parse_networks
+from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.responses import error_response
-from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.core.errors import InvalidRequestError
 from sbtc_gateway.infra.base import RateLimitResult
-from sbtc_gateway.merchants.tiers import RATE_LIMIT_MULTIPLIER, Tier
 from sbtc_gateway.observability import metrics
 
 EXEMPT = frozenset({"/health", "/ready", "/metrics", "/docs", "/openapi.json"})
@@ -40,9 +39,9 @@ class Policy:
 
 
 def policies_for(
-    gateway: GatewayState, method: str, path: str, ip: str, auth_key: str | None, tier: str
+    ctx: HttpContext, method: str, path: str, ip: str, auth_key: str | None, tier: str
 ) -> list[Policy]:
-    s = gateway.settings
+    s = ctx.settings
     found: list[Policy] = []
     if method == "POST" and path == "/v1/merchants":
         found.append(Policy("signup", f"signup:{ip}", s.signup_rate_limit_per_hour, 3600))
@@ -51,7 +50,7 @@ def policies_for(
     if auth_key is None:
         found.append(Policy("anonymous", f"ip:{ip}", s.anonymous_rate_limit_per_minute, 60))
         return found
-    multiplier = RATE_LIMIT_MULTIPLIER.get(tier, 1)  # type: ignore[call-overload]
+    multiplier = ctx.authenticator.rate_limit_multiplier(tier)
     found.append(Policy("api_key", f"key:{auth_key}", s.rate_limit_per_minute * multiplier, 60))
     if method == "POST" and path == "/v1/api_keys/rotate":
         found.append(
@@ -77,7 +76,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        gateway: GatewayState = scope["app"].state.gateway
+        gateway: HttpContext = scope["app"].state.http
         settings = gateway.settings
         state = scope.setdefault("state", {})
         peer = scope["client"][0] if scope.get("client") else None
@@ -95,7 +94,7 @@ class RateLimitMiddleware:
             return
 
         auth_key: str | None = None
-        tier = Tier.STARTER.value
+        tier = "starter"
         if any(k == b"authorization" for k, _ in scope["headers"]):
             try:
                 auth = await authenticate(Request(scope), gateway)

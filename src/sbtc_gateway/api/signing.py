@@ -1,6 +1,6 @@
 """Checking `Sbtc-Signature` on sensitive operations (a reusable endpoint helper).
 
-Call `await require_signature(request, gateway, caller)` after authenticating and before
+Call `await require_signature(request, ctx, caller)` after authenticating and before
 reading parameters. It applies to API-key callers; dashboard users (JWT) are not asked to
 sign. Whether a signature is required follows SBTC_REQUIRE_REQUEST_SIGNING
 (unset: live keys only); a signature that is sent is always checked. Nonces are claimed only
@@ -14,21 +14,18 @@ import time
 from fastapi import Request
 
 from sbtc_gateway.api.auth import presented_key
+from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.params import read_body
-from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.core import request_signing
 from sbtc_gateway.core.errors import AuthenticationError
-from sbtc_gateway.merchants import keys
-from sbtc_gateway.merchants.service import AuthenticatedKey
+from sbtc_gateway.core.principal import AuthenticatedKey
 
 
 def _error(message: str, code: str) -> AuthenticationError:
     return AuthenticationError(message, code=code, param=request_signing.HEADER)
 
 
-async def require_signature(
-    request: Request, gateway: GatewayState, caller: AuthenticatedKey
-) -> None:
+async def require_signature(request: Request, ctx: HttpContext, caller: AuthenticatedKey) -> None:
     if caller.kind == "user":
         # Signatures are keyed by the API key; a dashboard user instead needs the endpoint's
         # permission (checked by `authorize`) and holds a 1-hour token bound to a revocable
@@ -36,7 +33,7 @@ async def require_signature(
         return
     header = request.headers.get(request_signing.HEADER)
     if header is None:
-        if gateway.settings.signing_required(caller.livemode):
+        if ctx.settings.signing_required(caller.livemode):
             raise _error(
                 "This operation must be signed: send the Sbtc-Signature header "
                 "(see docs/request-signing.md).",
@@ -57,10 +54,9 @@ async def require_signature(
     path = request.url.path
     if request.url.query:
         path += "?" + request.url.query
-    body = await read_body(request, gateway.settings.max_body_bytes)
-    key_digest = keys.digest(gateway.key_secret, presented_key(request))
+    body = await read_body(request, ctx.settings.max_body_bytes)
     expected = request_signing.compute(
-        keys.signing_secret(gateway.key_secret, key_digest),
+        ctx.authenticator.signing_secret(presented_key(request)),
         parsed.timestamp,
         parsed.nonce,
         request.method,
@@ -74,7 +70,7 @@ async def require_signature(
             "request_signature_invalid",
         )
     ttl = 2 * request_signing.TOLERANCE_SECONDS
-    if not await gateway.shared.nonces.claim(f"{caller.api_key_id}:{parsed.nonce}", ttl):
+    if not await ctx.shared.nonces.claim(f"{caller.api_key_id}:{parsed.nonce}", ttl):
         raise _error(
             "This request signature's nonce has already been used.", "request_signature_replayed"
         )

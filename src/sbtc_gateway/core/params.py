@@ -117,3 +117,13 @@ def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> di
     if len(merged) > 50:
         raise ParameterError("Invalid metadata: at most 50 keys are allowed.", param="metadata")
     return merged
+
+
+class RangeFilter(BaseModel):
+    """Stripe's range filter (`created[gte]=…`): unix seconds bounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    gt: OptTimestamp = None
+    gte: OptTimestamp = None
+    lt: OptTimestamp = None
+    lte: OptTimestamp = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
@@ -13,15 +12,19 @@ from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.core.errors import NotFoundError, ParameterError
 from sbtc_gateway.core.paging import (
     check_limit,
-    created_filter,
-    finish_page,
     list_envelope,
-    page_query,
 )
-from sbtc_gateway.core.params import OptBool, OptInt, OptStr, OptTimestamp, Params, StrList
-from sbtc_gateway.events.models import Event
+from sbtc_gateway.core.params import (
+    OptBool,
+    OptInt,
+    OptStr,
+    OptTimestamp,
+    Params,
+    RangeFilter,
+    StrList,
+)
+from sbtc_gateway.events import repository
 from sbtc_gateway.events.service import EVENT_TYPES, render_event
-from sbtc_gateway.payments.schemas import RangeFilter
 
 router = APIRouter(prefix="/v1/events", tags=["Events"])
 openapi.describe(
@@ -59,37 +62,32 @@ async def list_events(request: Request) -> Response:
     gw = gateway(request)
     caller = await authorize(request, gw, "events:read")
     params, _ = await parse(request, EventListParams)
-    limit = check_limit(params.limit)
-    query = select(Event).where(
-        Event.merchant_id == caller.merchant_id, Event.livemode == caller.livemode
-    )
     if params.type and params.types:
         raise ParameterError("Use either type or types, not both.", param="types")
+    type_prefix: str | None = None
+    types: list[str] = []
     if params.type:
         _check_type(params.type, "type")
         if params.type.endswith(".*"):
-            query = query.where(Event.type.startswith(params.type[:-1]))
+            type_prefix = params.type[:-1]
         else:
-            query = query.where(Event.type == params.type)
-    if params.types:
-        for i, t in enumerate(params.types):
-            _check_type(t, f"types[{i}]")
-        query = query.where(Event.type.in_(params.types))
-    if params.delivery_success is True:
-        query = query.where(Event.pending_webhooks == 0, Event.fanout_pending.is_(False))
-    elif params.delivery_success is False:
-        query = query.where(Event.pending_webhooks > 0)
-    query = created_filter(query, Event.created, params.created)
-    paged, reversed_ = page_query(
-        query,
-        Event.id,
-        limit=limit,
-        starting_after=params.starting_after,
-        ending_before=params.ending_before,
-    )
+            types = [params.type]
+    for i, t in enumerate(params.types):
+        _check_type(t, f"types[{i}]")
+        types.append(t)
     async with gw.sessions() as session:
-        rows = (await session.scalars(paged)).all()
-    items, has_more = finish_page(rows, limit, reversed_)
+        items, has_more = await repository.list_page(
+            session,
+            caller.merchant_id,
+            caller.livemode,
+            type_prefix=type_prefix,
+            types=types,
+            delivery_success=params.delivery_success,
+            created=params.created,
+            limit=check_limit(params.limit),
+            starting_after=params.starting_after,
+            ending_before=params.ending_before,
+        )
     return json_response(list_envelope([render_event(e) for e in items], has_more, "/v1/events"))
 
 
@@ -102,13 +100,7 @@ async def retrieve_event(event_id: str, request: Request) -> Response:
     gw = gateway(request)
     caller = await authorize(request, gw, "events:read")
     async with gw.sessions() as session:
-        event = await session.scalar(
-            select(Event).where(
-                Event.id == event_id,
-                Event.merchant_id == caller.merchant_id,
-                Event.livemode == caller.livemode,
-            )
-        )
+        event = await repository.get(session, caller.merchant_id, caller.livemode, event_id)
     if event is None:
         raise NotFoundError(f"No such event: '{event_id}'", param="id")
     return json_response(render_event(event))

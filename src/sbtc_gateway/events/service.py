@@ -9,8 +9,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.db.base import now
 from sbtc_gateway.events.models import Event
+from sbtc_gateway.observability import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -32,18 +34,6 @@ EVENT_TYPES = frozenset(
         "account.updated",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a change came from: the API request (id, idempotency key) or a system process."""
-
-    request_id: str | None = None
-    idempotency_key: str | None = None
-    api_version: str | None = None
-
-
-SYSTEM = Origin()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +85,19 @@ def committed_events(session: AsyncSession) -> list[RecordedEvent]:
     """The events recorded in a transaction that has just committed (for metrics)."""
     recorded: list[RecordedEvent] = session.info.pop(RECORDED, [])
     return recorded
+
+
+def count_committed(session: AsyncSession) -> None:
+    """Count a committed transaction's events in the metrics (the payment ones by status)."""
+    for event in committed_events(session):
+        metrics.EVENTS.labels(event.type).inc()
+        if not event.type.startswith("payment_intent.") or not event.status:
+            continue
+        mode = "true" if event.livemode else "false"
+        metrics.PAYMENT_INTENTS.labels(event.status, mode).inc()
+        if event.type == "payment_intent.succeeded" and isinstance(event.amount, int):
+            metrics.PAYMENT_VOLUME.labels(mode).inc(event.amount)
+            metrics.PAYMENT_AMOUNT.observe(event.amount)
 
 
 def render_event(event: Event) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.api.signing import require_signature
 from sbtc_gateway.core.errors import InvalidRequestError
-from sbtc_gateway.events.service import Origin
+from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.merchants import keys, service
 from sbtc_gateway.merchants.schemas import (
     AccountUpdateParams,

@@ -9,14 +9,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.chain.c32 import InvalidAddressError, validate_principal
 from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
 from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.core.origin import Origin
+from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.events import service as events
-from sbtc_gateway.merchants import keys
+from sbtc_gateway.merchants import keys, repository
 from sbtc_gateway.merchants.models import ApiKey, Merchant
 from sbtc_gateway.merchants.schemas import (
     AccountUpdateParams,
@@ -26,29 +27,6 @@ from sbtc_gateway.merchants.schemas import (
 from sbtc_gateway.merchants.tiers import DEFAULT_TIER
 
 MAX_ROTATION_GRACE = 7 * 24 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticatedKey:
-    """Who is calling: cached for at most a second, so it holds nothing secret.
-
-    `kind` is "secret" or "publishable" for API keys, "user" for a dashboard user's access
-    token; then `api_key_id` is the user id (the scope of idempotency keys and rate limits),
-    `session_id` the refresh-token family and `role` the user's current role.
-    """
-
-    api_key_id: str
-    merchant_id: str
-    livemode: bool
-    kind: str
-    expires_at: int | None
-    tier: str = DEFAULT_TIER.value
-    role: str | None = None
-    session_id: str | None = None
-
-    @property
-    def user_id(self) -> str | None:
-        return self.api_key_id if self.kind == "user" else None
 
 
 def validate_payout_address(address: str, *, mainnet: bool, param: str) -> str:
@@ -75,8 +53,7 @@ async def register(
     assert params.email is not None
     address = validate_payout_address(params.stacks_address, mainnet=False, param="stacks_address")
     email = params.email.lower()
-    taken = await session.scalar(select(Merchant.id).where(Merchant.email == email))
-    if taken:
+    if await repository.email_taken(session, email):
         raise ParameterError(
             "A merchant with this email already exists.", param="email", code="email_in_use"
         )
@@ -116,7 +93,7 @@ def _issue(
 
 
 async def get(session: AsyncSession, merchant_id: str) -> Merchant:
-    merchant = await session.get(Merchant, merchant_id)
+    merchant = await repository.get(session, merchant_id)
     if merchant is None:
         raise NotFoundError(f"No such merchant: '{merchant_id}'", param="id")
     return merchant
@@ -136,16 +113,7 @@ class MerchantTerms:
 
 
 async def terms(session: AsyncSession, merchant_id: str) -> MerchantTerms:
-    row = (
-        await session.execute(
-            select(
-                Merchant.stacks_address,
-                Merchant.live_stacks_address,
-                Merchant.tier,
-                Merchant.payment_expiry_seconds,
-            ).where(Merchant.id == merchant_id)
-        )
-    ).one_or_none()
+    row = await repository.terms_row(session, merchant_id)
     if row is None:
         raise NotFoundError(f"No such merchant: '{merchant_id}'", param="id")
     return MerchantTerms(merchant_id, *row)
@@ -179,7 +147,7 @@ async def update_account(
     params: AccountUpdateParams,
     *,
     livemode: bool,
-    origin: events.Origin,
+    origin: Origin,
 ) -> Merchant:
     merchant = await get(session, merchant_id)
     fields = params.model_fields_set
@@ -261,7 +229,7 @@ async def rotate_secret_key(
         raise ParameterError(
             f"expires_in must be between 0 and {MAX_ROTATION_GRACE} seconds.", param="expires_in"
         )
-    old = await session.get(ApiKey, caller.api_key_id, with_for_update=True)
+    old = await repository.lock_key(session, caller.api_key_id)
     if old is None or old.revoked_at is not None:
         raise InvalidRequestError("This API key has already been rotated or revoked.")
     now = int(time.time())
@@ -279,32 +247,15 @@ async def current_secret_key_id(
 ) -> str | None:
     """The newest secret key of a mode that has not been rotated yet (what a dashboard user
     rotates: it has no key of its own)."""
-    found: str | None = await session.scalar(
-        select(ApiKey.id)
-        .where(
-            ApiKey.merchant_id == merchant_id,
-            ApiKey.livemode == livemode,
-            ApiKey.kind == "secret",
-            ApiKey.revoked_at.is_(None),
-            ApiKey.expires_at.is_(None),
-        )
-        .order_by(ApiKey.id.desc())
-        .limit(1)
-    )
-    return found
+    return await repository.current_secret_key_id(session, merchant_id, livemode)
 
 
 async def authenticate(
     session: AsyncSession, parsed: keys.ParsedKey, candidate_digest: str
 ) -> AuthenticatedKey | None:
     """Find the stored key for a presented one; None if unknown, revoked or expired."""
-    rows = await session.execute(
-        select(ApiKey, Merchant.status, Merchant.tier)
-        .join(Merchant, Merchant.id == ApiKey.merchant_id)
-        .where(ApiKey.lookup == parsed.lookup)
-    )
     now = int(time.time())
-    for api_key, merchant_status, tier in rows.all():
+    for api_key, merchant_status, tier in await repository.keys_by_lookup(session, parsed.lookup):
         if not keys.matches(api_key.digest, candidate_digest):
             continue
         if api_key.kind != parsed.kind or api_key.livemode != parsed.livemode:

@@ -13,9 +13,11 @@ from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
-from sbtc_gateway.events.service import Origin
+from sbtc_gateway.merchants.cache import MerchantTermsCache
 from sbtc_gateway.payments import service
+from sbtc_gateway.payments.cache import IntentCache
 from sbtc_gateway.payments.schemas import (
     PAYMENT_INTENT_FIELDS,
     ListParams,
@@ -28,6 +30,7 @@ from sbtc_gateway.payments.schemas import (
     publishable_view,
     render_payment_intent,
 )
+from sbtc_gateway.payments.service import PaymentSettings
 
 router = APIRouter(prefix="/v1/payment_intents", tags=["PaymentIntents"])
 BASE = "/v1/payment_intents"
@@ -43,12 +46,13 @@ openapi.describe("PaymentIntent", list(PAYMENT_INTENT_FIELDS))
 )
 async def create_payment_intent(request: Request) -> Response:
     gw = gateway(request)
+    cfg = gw.get(PaymentSettings)
     caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentCreateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        merchant = await gw.merchant_terms(session, caller.merchant_id)
-        pi = await service.create(session, gw.payments, caller, merchant, params, origin)
+        merchant = await gw.get(MerchantTermsCache).get(session, caller.merchant_id)
+        pi = await service.create(session, cfg, caller, merchant, params, origin)
         return 200, render_payment_intent(pi)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
@@ -103,12 +107,12 @@ async def retrieve_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
     caller = await authorize(request, gw, "payment_intents:read", publishable=True)
     params, _ = await parse(request, RetrieveParams)
-    obj, read = await gw.intents.get(caller.merchant_id, caller.livemode, intent_id)
+    obj, read = await gw.get(IntentCache).get(caller.merchant_id, caller.livemode, intent_id)
     if obj is None:
         async with gw.sessions() as session:
             pi = await service.retrieve(session, caller, intent_id, params.client_secret)
         obj = render_payment_intent(pi)
-        await gw.intents.put(read, caller.merchant_id, caller.livemode, obj)
+        await gw.get(IntentCache).put(read, caller.merchant_id, caller.livemode, obj)
     elif caller.kind == "publishable":
         service.check_client_secret(intent_id, obj["client_secret"], params.client_secret)
     return json_response(publishable_view(obj) if caller.kind == "publishable" else obj)
@@ -122,11 +126,12 @@ async def retrieve_payment_intent(intent_id: str, request: Request) -> Response:
 )
 async def update_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
+    cfg = gw.get(PaymentSettings)
     caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentUpdateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        pi = await service.update(session, gw.payments, caller, intent_id, params)
+        pi = await service.update(session, cfg, caller, intent_id, params)
         return 200, render_payment_intent(pi)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
@@ -140,12 +145,13 @@ async def update_payment_intent(intent_id: str, request: Request) -> Response:
 )
 async def confirm_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
+    cfg = gw.get(PaymentSettings)
     caller = await authorize(request, gw, "payment_intents:write", publishable=True)
     params, raw = await parse(request, PaymentIntentConfirmParams)
     publishable = caller.kind == "publishable"
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        pi = await service.confirm(session, gw.payments, caller, intent_id, params, origin)
+        pi = await service.confirm(session, cfg, caller, intent_id, params, origin)
         return 200, render_payment_intent(pi, publishable=publishable)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)

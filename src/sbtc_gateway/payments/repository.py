@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sbtc_gateway.core.paging import created_filter, finish_page, page_query
+from sbtc_gateway.db.paging import created_filter, finish_page, page_query
 from sbtc_gateway.payments.models import PaymentIntent
-from sbtc_gateway.payments.state import EXPIRABLE
+from sbtc_gateway.payments.state import EXPIRABLE, Status
 
 
 async def get(
@@ -105,3 +105,26 @@ async def lock_by_id(session: AsyncSession, intent_id: str) -> PaymentIntent | N
         select(PaymentIntent).where(PaymentIntent.id == intent_id).with_for_update()
     )
     return result
+
+
+async def awaiting_chain(
+    session: AsyncSession, livemode: bool, now: int, limit: int
+) -> list[PaymentIntent]:
+    """System use (watcher reconciliation): every `processing` intent of a mode, and the most
+    recently changed `requires_action` ones still within their lifetime."""
+    processing = select(PaymentIntent).where(
+        PaymentIntent.livemode == livemode, PaymentIntent.status == Status.PROCESSING
+    )
+    waiting = (
+        select(PaymentIntent)
+        .where(
+            PaymentIntent.livemode == livemode,
+            PaymentIntent.status == Status.REQUIRES_ACTION,
+            PaymentIntent.expires_at > now,
+        )
+        .order_by(PaymentIntent.updated.desc())
+        .limit(limit)
+    )
+    found = list((await session.scalars(processing)).all())
+    found += list((await session.scalars(waiting)).all())
+    return found

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from sbtc_gateway.core.params import (
     Email,
     EmptyIsMissing,
@@ -15,6 +13,7 @@ from sbtc_gateway.core.params import (
     OptStr,
     OptTimestamp,
     Params,
+    RangeFilter,
     ReqInt,
     ReqStr,
     StrList,
@@ -75,14 +74,6 @@ class PaymentIntentCancelParams(_Common):
 
 class RetrieveParams(_Common):
     client_secret: OptStr = None
-
-
-class RangeFilter(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    gt: OptTimestamp = None
-    gte: OptTimestamp = None
-    lt: OptTimestamp = None
-    lte: OptTimestamp = None
 
 
 class ListParams(_Common):

@@ -20,15 +20,12 @@ from sbtc_gateway.core.errors import (
 )
 from sbtc_gateway.core.ids import new_id, token
 from sbtc_gateway.core.money import fee_for
+from sbtc_gateway.core.origin import SYSTEM, Origin
 from sbtc_gateway.core.paging import check_limit
 from sbtc_gateway.core.params import merge_metadata
+from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.events import service as events
-from sbtc_gateway.events.service import Origin
-from sbtc_gateway.merchants.service import (
-    AuthenticatedKey,
-    MerchantTerms,
-    validate_payout_address,
-)
+from sbtc_gateway.merchants.service import MerchantTerms, validate_payout_address
 from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
 from sbtc_gateway.payments import onchain, repository, search
 from sbtc_gateway.payments.cache import note_changed
@@ -363,7 +360,7 @@ async def expire_due(session: AsyncSession, *, batch: int = 200) -> int:
         # Re-check under the lock: a payment may have arrived since the scan.
         if pi is None or pi.status not in CANCELABLE or pi.expires_at > now:
             continue
-        _cancel(session, pi, "expired", events.SYSTEM)
+        _cancel(session, pi, "expired", SYSTEM)
         count += 1
     await session.flush()
     return count
@@ -461,7 +458,7 @@ def chain_processing(session: AsyncSession, pi: PaymentIntent, txid: str) -> boo
     pi.succeeded_at = None
     pi.last_payment_error = None
     _touch(pi)
-    _emit(session, pi, EVENT_FOR[Status.PROCESSING], events.SYSTEM, previous)
+    _emit(session, pi, EVENT_FOR[Status.PROCESSING], SYSTEM, previous)
     return True
 
 
@@ -488,7 +485,7 @@ def chain_succeeded(
     pi.next_action = None
     pi.last_payment_error = None
     _touch(pi)
-    _emit(session, pi, EVENT_FOR[Status.SUCCEEDED], events.SYSTEM, previous)
+    _emit(session, pi, EVENT_FOR[Status.SUCCEEDED], SYSTEM, previous)
     return True
 
 
@@ -512,7 +509,7 @@ def chain_failed(
     }
     pi.txid = None
     _touch(pi)
-    _emit(session, pi, PAYMENT_FAILED, events.SYSTEM, previous)
+    _emit(session, pi, PAYMENT_FAILED, SYSTEM, previous)
     return True
 
 
@@ -532,7 +529,7 @@ def chain_tx_gone(session: AsyncSession, pi: PaymentIntent, *, txid: str, reason
         "sbtc": {"txid": txid},
     }
     _touch(pi)
-    _emit(session, pi, EVENT_FOR[Status.REQUIRES_ACTION], events.SYSTEM, previous)
+    _emit(session, pi, EVENT_FOR[Status.REQUIRES_ACTION], SYSTEM, previous)
     return True
 
 
@@ -547,7 +544,7 @@ def chain_mismatch(session: AsyncSession, pi: PaymentIntent, *, txid: str, probl
         "sbtc": {"txid": txid},
     }
     _touch(pi)
-    _emit(session, pi, PAYMENT_FAILED, events.SYSTEM, previous)
+    _emit(session, pi, PAYMENT_FAILED, SYSTEM, previous)
 
 
 def chain_fee(session: AsyncSession, pi: PaymentIntent, *, txid: str, status: str) -> None:

@@ -14,8 +14,9 @@ from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.api.signing import require_signature
+from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
-from sbtc_gateway.events.service import Origin
+from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.refunds import service
 from sbtc_gateway.refunds.schemas import (
     REFUND_FIELDS,
@@ -43,7 +44,7 @@ async def create_refund(request: Request) -> Response:
     params, raw = await parse(request, RefundCreateParams)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        refund = await service.create(session, gw.payments, caller, params, origin)
+        refund = await service.create(session, gw.get(PaymentSettings), caller, params, origin)
         return 200, render_refund(refund)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sbtc_gateway.chain import StringAscii, UInt, ft_post_condition, principal
 from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
 from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.core.origin import SYSTEM, Origin
 from sbtc_gateway.core.paging import check_limit
 from sbtc_gateway.core.params import merge_metadata
+from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.events import service as events
-from sbtc_gateway.events.service import Origin
-from sbtc_gateway.merchants.service import AuthenticatedKey
 from sbtc_gateway.payments import onchain
 from sbtc_gateway.payments import repository as intents
 from sbtc_gateway.payments.service import PaymentSettings
@@ -151,7 +151,7 @@ async def chain_refunded(
     refund.txid = txid
     refund.next_action = None
     refund.updated = int(time.time())
-    _emit(session, refund, "refund.updated", events.SYSTEM, previous)
+    _emit(session, refund, "refund.updated", SYSTEM, previous)
     return refund
 
 
@@ -166,7 +166,7 @@ async def chain_refund_failed(
     refund.txid = txid
     refund.failure_reason = reason
     refund.updated = int(time.time())
-    _emit(session, refund, "refund.updated", events.SYSTEM, previous)
+    _emit(session, refund, "refund.updated", SYSTEM, previous)
     return refund
 
 
@@ -177,7 +177,7 @@ async def chain_refund_orphaned(session: AsyncSession, refund_id: str) -> None:
         return
     refund.status = "pending"
     refund.updated = int(time.time())
-    _emit(session, refund, "refund.updated", events.SYSTEM, {"status": "succeeded"})
+    _emit(session, refund, "refund.updated", SYSTEM, {"status": "succeeded"})
 
 
 def _emit(

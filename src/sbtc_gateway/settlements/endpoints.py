@@ -11,8 +11,7 @@ from sbtc_gateway.api import openapi
 from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
-from sbtc_gateway.core.params import OptTimestamp, Params, StrList
-from sbtc_gateway.payments.schemas import RangeFilter
+from sbtc_gateway.core.params import OptTimestamp, Params, RangeFilter, StrList
 from sbtc_gateway.settlements import service
 
 router = APIRouter(prefix="/v1/settlements", tags=["Settlements"])

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.core.errors import ParameterError
-from sbtc_gateway.merchants.service import AuthenticatedKey
+from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.settlements import repository
 
 Period = Literal["day", "month"]

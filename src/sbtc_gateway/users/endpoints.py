@@ -6,7 +6,6 @@ retried login or refresh just starts, or fails to rotate, a session.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -16,19 +15,18 @@ from starlette.responses import Response
 
 from sbtc_gateway.api import openapi
 from sbtc_gateway.api.auth import authorize, permissions_of
+from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
-from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.core.errors import (
     AuthenticationError,
     InvalidRequestError,
     ParameterError,
 )
+from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
-from sbtc_gateway.events.service import Origin
-from sbtc_gateway.merchants import service as merchants
-from sbtc_gateway.merchants.service import AuthenticatedKey
+from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.users import passwords, service
 from sbtc_gateway.users.roles import may_manage, permissions_for
 from sbtc_gateway.users.schemas import (
@@ -43,6 +41,7 @@ from sbtc_gateway.users.schemas import (
     render_deleted,
     render_user,
 )
+from sbtc_gateway.users.tokens import TokenSigner
 
 router = APIRouter(tags=["Users"])
 BASE = "/v1/users"
@@ -54,9 +53,9 @@ openapi.describe("Logout", ["object", "revoked"])
 openapi.describe("Jwks", ["keys"])
 
 
-def _session_body(gw: GatewayState, issued: service.IssuedRefresh, now: int) -> dict[str, Any]:
+def _session_body(gw: HttpContext, issued: service.IssuedRefresh, now: int) -> dict[str, Any]:
     user = issued.user
-    access, expires = gw.signer.issue(
+    access, expires = gw.get(TokenSigner).issue(
         user_id=user.id,
         merchant_id=user.merchant_id,
         session_id=issued.family_id,
@@ -101,7 +100,7 @@ def _required(value: str | None, param: str) -> str:
     responses=openapi.responds("Jwks", "The key set"),
 )
 async def jwks(request: Request) -> Response:
-    return json_response(gateway(request).signer.jwks())
+    return json_response(gateway(request).get(TokenSigner).jwks())
 
 
 @router.post(
@@ -120,28 +119,14 @@ async def login(request: Request) -> Response:
         raise ParameterError(
             "Live mode is not available: this gateway runs in test mode.", param="livemode"
         )
-    per_email = hashlib.sha256(email.encode()).hexdigest()[:32]
-    limit = gw.settings.login_rate_limit_per_minute
     if gw.settings.rate_limit_enabled:
-        hit = await gw.shared.limiter.hit(f"login-email:{per_email}", limit, 60)
-        if not hit.allowed:
-            raise InvalidRequestError(
-                f"Too many login attempts for this email. Retry after {hit.retry_after} seconds.",
-                code="rate_limit",
-                status=429,
-                headers={"Retry-After": str(hit.retry_after)},
-            )
+        await service.check_login_rate(
+            gw.shared.limiter, email, per_minute=gw.settings.login_rate_limit_per_minute
+        )
     async with gw.sessions() as session:
-        candidates = await service.login_candidates(session, email, params.merchant)
-    user = await service.match_password(candidates, password)
+        user = await service.verify_credentials(session, email, password, params.merchant)
     now = int(time.time())
     async with gw.sessions.begin() as session:
-        if livemode:
-            merchant = await merchants.get(session, user.merchant_id)
-            if merchant.live_activated_at is None:
-                raise ParameterError(
-                    "This account is not activated for live mode.", param="livemode"
-                )
         issued = await service.record_login(
             session,
             user,
@@ -224,16 +209,9 @@ async def change_password(request: Request) -> Response:
     caller = await authorize(request, gw, "profile")
     family = _need_user(caller)
     params, _ = await parse(request, PasswordChangeParams)
-    new = passwords.check_strength(params.new_password, param="new_password")
     async with gw.sessions() as session:
         user = await service.get_user(session, caller.merchant_id, caller.api_key_id)
-    if not await passwords.verify_password(user.password_hash, params.current_password):
-        raise ParameterError(
-            "The current password is incorrect.",
-            param="current_password",
-            code="password_incorrect",
-        )
-    new_hash = await passwords.hash_password(new)
+    new_hash = await service.replacement_hash(user, params.current_password, params.new_password)
     async with gw.sessions.begin() as session:
         user = await service.set_password(
             session, user, new_hash=new_hash, keep_family=family, now=int(time.time())
@@ -274,7 +252,7 @@ async def create_user(request: Request) -> Response:
         raise ParameterError(
             "Missing required param: role.", param="role", code="parameter_missing"
         )
-    if not may_manage(permissions_of(caller), params.role):
+    if not may_manage(permissions_of(gw, caller), params.role):
         raise service.insufficient("Only owners can add an owner.")
     password = passwords.check_strength(params.password, param="password")
     password_hash = await passwords.hash_password(password)
@@ -316,7 +294,12 @@ async def update_user(user_id: str, request: Request) -> Response:
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         user = await service.update_user(
-            session, permissions_of(caller), caller.merchant_id, user_id, params, int(time.time())
+            session,
+            permissions_of(gw, caller),
+            caller.merchant_id,
+            user_id,
+            params,
+            int(time.time()),
         )
         return 200, render_user(user, caller.livemode)
 
@@ -335,7 +318,7 @@ async def delete_user(user_id: str, request: Request) -> Response:
     caller = await authorize(request, gw, "users:write")
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        await service.delete_user(session, permissions_of(caller), caller.merchant_id, user_id)
+        await service.delete_user(session, permissions_of(gw, caller), caller.merchant_id, user_id)
         return 200, render_deleted(user_id)
 
     response = await run_write(request, gw, scope=caller.api_key_id, params={}, handler=handler)

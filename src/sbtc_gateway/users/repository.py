@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sbtc_gateway.db.paging import finish_page, page_query
 from sbtc_gateway.merchants.models import Merchant
 from sbtc_gateway.users.models import RefreshToken, User
 
@@ -30,8 +31,22 @@ async def login_candidates(session: AsyncSession, email: str) -> list[User]:
     return list(rows)
 
 
-def users_of(merchant_id: str) -> Select[User]:
-    return select(User).where(User.merchant_id == merchant_id)
+async def list_page(
+    session: AsyncSession,
+    merchant_id: str,
+    *,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+) -> tuple[list[User], bool]:
+    query, reversed_ = page_query(
+        select(User).where(User.merchant_id == merchant_id),
+        User.id,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+    )
+    return finish_page(list(await session.scalars(query)), limit, reversed_)
 
 
 async def find(session: AsyncSession, merchant_id: str, user_id: str) -> User | None:

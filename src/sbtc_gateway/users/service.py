@@ -7,6 +7,7 @@ revocation has to be committed before the endpoint answers 401.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,12 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sbtc_gateway.core.errors import (
     AuthenticationError,
     ConflictError,
+    InvalidRequestError,
     NotFoundError,
     ParameterError,
     PermissionDeniedError,
 )
 from sbtc_gateway.core.ids import created_ms, new_id
-from sbtc_gateway.core.paging import check_limit, finish_page, page_query
+from sbtc_gateway.core.paging import check_limit
+from sbtc_gateway.infra.base import RateLimiter
+from sbtc_gateway.merchants import service as merchants
 from sbtc_gateway.users import passwords, repository, tokens
 from sbtc_gateway.users.models import RefreshToken, User
 from sbtc_gateway.users.roles import Role, may_manage
@@ -92,6 +96,40 @@ async def create_user(
     return user
 
 
+async def check_login_rate(limiter: RateLimiter, email: str, *, per_minute: int) -> None:
+    """At most `per_minute` login attempts per email (the edge limits them per IP too)."""
+    per_email = hashlib.sha256(email.encode()).hexdigest()[:32]
+    hit = await limiter.hit(f"login-email:{per_email}", per_minute, 60)
+    if not hit.allowed:
+        raise InvalidRequestError(
+            f"Too many login attempts for this email. Retry after {hit.retry_after} seconds.",
+            code="rate_limit",
+            status=429,
+            headers={"Retry-After": str(hit.retry_after)},
+        )
+
+
+async def verify_credentials(
+    session: AsyncSession, email: str, password: str, merchant: str | None
+) -> User:
+    """The user these credentials sign in (the password is verified after the read)."""
+    candidates = await login_candidates(session, email, merchant)
+    return await match_password(candidates, password)
+
+
+async def replacement_hash(user: User, current_password: str, new_password: str) -> str:
+    """The hash of a new password, once the current one is verified (no database work:
+    argon2 takes a while, so the caller runs this outside any transaction)."""
+    new = passwords.check_strength(new_password, param="new_password")
+    if not await passwords.verify_password(user.password_hash, current_password):
+        raise ParameterError(
+            "The current password is incorrect.",
+            param="current_password",
+            code="password_incorrect",
+        )
+    return await passwords.hash_password(new)
+
+
 async def login_candidates(session: AsyncSession, email: str, merchant: str | None) -> list[User]:
     candidates = await repository.login_candidates(session, email)
     if merchant is not None:
@@ -130,7 +168,12 @@ async def record_login(
     ttl: int,
     now: int,
 ) -> IssuedRefresh:
-    """Start a session for a user whose password matched (re-read: it may have changed since)."""
+    """Start a session for a user whose password matched (re-read: it may have changed since).
+    A live-mode session needs an account activated for live mode."""
+    if livemode:
+        merchant = await merchants.get(session, user.merchant_id)
+        if merchant.live_activated_at is None:
+            raise ParameterError("This account is not activated for live mode.", param="livemode")
     current = await repository.find(session, user.merchant_id, user.id)
     if current is None or current.status != "active" or current.password_hash != user.password_hash:
         raise invalid_credentials()
@@ -226,16 +269,13 @@ async def end_session(session: AsyncSession, family_id: str, now: int) -> None:
 async def list_users(
     session: AsyncSession, merchant_id: str, params: UserListParams
 ) -> tuple[list[User], bool]:
-    limit = check_limit(params.limit)
-    query, reversed_ = page_query(
-        repository.users_of(merchant_id),
-        User.id,
-        limit=limit,
+    return await repository.list_page(
+        session,
+        merchant_id,
+        limit=check_limit(params.limit),
         starting_after=params.starting_after,
         ending_before=params.ending_before,
     )
-    rows = list(await session.scalars(query))
-    return finish_page(rows, limit, reversed_)
 
 
 async def get_user(session: AsyncSession, merchant_id: str, user_id: str) -> User:

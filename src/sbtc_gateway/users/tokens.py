@@ -18,44 +18,18 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from sbtc_gateway.core.errors import AuthenticationError
+from sbtc_gateway.core.rsa_keys import (
+    load_private_key,
+)
 
 ISSUER = "sbtc-gateway"
 AUDIENCE = "sbtc-gateway:dashboard"
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
 REFRESH_PREFIX = "rt_"
-MIN_KEY_BITS = 2048
-
-
-class InvalidSigningKeyError(ValueError):
-    """The configured private key is not a usable RSA key."""
-
-
-def generate_private_key_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=MIN_KEY_BITS)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def load_private_key(pem: str) -> rsa.RSAPrivateKey:
-    try:
-        key = serialization.load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError) as exc:
-        raise InvalidSigningKeyError(f"not a PEM private key ({type(exc).__name__})") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise InvalidSigningKeyError("not an RSA key (RS256 needs RSA)")
-    if key.key_size < MIN_KEY_BITS:
-        raise InvalidSigningKeyError(
-            f"RSA key of {key.key_size} bits; at least {MIN_KEY_BITS} are needed"
-        )
-    return key
 
 
 @dataclass(frozen=True, slots=True)

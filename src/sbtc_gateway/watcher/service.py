@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.chain import (
@@ -40,6 +39,7 @@ from sbtc_gateway.chain import (
 )
 from sbtc_gateway.chain.clarity import ClarityValue
 from sbtc_gateway.chain.networks import Network
+from sbtc_gateway.payments import repository as payment_repository
 from sbtc_gateway.payments import service as payments
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.state import Status
@@ -507,19 +507,4 @@ async def pending_intents(
     """What reconciliation re-checks: every `processing` intent, and the most recently changed
     `requires_action` ones still within their lifetime (older ones are canceled by the expiry
     sweep; a payment landing after that is still seen by the block follower, as a mismatch)."""
-    processing = select(PaymentIntent).where(
-        PaymentIntent.livemode == target.livemode, PaymentIntent.status == Status.PROCESSING
-    )
-    waiting = (
-        select(PaymentIntent)
-        .where(
-            PaymentIntent.livemode == target.livemode,
-            PaymentIntent.status == Status.REQUIRES_ACTION,
-            PaymentIntent.expires_at > now,
-        )
-        .order_by(PaymentIntent.updated.desc())
-        .limit(limit)
-    )
-    found = list((await session.scalars(processing)).all())
-    found += list((await session.scalars(waiting)).all())
-    return found
+    return await payment_repository.awaiting_chain(session, target.livemode, now, limit)

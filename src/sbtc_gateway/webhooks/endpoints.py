@@ -14,8 +14,9 @@ from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.api.signing import require_signature
+from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
-from sbtc_gateway.events.service import Origin, render_event
+from sbtc_gateway.events.service import render_event
 from sbtc_gateway.webhooks import service
 from sbtc_gateway.webhooks.schemas import (
     WEBHOOK_ATTEMPT_FIELDS,

@@ -22,9 +22,10 @@ from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.core.origin import SYSTEM
 from sbtc_gateway.events import service as events
 from sbtc_gateway.events.models import Event
-from sbtc_gateway.events.service import SYSTEM, render_event
+from sbtc_gateway.events.service import render_event
 from sbtc_gateway.observability import metrics
 from sbtc_gateway.webhooks.crypto import KeyringError
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint

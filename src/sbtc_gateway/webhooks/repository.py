@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sbtc_gateway.core.paging import finish_page, page_query
+from sbtc_gateway.db.paging import finish_page, page_query
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 E = WebhookEndpoint

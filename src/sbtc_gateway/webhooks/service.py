@@ -14,12 +14,14 @@ from sbtc_gateway.core.errors import (
     ParameterError,
 )
 from sbtc_gateway.core.ids import new_id
+from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import check_limit
 from sbtc_gateway.core.params import merge_metadata
+from sbtc_gateway.core.principal import AuthenticatedKey
+from sbtc_gateway.events import repository as event_repository
 from sbtc_gateway.events import service as events
 from sbtc_gateway.events.models import Event
-from sbtc_gateway.events.service import EVENT_TYPES, Origin
-from sbtc_gateway.merchants.service import AuthenticatedKey
+from sbtc_gateway.events.service import EVENT_TYPES
 from sbtc_gateway.webhooks import queue, repository, signing, ssrf
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from sbtc_gateway.webhooks.schemas import (
@@ -232,11 +234,8 @@ async def resend(
     event_id: str,
     endpoint_id: str,
 ) -> Event:
-    event = await session.get(Event, event_id)
-    if event is None or (event.merchant_id, event.livemode) != (
-        caller.merchant_id,
-        caller.livemode,
-    ):
+    event = await event_repository.get(session, caller.merchant_id, caller.livemode, event_id)
+    if event is None:
         raise NotFoundError(f"No such event: '{event_id}'", param="id")
     endpoint = await repository.get(session, caller.merchant_id, caller.livemode, endpoint_id)
     if endpoint is None:

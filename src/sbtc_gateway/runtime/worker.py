@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
 
 import structlog
 
 from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.payments import service as payments
+from sbtc_gateway.runtime.container import Gateway
 from sbtc_gateway.webhooks.dispatcher import Dispatcher
-
-if TYPE_CHECKING:
-    from sbtc_gateway.api.state import GatewayState
 
 log = structlog.get_logger(__name__)
 
 
-async def run_once(state: GatewayState) -> dict[str, int]:
+async def run_once(state: Gateway) -> dict[str, int]:
     async with state.sessions.begin() as session:
         expired = await payments.expire_due(session)
     await state.after_commit(session)
@@ -44,7 +41,7 @@ async def run_once(state: GatewayState) -> dict[str, int]:
     }
 
 
-async def _distribute_fees(state: GatewayState) -> int:
+async def _distribute_fees(state: Gateway) -> int:
     """With an operator key configured: send out the fees of paid test-network intents (and
     mainnet ones in live mode) in batches."""
     from sbtc_gateway.chain import PrivateKey, StacksApiClient, StacksBlockchainService, get_network
@@ -68,7 +65,7 @@ async def _distribute_fees(state: GatewayState) -> int:
     return sent
 
 
-async def run_periodic_tasks(state: GatewayState, *, stop: asyncio.Event | None = None) -> None:
+async def run_periodic_tasks(state: Gateway, *, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
@@ -79,7 +76,7 @@ async def run_periodic_tasks(state: GatewayState, *, stop: asyncio.Event | None 
             await asyncio.wait_for(stop.wait(), timeout=state.settings.sweep_interval_seconds)
 
 
-async def run_worker(state: GatewayState, *, stop: asyncio.Event | None = None) -> None:
+async def run_worker(state: Gateway, *, stop: asyncio.Event | None = None) -> None:
     """Everything a worker does, until `stop` is set: periodic jobs and webhook delivery."""
     stop = stop or asyncio.Event()
     dispatcher = Dispatcher(state.sessions, state.settings)

@@ -20,102 +20,18 @@ from sbtc_gateway.api.deprecation import DeprecationMiddleware
 from sbtc_gateway.api.metrics import MetricsMiddleware, forget_this_process, metrics_endpoint
 from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMiddleware
 from sbtc_gateway.api.ratelimit import RateLimitMiddleware
-from sbtc_gateway.api.readiness import readiness
 from sbtc_gateway.api.responses import error_response, json_response
-from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.api.tracing import setup_tracing
-from sbtc_gateway.chain import PrivateKey
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core.errors import ApiError, GatewayError, InvalidRequestError, NotFoundError
-from sbtc_gateway.core.ttlcache import TTLCache
-from sbtc_gateway.db.engine import make_engine, make_sessionmaker
-from sbtc_gateway.events.endpoints import router as events_router
-from sbtc_gateway.infra.shared import build_shared_state
-from sbtc_gateway.merchants.endpoints import router as merchants_router
 from sbtc_gateway.observability.metrics import count_database_failure
-from sbtc_gateway.payments.endpoints import router as payments_router
-from sbtc_gateway.payments.onchain import ChainTips
-from sbtc_gateway.payments.service import PaymentSettings
-from sbtc_gateway.refunds.endpoints import router as refunds_router
-from sbtc_gateway.settlements.endpoints import router as settlements_router
-from sbtc_gateway.users.endpoints import router as users_router
-from sbtc_gateway.users.tokens import TokenSigner, generate_private_key_pem
-from sbtc_gateway.watcher.endpoints import router as chain_push_router
-from sbtc_gateway.webhooks.endpoints import router as webhooks_router
-from sbtc_gateway.worker import run_worker
+from sbtc_gateway.runtime.container import build_gateway
+from sbtc_gateway.runtime.readiness import readiness
+from sbtc_gateway.runtime.routers import ROUTERS
+from sbtc_gateway.runtime.watcher import default_network, run_watcher
+from sbtc_gateway.runtime.worker import run_worker
 
 log = structlog.get_logger(__name__)
-
-
-def build_state(settings: Settings) -> GatewayState:
-    engine = make_engine(
-        settings.resolved_database_url,
-        pool_size=settings.db_pool_size,
-        lock_timeout_ms=settings.db_lock_timeout_ms,
-    )
-    return GatewayState(
-        settings=settings,
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        payments=PaymentSettings(
-            min_amount=settings.min_amount_sats,
-            max_amount=settings.max_amount_sats,
-            default_expiry_seconds=settings.default_expiry_seconds,
-            test_network=settings.test_network,
-            test_contract=settings.test_gateway_contract,
-            live_contract=settings.live_gateway_contract,
-            checkout_base_url=settings.base_url,
-            signing_key=PrivateKey.from_hex(settings.secret("gateway_signing_key")),
-            tips=ChainTips(
-                {
-                    settings.test_network: settings.test_stacks_api_url,
-                    "mainnet": settings.live_stacks_api_url,
-                }
-            ),
-            block_time_seconds=settings.stacks_block_time_seconds,
-        ),
-        key_secret=settings.secret("api_key_secret"),
-        auth_cache=TTLCache(settings.auth_cache_seconds, 10_000),
-        session_cache=TTLCache(settings.auth_cache_seconds, 10_000),
-        merchant_cache=TTLCache(settings.auth_cache_seconds, 10_000),
-        tokens=TokenSigner(_jwt_key(settings), access_ttl=settings.jwt_access_ttl_seconds),
-        shared=build_shared_state(settings.redis_url, key_prefix=settings.redis_key_prefix),
-    )
-
-
-def _jwt_key(settings: Settings) -> str:
-    """The configured key; a test-mode gateway built without `load_settings` (embedded uses,
-    tests) gets a key of its own for this process. Live mode never gets here without one."""
-    if settings.jwt_private_key is not None or settings.live:
-        return settings.secret("jwt_private_key")
-    return generate_private_key_pem()
-
-
-async def _run_watcher(state: GatewayState) -> None:
-    """`dev`: the chain watcher of the test network runs in the API process."""
-    from sbtc_gateway.chain import StacksApiClient, get_network
-    from sbtc_gateway.watcher.endpoints import WAKE_CHANNEL
-    from sbtc_gateway.watcher.runner import Watcher
-    from sbtc_gateway.watcher.service import WatchTarget
-
-    settings = state.settings
-    target = WatchTarget(
-        network=get_network(settings.test_network),
-        contract_id=settings.test_gateway_contract,
-        livemode=False,
-        large_payment_sats=settings.large_payment_sats,
-        large_payment_confirmations=settings.large_payment_confirmations,
-    )
-    async with StacksApiClient(settings.test_stacks_api_url) as client:
-        watcher = Watcher(
-            state.sessions,
-            target,
-            client,
-            after_commit=state.after_commit,
-            poll_interval=settings.watcher_poll_interval_seconds,
-        )
-        state.shared.pubsub.subscribe(WAKE_CHANNEL, watcher.on_push)
-        await watcher.run_as_leader(state.engine, standby=settings.watcher_standby_seconds)
 
 
 def create_app(
@@ -127,12 +43,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = build_state(settings)
+        state = build_gateway(settings)
         app.state.gateway = state
+        app.state.http = state.http
         await state.shared.start()
         stop = asyncio.Event()
         worker = asyncio.create_task(run_worker(state, stop=stop)) if background_tasks else None
-        watcher = asyncio.create_task(_run_watcher(state)) if background_tasks else None
+        watcher = (
+            asyncio.create_task(run_watcher(state, default_network(settings)))
+            if background_tasks
+            else None
+        )
         try:
             yield
         finally:
@@ -148,10 +69,7 @@ def create_app(
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
-            await state.shared.close()
-            if state.payments.tips is not None:
-                await state.payments.tips.aclose()
-            await state.engine.dispose()
+            await state.aclose()
             if tracer_provider is not None:
                 tracer_provider.shutdown()
             forget_this_process()
@@ -199,14 +117,8 @@ def create_app(
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(StripeHeadersMiddleware)
     tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
-    app.include_router(merchants_router)
-    app.include_router(payments_router)
-    app.include_router(webhooks_router)
-    app.include_router(refunds_router)
-    app.include_router(settlements_router)
-    app.include_router(chain_push_router)
-    app.include_router(events_router)
-    app.include_router(users_router)
+    for router in ROUTERS:
+        app.include_router(router)
     _install_error_handlers(app)
     openapi.install(app)
 

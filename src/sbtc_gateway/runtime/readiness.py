@@ -16,15 +16,15 @@ from typing import Any
 import structlog
 from sqlalchemy import text
 
-from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.observability import metrics
+from sbtc_gateway.runtime.container import Gateway
 
 log = structlog.get_logger(__name__)
 
 CHAIN_TIMEOUT_SECONDS = 3.0
 
 
-def served_networks(state: GatewayState) -> list[str]:
+def served_networks(state: Gateway) -> list[str]:
     """The networks this gateway takes payments on: the test network, and mainnet when live."""
     networks: list[str] = [state.settings.test_network]
     if state.settings.live:
@@ -32,7 +32,7 @@ def served_networks(state: GatewayState) -> list[str]:
     return networks
 
 
-async def _chain(state: GatewayState, network: str) -> dict[str, Any]:
+async def _chain(state: Gateway, network: str) -> dict[str, Any]:
     tips = state.payments.tips
     if tips is None:
         return {"status": "disabled"}
@@ -46,7 +46,7 @@ async def _chain(state: GatewayState, network: str) -> dict[str, Any]:
     return {"status": "up", "tip_height": height}
 
 
-async def _database(state: GatewayState) -> bool:
+async def _database(state: Gateway) -> bool:
     try:
         async with state.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -57,7 +57,7 @@ async def _database(state: GatewayState) -> bool:
     return True
 
 
-async def readiness(state: GatewayState) -> tuple[int, dict[str, Any]]:
+async def readiness(state: Gateway) -> tuple[int, dict[str, Any]]:
     networks = served_networks(state)
     database, redis, *chains = await asyncio.gather(
         _database(state),

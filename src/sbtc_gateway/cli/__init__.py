@@ -1,0 +1,9 @@
+"""The `sbtc-gateway` command line: one module per command group.
+
+`base.main` is the group; importing each module registers its commands.
+"""
+
+from sbtc_gateway.cli import chain, database, devnet, listen, merchants, serve
+from sbtc_gateway.cli.base import main
+
+__all__ = ["chain", "database", "devnet", "listen", "main", "merchants", "serve"]

@@ -1,0 +1,25 @@
+"""Every router the API serves, in the order they are mounted."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sbtc_gateway.events.endpoints import router as events
+from sbtc_gateway.merchants.endpoints import router as merchants
+from sbtc_gateway.payments.endpoints import router as payments
+from sbtc_gateway.refunds.endpoints import router as refunds
+from sbtc_gateway.settlements.endpoints import router as settlements
+from sbtc_gateway.users.endpoints import router as users
+from sbtc_gateway.watcher.endpoints import router as chain_pushes
+from sbtc_gateway.webhooks.endpoints import router as webhooks
+
+ROUTERS: tuple[APIRouter, ...] = (
+    merchants,
+    payments,
+    webhooks,
+    refunds,
+    settlements,
+    chain_pushes,
+    events,
+    users,
+)
