@@ -40,7 +40,7 @@ from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.runtime.app import create_app
 from sbtc_gateway.watcher import setup as chain_setup
 from sbtc_gateway.watcher.runner import Watcher
-from sbtc_gateway.watcher.service import WatchTarget
+from sbtc_gateway.watcher.target import WatchTarget
 
 CONTRACT = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
 

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "domains",
         (
             "events",
+            "chainstate",
             "merchants",
             "users",
             "ledger",

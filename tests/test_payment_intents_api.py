@@ -359,7 +359,7 @@ async def test_event_filters(merchant: Merchant) -> None:
     assert len(both["data"]) == 2
     wildcard = (await merchant.get("/v1/events", {"type": "payment_intent.*"})).json()
     assert len(wildcard["data"]) == 2
-    unknown = await merchant.get("/v1/events", {"type": "charge.refunded"})
+    unknown = await merchant.get("/v1/events", {"type": "charge.captured"})
     assert unknown.status_code == 400
     assert unknown.json()["error"]["param"] == "type"
     future = (await merchant.get("/v1/events", {"created[gt]": int(time.time()) + 60})).json()
@@ -380,7 +380,7 @@ async def test_wire_headers(client: httpx.AsyncClient, merchant: Merchant) -> No
     assert connect.status_code == 400
     assert connect.json()["error"]["param"] == "Stripe-Account"
     assert connect.headers["request-id"].startswith("req_")
-    unknown = await client.get("/v1/charges")
+    unknown = await client.get("/v1/customers")
     assert unknown.status_code == 404
     assert unknown.json()["error"]["type"] == "invalid_request_error"
     assert unknown.headers["request-id"].startswith("req_")

@@ -44,11 +44,11 @@ from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.onchain import terms_tuple
-from sbtc_gateway.watcher import repository as watch_repo
+from sbtc_gateway.chainstate import repository as watch_repo
 from sbtc_gateway.watcher import setup as chain_setup
-from sbtc_gateway.watcher.models import ChainInboxEntry
+from sbtc_gateway.chainstate.models import ChainInboxEntry
 from sbtc_gateway.watcher.runner import RoundResult, Watcher
-from sbtc_gateway.watcher.service import WatchTarget
+from sbtc_gateway.watcher.target import WatchTarget
 from tests.conftest import ServerThread
 
 DEVNET_URL = os.environ.get("STACKS_DEVNET_URL")

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     watcher_standby_seconds: float = Field(default=5.0, gt=0)
     large_payment_sats: int = Field(default=10_000_000, ge=1)
     large_payment_confirmations: int = Field(default=6, ge=1)
+    # A credited payment (or refund) whose block is rolled back and that is not mined again
+    # within this many blocks is lost for good: reversed, and the merchant told (ADR 0011).
+    reorg_reinclusion_blocks: int = Field(default=20, ge=1, le=10_000)
     # Fee distribution: the worker calls `distribute-fees` for paid intents in batches, signing
     # with this operator key (hex; never logged). Unset: fees stay in the contract.
     operator_key: SecretStr | None = None

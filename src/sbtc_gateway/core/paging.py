@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,3 +34,18 @@ def finish_page(rows: Sequence[Any], limit: int, reversed_: bool) -> tuple[list[
 
 def list_envelope(data: list[dict[str, Any]], has_more: bool, url: str) -> dict[str, Any]:
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
+
+
+def encode_page(last_id: str) -> str:
+    """A search result's `next_page` cursor: the last id shown, opaque to the client."""
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_page(page: str, prefix: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(page + "=" * (-len(page) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ParameterError("Invalid page cursor.", param="page") from None
+    if not raw.startswith(prefix) or len(raw) > 36:
+        raise ParameterError("Invalid page cursor.", param="page")
+    return raw

@@ -26,7 +26,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: dict[Any, Any] = {int: BigInteger, dict[str, Any]: JSONType}
+    type_annotation_map: dict[Any, Any] = {
+        int: BigInteger,
+        dict[str, Any]: JSONType,
+        list[dict[str, Any]]: JSONType,
+    }
 
 
 def now() -> int:

@@ -1,21 +1,25 @@
 """Imports every model so the metadata is complete (for Alembic and tests)."""
 
+from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry
+from sbtc_gateway.charges.models import Charge
 from sbtc_gateway.db.base import Base
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.idempotency.models import IdempotencyKey
+from sbtc_gateway.ledger.models import BalanceTransaction
 from sbtc_gateway.merchants.models import ApiKey, Merchant
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.refunds.models import Refund
 from sbtc_gateway.users.models import RefreshToken, User
-from sbtc_gateway.watcher.models import ChainBlock, ChainCursor, ChainInboxEntry
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
+    "BalanceTransaction",
     "Base",
     "ChainBlock",
     "ChainCursor",
     "ChainInboxEntry",
+    "Charge",
     "Event",
     "IdempotencyKey",
     "Merchant",

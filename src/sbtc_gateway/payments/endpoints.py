@@ -27,10 +27,10 @@ from sbtc_gateway.payments.schemas import (
     PaymentIntentUpdateParams,
     RetrieveParams,
     SearchParams,
-    publishable_view,
     render_payment_intent,
 )
 from sbtc_gateway.payments.service import PaymentSettings
+from sbtc_gateway.payments.views import present
 
 router = APIRouter(prefix="/v1/payment_intents", tags=["PaymentIntents"])
 BASE = "/v1/payment_intents"
@@ -50,10 +50,12 @@ async def create_payment_intent(request: Request) -> Response:
     caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentCreateParams)
 
+    tip = await service.chain_tip(cfg, caller.livemode) if params.confirm else None
+
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         merchant = await gw.get(MerchantTermsCache).get(session, caller.merchant_id)
-        pi = await service.create(session, cfg, caller, merchant, params, origin)
-        return 200, render_payment_intent(pi)
+        pi = await service.create(session, cfg, caller, merchant, params, origin, tip=tip)
+        return 200, present(render_payment_intent(pi), cfg)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
 
@@ -70,7 +72,8 @@ async def list_payment_intents(request: Request) -> Response:
     params, _ = await parse(request, ListParams)
     async with gw.sessions() as session:
         items, has_more = await service.list_intents(session, caller, params)
-    data = [render_payment_intent(pi) for pi in items]
+    cfg = gw.get(PaymentSettings)
+    data = [present(render_payment_intent(pi), cfg) for pi in items]
     return json_response(list_envelope(data, has_more, BASE))
 
 
@@ -84,12 +87,13 @@ async def search_payment_intents(request: Request) -> Response:
     gw = gateway(request)
     caller = await authorize(request, gw, "payment_intents:read")
     params, _ = await parse(request, SearchParams)
+    cfg = gw.get(PaymentSettings)
     async with gw.sessions() as session:
         items, has_more, next_page = await service.search_intents(session, caller, params)
     return json_response(
         {
             "object": "search_result",
-            "data": [render_payment_intent(pi) for pi in items],
+            "data": [present(render_payment_intent(pi), cfg) for pi in items],
             "has_more": has_more,
             "next_page": next_page,
             "url": f"{BASE}/search",
@@ -107,15 +111,18 @@ async def retrieve_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
     caller = await authorize(request, gw, "payment_intents:read", publishable=True)
     params, _ = await parse(request, RetrieveParams)
-    obj, read = await gw.get(IntentCache).get(caller.merchant_id, caller.livemode, intent_id)
+    cfg = gw.get(PaymentSettings)
+    publishable = caller.kind == "publishable"
+    if publishable:
+        service.check_client_secret(cfg, intent_id, params.client_secret)
+    cache = gw.get(IntentCache)
+    obj, read = await cache.get(caller.merchant_id, caller.livemode, intent_id)
     if obj is None:
         async with gw.sessions() as session:
-            pi = await service.retrieve(session, caller, intent_id, params.client_secret)
+            pi = await service.retrieve(session, cfg, caller, intent_id, params.client_secret)
         obj = render_payment_intent(pi)
-        await gw.get(IntentCache).put(read, caller.merchant_id, caller.livemode, obj)
-    elif caller.kind == "publishable":
-        service.check_client_secret(intent_id, obj["client_secret"], params.client_secret)
-    return json_response(publishable_view(obj) if caller.kind == "publishable" else obj)
+        await cache.put(read, caller.merchant_id, caller.livemode, obj)
+    return json_response(present(obj, cfg, publishable=publishable))
 
 
 @router.post(
@@ -132,7 +139,7 @@ async def update_payment_intent(intent_id: str, request: Request) -> Response:
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         pi = await service.update(session, cfg, caller, intent_id, params)
-        return 200, render_payment_intent(pi)
+        return 200, present(render_payment_intent(pi), cfg)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
 
@@ -149,10 +156,12 @@ async def confirm_payment_intent(intent_id: str, request: Request) -> Response:
     caller = await authorize(request, gw, "payment_intents:write", publishable=True)
     params, raw = await parse(request, PaymentIntentConfirmParams)
     publishable = caller.kind == "publishable"
+    # The chain tip is read before the transaction opens: no network call under a row lock.
+    tip = await service.chain_tip(cfg, caller.livemode)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        pi = await service.confirm(session, cfg, caller, intent_id, params, origin)
-        return 200, render_payment_intent(pi, publishable=publishable)
+        pi = await service.confirm(session, cfg, caller, intent_id, params, origin, tip=tip)
+        return 200, present(render_payment_intent(pi), cfg, publishable=publishable)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
 
@@ -167,9 +176,10 @@ async def cancel_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
     caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentCancelParams)
+    cfg = gw.get(PaymentSettings)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         pi = await service.cancel(session, caller, intent_id, params, origin)
-        return 200, render_payment_intent(pi)
+        return 200, present(render_payment_intent(pi), cfg)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)

@@ -28,7 +28,6 @@ class PaymentIntent(Base):
     description: Mapped[str | None] = mapped_column(Text, default=None)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     receipt_email: Mapped[str | None] = mapped_column(String(255), default=None)
-    client_secret: Mapped[str] = mapped_column(String(96))
     payer: Mapped[str | None] = mapped_column(String(64), default=None)
     payout_address: Mapped[str] = mapped_column(String(64))
     return_url: Mapped[str | None] = mapped_column(Text, default=None)
@@ -42,6 +41,11 @@ class PaymentIntent(Base):
     block_height: Mapped[int | None] = mapped_column(default=None)
     block_hash: Mapped[str | None] = mapped_column(String(66), default=None)
     succeeded_at: Mapped[int | None] = mapped_column(default=None)
+    # The newest charge (ADR 0010), how much of the payment was refunded, and money received
+    # after the intent was canceled (ADR 0011: charge, amount, payer, txid, refund owed).
+    latest_charge_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    amount_refunded: Mapped[int] = mapped_column(default=0, server_default="0")
+    late_payment: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     # The gateway fee's way out of the contract (`distribute-fees`): null (not yet), pending,
     # distributed, failed; and the transaction that carries it.
     fee_status: Mapped[str | None] = mapped_column(String(16), default=None)
@@ -49,5 +53,9 @@ class PaymentIntent(Base):
     expires_at: Mapped[int]
     created: Mapped[int] = mapped_column(default=now)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)
-    # Optimistic concurrency: every transition is `UPDATE … WHERE version = :seen`.
+    # Optimistic concurrency on top of the row locks: SQLAlchemy adds `WHERE version = :seen`
+    # to every UPDATE and bumps it, so a change made from a stale copy (a path that forgot to
+    # lock) fails with StaleDataError instead of overwriting another transition.
     version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

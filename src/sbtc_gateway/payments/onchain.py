@@ -13,6 +13,9 @@ expiry height covers the intent's remaining lifetime.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import math
 import time
 from collections.abc import Mapping
@@ -37,6 +40,7 @@ from sbtc_gateway.chain.networks import Network
 from sbtc_gateway.core.errors import ApiError
 
 PAY_FUNCTION = "pay-signed-intent"
+REFUND_FUNCTION = "refund-payment"
 
 
 class ChainUnavailableError(ApiError):
@@ -73,6 +77,44 @@ def blocks_for(seconds: float, block_time_seconds: float) -> int:
     return max(1, math.ceil(max(0.0, seconds) / block_time_seconds))
 
 
+def wallet_call(
+    *,
+    network: Network,
+    contract_id: str,
+    function: str,
+    args: list[tuple[str, ClarityValue]],
+    payer: str | None,
+    recipient: str | None,
+    intent_id: str,
+    amount: int,
+    fee: int,
+    expires_at_block: int | None,
+) -> dict[str, Any]:
+    """What a wallet signs (`@stacks/connect`'s `stx_callContract` takes it as it is): one shape
+    for a payment and for a refund, so one wallet routine serves both. Deny mode with one
+    post-condition: `payer` (the transaction's origin when unknown) sends exactly `amount`."""
+    pc = ft_post_condition(payer or "origin", "eq", amount, network.sbtc_asset_id)
+    address, name = contract_id.split(".", 1)
+    return {
+        "network": network.name,
+        "contract_id": contract_id,
+        "contract_address": address,
+        "contract_name": name,
+        "function_name": function,
+        "function_args": [value.to_hex() for _, value in args],
+        "function_args_repr": [f"{arg}: {value!r}" for arg, value in args],
+        "post_conditions": [pc.to_hex()],
+        "post_condition_mode": "deny",
+        "expires_at_block": expires_at_block,
+        "token_contract_id": network.sbtc_token,
+        "intent_id": intent_id,
+        "amount": amount,
+        "fee": fee,
+        "recipient": recipient,
+        "payer": payer,
+    }
+
+
 def contract_call(
     *,
     network: Network,
@@ -105,26 +147,56 @@ def contract_call(
         ("expires-at", UInt(expires_at_block)),
         ("signature", Buffer(signature)),
     ]
-    pc = ft_post_condition(payer or "origin", "eq", amount, network.sbtc_asset_id)
-    return {
-        "network": network.name,
-        "contract_id": contract_id,
-        "contract_address": contract_id.split(".", 1)[0],
-        "contract_name": contract_id.split(".", 1)[1],
-        "function_name": PAY_FUNCTION,
-        "function_args": [value.to_hex() for _, value in args],
-        "function_args_repr": [f"{name}: {value!r}" for name, value in args],
-        "post_conditions": [pc.to_hex()],
-        "post_condition_mode": "deny",
-        "expires_at_block": expires_at_block,
-        "token_contract_id": network.sbtc_token,
-        "intent_id": intent_id,
-        "amount": amount,
-        "fee": fee,
-        "recipient": merchant,
-        "payer": payer,
-        "gateway_public_key": "0x" + key.public_key.hex(),
-    }
+    call = wallet_call(
+        network=network,
+        contract_id=contract_id,
+        function=PAY_FUNCTION,
+        args=args,
+        payer=payer,
+        recipient=merchant,
+        intent_id=intent_id,
+        amount=amount,
+        fee=fee,
+        expires_at_block=expires_at_block,
+    )
+    call["gateway_public_key"] = "0x" + key.public_key.hex()
+    return call
+
+
+def refund_call(
+    *,
+    network: Network,
+    contract_id: str,
+    intent_id: str,
+    merchant: str,
+    payer: str | None,
+    amount: int,
+) -> dict[str, Any]:
+    """The merchant wallet's `refund-payment`: the merchant sends `amount` back to the payer."""
+    args: list[tuple[str, ClarityValue]] = [
+        ("token", principal(network.sbtc_token)),
+        ("payment-id", StringAscii(intent_id)),
+        ("amount", UInt(amount)),
+    ]
+    return wallet_call(
+        network=network,
+        contract_id=contract_id,
+        function=REFUND_FUNCTION,
+        args=args,
+        payer=merchant,
+        recipient=payer,
+        intent_id=intent_id,
+        amount=amount,
+        fee=0,
+        expires_at_block=None,
+    )
+
+
+def client_secret(key: bytes, intent_id: str) -> str:
+    """The intent's client secret, derived from the server's key: never stored, so neither the
+    database nor a cache holds it; the same every time it is rendered."""
+    mac = hmac.new(key, b"client_secret:" + intent_id.encode(), hashlib.sha256).digest()
+    return f"{intent_id}_secret_{base64.urlsafe_b64encode(mac).decode()[:24]}"
 
 
 @dataclass

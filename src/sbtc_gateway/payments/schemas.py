@@ -131,6 +131,8 @@ PAYMENT_INTENT_FIELDS = (
 
 
 def render_payment_intent(pi: PaymentIntent, *, publishable: bool = False) -> dict[str, Any]:
+    """The stored form: what events and the cache hold, without credentials (`views.present`
+    adds the client secret and the signed contract call for an API response)."""
     obj: dict[str, Any] = {
         "id": pi.id,
         "object": "payment_intent",
@@ -144,7 +146,7 @@ def render_payment_intent(pi: PaymentIntent, *, publishable: bool = False) -> di
         "canceled_at": pi.canceled_at,
         "cancellation_reason": pi.cancellation_reason,
         "capture_method": "automatic",
-        "client_secret": pi.client_secret,
+        "client_secret": None,  # derived when shown (views.present), never stored
         "confirmation_method": "automatic",
         "created": pi.created,
         "currency": pi.currency,
@@ -153,7 +155,7 @@ def render_payment_intent(pi: PaymentIntent, *, publishable: bool = False) -> di
         "expires_at": pi.expires_at,
         "invoice": None,
         "last_payment_error": pi.last_payment_error,
-        "latest_charge": None,
+        "latest_charge": pi.latest_charge_id,
         "livemode": pi.livemode,
         "metadata": dict(pi.metadata_ or {}),
         "next_action": pi.next_action,
@@ -175,6 +177,8 @@ def render_payment_intent(pi: PaymentIntent, *, publishable: bool = False) -> di
             "block_hash": pi.block_hash,
             "fee_status": pi.fee_status,
             "fee_txid": pi.fee_txid,
+            "amount_refunded": pi.amount_refunded,
+            "late_payment": pi.late_payment,
         },
         "setup_future_usage": None,
         "shipping": None,

@@ -1,138 +1,27 @@
-"""Stripe's search query language for PaymentIntents, compiled to SQL conditions.
-
-    status:'succeeded' AND metadata['order_id']:'6735'
-    amount>1000 OR -currency:'sbtc'
-    created>=1700000000
-
-Clauses join with AND or OR (not both in one query, as in Stripe); `-` negates a clause.
-Fields: `status`, `currency`, `amount`, `amount_received`, `created`, `metadata['key']`.
-"""
+"""The fields PaymentIntent search knows (`GET /v1/payment_intents/search`)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any
+from sqlalchemy import ColumnElement
 
-from sqlalchemy import ColumnElement, and_, not_, or_
-
-from sbtc_gateway.core.errors import ParameterError
+from sbtc_gateway.db import search
+from sbtc_gateway.db.search import Clause, SearchFields
 from sbtc_gateway.payments.models import PaymentIntent
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<joiner>AND|OR)(?=\s)
-      | (?P<neg>-)?(?P<field>metadata\[(?P<mq>['"])(?P<mkey>(?:(?!(?P=mq)).)*)(?P=mq)\]|[a-z_]+)
-        (?P<op>>=|<=|:|>|<)
-        (?:(?P<q>['"])(?P<str>(?:\\.|(?!(?P=q)).)*)(?P=q)|(?P<num>-?\d+))
-    )""",
-    re.VERBOSE,
+FIELDS = SearchFields(
+    strings={"status": PaymentIntent.status, "currency": PaymentIntent.currency},
+    numbers={
+        "amount": PaymentIntent.amount,
+        "amount_received": PaymentIntent.amount_received,
+        "created": PaymentIntent.created,
+    },
+    metadata=PaymentIntent.metadata_,
 )
-
-STRING_FIELDS = {"status": PaymentIntent.status, "currency": PaymentIntent.currency}
-NUMBER_FIELDS = {
-    "amount": PaymentIntent.amount,
-    "amount_received": PaymentIntent.amount_received,
-    "created": PaymentIntent.created,
-}
-MAX_CLAUSES = 10
-
-
-@dataclass(frozen=True)
-class Clause:
-    field: str
-    op: str
-    value: str | int
-    negated: bool
-    metadata_key: str | None
-
-
-def _fail(message: str) -> ParameterError:
-    return ParameterError(message, param="query", code="parameter_invalid")
 
 
 def parse(query: str) -> tuple[list[Clause], str]:
-    clauses: list[Clause] = []
-    joiners: set[str] = set()
-    pos = 0
-    expect_clause = True
-    text = query.strip()
-    if not text:
-        raise _fail("The search query is empty.")
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if not match or match.end() == pos:
-            raise _fail(f"Could not parse the search query at position {pos}: {text[pos:][:40]!r}")
-        pos = match.end()
-        if match.group("joiner"):
-            if expect_clause:
-                raise _fail(f"Unexpected {match.group('joiner')} at position {match.start()}.")
-            joiners.add(match.group("joiner"))
-            expect_clause = True
-            continue
-        if not expect_clause:
-            raise _fail("Clauses must be joined with AND or OR.")
-        clauses.append(_clause(match))
-        expect_clause = False
-    if expect_clause:
-        raise _fail("The search query ends with AND or OR.")
-    if len(joiners) > 1:
-        raise _fail("A search query cannot mix AND and OR.")
-    if len(clauses) > MAX_CLAUSES:
-        raise _fail(f"A search query has at most {MAX_CLAUSES} clauses.")
-    return clauses, (joiners.pop() if joiners else "AND")
-
-
-def _clause(match: re.Match[str]) -> Clause:
-    field = match.group("field")
-    op = match.group("op")
-    raw_str = match.group("str")
-    value: str | int
-    value = re.sub(r"\\(.)", r"\1", raw_str) if raw_str is not None else int(match.group("num"))
-    metadata_key = match.group("mkey")
-    if metadata_key is not None:
-        field = "metadata"
-        if op != ":" or not isinstance(value, str):
-            raise _fail("metadata clauses take the form metadata['key']:'value'.")
-    elif field in STRING_FIELDS:
-        if op != ":" or not isinstance(value, str):
-            raise _fail(f"The field {field} only supports exact matches with a quoted string.")
-    elif field in NUMBER_FIELDS:
-        if isinstance(value, str):
-            if not value.lstrip("-").isdigit():
-                raise _fail(f"The field {field} takes an integer.")
-            value = int(value)
-    else:
-        supported = ", ".join([*STRING_FIELDS, *NUMBER_FIELDS, "metadata['key']"])
-        raise _fail(f"Unsupported search field {field!r}; supported: {supported}.")
-    return Clause(field, op, value, bool(match.group("neg")), metadata_key)
+    return search.parse(query, FIELDS)
 
 
 def to_condition(query: str) -> ColumnElement[bool]:
-    clauses, joiner = parse(query)
-    conditions = [_condition(c) for c in clauses]
-    return and_(*conditions) if joiner == "AND" else or_(*conditions)
-
-
-def _condition(clause: Clause) -> ColumnElement[bool]:
-    column: Any
-    if clause.field == "metadata":
-        assert clause.metadata_key is not None
-        column = PaymentIntent.metadata_[clause.metadata_key].as_string()
-    elif clause.field in STRING_FIELDS:
-        column = STRING_FIELDS[clause.field]
-    else:
-        column = NUMBER_FIELDS[clause.field]
-    value = clause.value
-    cond: ColumnElement[bool]
-    if clause.op == ":":
-        cond = column == value
-    elif clause.op == ">":
-        cond = column > value
-    elif clause.op == "<":
-        cond = column < value
-    elif clause.op == ">=":
-        cond = column >= value
-    else:
-        cond = column <= value
-    return not_(cond) if clause.negated else cond
+    return search.to_condition(query, FIELDS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hmac
 import time
 from dataclasses import dataclass
@@ -18,10 +17,10 @@ from sbtc_gateway.core.errors import (
     ParameterError,
     StateError,
 )
-from sbtc_gateway.core.ids import new_id, token
+from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.money import fee_for
 from sbtc_gateway.core.origin import SYSTEM, Origin
-from sbtc_gateway.core.paging import check_limit
+from sbtc_gateway.core.paging import check_limit, decode_page, encode_page
 from sbtc_gateway.core.params import merge_metadata
 from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.events import service as events
@@ -46,7 +45,6 @@ from sbtc_gateway.payments.state import (
     CANCELABLE,
     CONFIRMABLE,
     EVENT_FOR,
-    PAYMENT_FAILED,
     Status,
     check_transition,
 )
@@ -65,12 +63,25 @@ class PaymentSettings:
     signing_key: PrivateKey | None = None
     tips: ChainTips | None = None
     block_time_seconds: float = 5.0
+    # HMAC key the client secrets are derived from (onchain.client_secret).
+    client_secret_key: bytes = b""
 
     def network(self, livemode: bool) -> str:
         return "mainnet" if livemode else self.test_network
 
     def contract(self, livemode: bool) -> str | None:
         return self.live_contract if livemode else self.test_contract
+
+    def client_secret(self, intent_id: str) -> str:
+        return onchain.client_secret(self.client_secret_key, intent_id)
+
+
+async def chain_tip(cfg: PaymentSettings, livemode: bool) -> int:
+    """The current Stacks tip of the mode's network, for a confirmation's expiry height. Read
+    before the confirming transaction opens (cached briefly): never under a row lock."""
+    if cfg.tips is None:
+        raise InvalidRequestError("Payments are not configured on this gateway (no chain API).")
+    return await cfg.tips.height(cfg.network(livemode))
 
 
 def _not_found(intent_id: str) -> NotFoundError:
@@ -116,7 +127,10 @@ async def create(
     merchant: MerchantTerms,
     params: PaymentIntentCreateParams,
     origin: Origin,
+    *,
+    tip: int | None = None,
 ) -> PaymentIntent:
+    """`tip`: the chain tip read before the transaction, needed when `confirm` is set."""
     _check_amount(cfg, params.amount)
     _check_method_types(params.payment_method_types)
     payout = merchant.live_stacks_address if caller.livemode else merchant.stacks_address
@@ -139,7 +153,6 @@ async def create(
         description=params.description,
         metadata_=merge_metadata({}, params.metadata),
         receipt_email=params.receipt_email,
-        client_secret=f"{intent_id}_secret_{token(18)}",
         payer=payer,
         payout_address=payout,
         return_url=params.return_url,
@@ -149,29 +162,30 @@ async def create(
         version=1,
     )
     session.add(pi)
-    _emit(session, pi, "payment_intent.created", origin)
+    emit(session, pi, "payment_intent.created", origin)
     if params.confirm:
-        await _confirm(cfg, pi, PaymentIntentConfirmParams(), origin, session)
+        _confirm(cfg, pi, origin, session, tip)
     await session.flush()
     return pi
 
 
 async def retrieve(
-    session: AsyncSession, caller: AuthenticatedKey, intent_id: str, client_secret: str | None
+    session: AsyncSession,
+    cfg: PaymentSettings,
+    caller: AuthenticatedKey,
+    intent_id: str,
+    client_secret: str | None,
 ) -> PaymentIntent:
     pi = await repository.get(session, caller.merchant_id, caller.livemode, intent_id)
     if pi is None:
         raise _not_found(intent_id)
     if caller.kind == "publishable":
-        _check_client_secret(pi, client_secret)
+        check_client_secret(cfg, intent_id, client_secret)
     return pi
 
 
-def _check_client_secret(pi: PaymentIntent, client_secret: str | None) -> None:
-    check_client_secret(pi.id, pi.client_secret, client_secret)
-
-
-def check_client_secret(intent_id: str, stored: str, client_secret: str | None) -> None:
+def check_client_secret(cfg: PaymentSettings, intent_id: str, client_secret: str | None) -> None:
+    stored = cfg.client_secret(intent_id)
 
     if client_secret is None:
         raise ParameterError(
@@ -233,7 +247,7 @@ async def update(
             )
         pi.payer = _payer(params.payment_method_data, caller.livemode)
         pi.status = Status.REQUIRES_CONFIRMATION if pi.payer else Status.REQUIRES_PAYMENT_METHOD
-    _touch(pi)
+    touch(pi)
     await session.flush()
     return pi
 
@@ -245,11 +259,16 @@ async def confirm(
     intent_id: str,
     params: PaymentIntentConfirmParams,
     origin: Origin,
+    *,
+    tip: int | None,
 ) -> PaymentIntent:
+    """`tip`: the chain tip, read before this transaction opened (`chain_tip`)."""
     pi = await _locked(session, caller, intent_id)
     if caller.kind == "publishable":
-        _check_client_secret(pi, params.client_secret)
-    elif params.client_secret is not None and params.client_secret != pi.client_secret:
+        check_client_secret(cfg, pi.id, params.client_secret)
+    elif params.client_secret is not None and not hmac.compare_digest(
+        params.client_secret.encode(), cfg.client_secret(pi.id).encode()
+    ):
         raise ParameterError("The client_secret does not match.", param="client_secret")
     _check_method_types(params.payment_method_types)
     if pi.status not in CONFIRMABLE:
@@ -271,54 +290,45 @@ async def confirm(
         pi.receipt_email = params.receipt_email
     if params.return_url is not None:
         pi.return_url = params.return_url
-    await _confirm(cfg, pi, params, origin, session)
+    _confirm(cfg, pi, origin, session, tip)
     await session.flush()
     return pi
 
 
-async def _confirm(
+def _confirm(
     cfg: PaymentSettings,
     pi: PaymentIntent,
-    params: PaymentIntentConfirmParams,
     origin: Origin,
     session: AsyncSession,
+    tip: int | None,
 ) -> None:
     check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "confirm")
     contract = cfg.contract(pi.livemode)
     if contract is None:
         raise InvalidRequestError("Live payments are not configured on this gateway.")
-    network = cfg.network(pi.livemode)
-    if cfg.signing_key is None or cfg.tips is None:
+    if cfg.signing_key is None:
         raise InvalidRequestError("Payments are not configured on this gateway (no signing key).")
-    net = onchain.network_for(network)
-    tip = await cfg.tips.height(network)
+    if tip is None:
+        raise onchain.ChainUnavailableError(
+            "The Stacks API is unavailable; retry the confirmation shortly."
+        )
     remaining = pi.expires_at - int(time.time())
     expires_at_block = tip + onchain.blocks_for(remaining, cfg.block_time_seconds)
-    call = onchain.contract_call(
-        network=net,
-        contract_id=contract,
-        key=cfg.signing_key,
-        intent_id=pi.id,
-        merchant=pi.payout_address,
-        payer=pi.payer,
-        amount=pi.amount,
-        fee=pi.application_fee_amount,
-        expires_at_block=expires_at_block,
-    )
     previous = {"status": pi.status, "next_action": pi.next_action}
     pi.status = Status.REQUIRES_ACTION
     pi.last_payment_error = None
     pi.expires_at_block = expires_at_block
+    # The call itself (with the gateway's signature) is rebuilt when the intent is shown
+    # (`views.present`), so neither the database nor an event payload holds the signature.
     pi.next_action = {
         "type": "sbtc_contract_call",
-        "sbtc_contract_call": call,
         "redirect_to_url": {
             "url": f"{cfg.checkout_base_url}/checkout/{pi.id}",
             "return_url": pi.return_url,
         },
     }
-    _touch(pi)
-    _emit(session, pi, EVENT_FOR[Status.REQUIRES_ACTION], origin, previous)
+    touch(pi)
+    emit(session, pi, EVENT_FOR[Status.REQUIRES_ACTION], origin, previous)
 
 
 async def cancel(
@@ -347,8 +357,8 @@ def _cancel(session: AsyncSession, pi: PaymentIntent, reason: str | None, origin
     pi.cancellation_reason = reason
     pi.canceled_at = int(time.time())
     pi.next_action = None
-    _touch(pi)
-    _emit(session, pi, EVENT_FOR[Status.CANCELED], origin, previous)
+    touch(pi)
+    emit(session, pi, EVENT_FOR[Status.CANCELED], origin, previous)
 
 
 async def expire_due(session: AsyncSession, *, batch: int = 200) -> int:
@@ -386,36 +396,21 @@ async def search_intents(
     session: AsyncSession, caller: AuthenticatedKey, params: SearchParams
 ) -> tuple[list[PaymentIntent], bool, str | None]:
     condition = search.to_condition(params.query)
-    after_id = _decode_page(params.page) if params.page else None
+    after_id = decode_page(params.page, "pi_") if params.page else None
     limit = check_limit(params.limit)
     items, has_more = await repository.search_page(
         session, caller.merchant_id, caller.livemode, condition, limit=limit, after_id=after_id
     )
-    next_page = _encode_page(items[-1].id) if has_more and items else None
+    next_page = encode_page(items[-1].id) if has_more and items else None
     return items, has_more, next_page
 
 
-def _encode_page(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def _decode_page(page: str) -> str:
-    try:
-        raw = base64.urlsafe_b64decode(page + "=" * (-len(page) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise ParameterError("Invalid page cursor.", param="page") from None
-    if not raw.startswith("pi_") or len(raw) > 36:
-        raise ParameterError("Invalid page cursor.", param="page")
-    return raw
-
-
-def _touch(pi: PaymentIntent) -> None:
+def touch(pi: PaymentIntent) -> None:
     pi.updated = int(time.time())
-    pi.version = (pi.version or 0) + 1
     note_changed(object_session(pi), pi.id)
 
 
-def _emit(
+def emit(
     session: AsyncSession,
     pi: PaymentIntent,
     type_: str,
@@ -431,124 +426,3 @@ def _emit(
         origin=origin,
         previous_attributes=previous,
     )
-
-
-# --- transitions driven by the chain (the watcher) ----------------------------------------------
-# Every one locks the intent, checks the transition against payments/state.py and records the
-# event in the same transaction. They return False when there is nothing to do (idempotent).
-
-
-async def lock_for_chain(session: AsyncSession, intent_id: str) -> PaymentIntent | None:
-    return await repository.lock_by_id(session, intent_id)
-
-
-def chain_processing(session: AsyncSession, pi: PaymentIntent, txid: str) -> bool:
-    """The payment transaction was seen (mempool or a block not yet deep enough)."""
-    if pi.status == Status.PROCESSING and pi.txid == txid:
-        return False
-    if pi.status not in (Status.REQUIRES_ACTION, Status.SUCCEEDED, Status.PROCESSING):
-        return False
-    check_transition(pi.id, pi.status, Status.PROCESSING, "process")
-    previous = {"status": pi.status, "amount_received": pi.amount_received}
-    pi.status = Status.PROCESSING
-    pi.txid = txid
-    pi.amount_received = 0
-    pi.block_height = None
-    pi.block_hash = None
-    pi.succeeded_at = None
-    pi.last_payment_error = None
-    _touch(pi)
-    _emit(session, pi, EVENT_FOR[Status.PROCESSING], SYSTEM, previous)
-    return True
-
-
-def chain_succeeded(
-    session: AsyncSession,
-    pi: PaymentIntent,
-    *,
-    txid: str,
-    amount_received: int,
-    block_height: int,
-    block_hash: str,
-) -> bool:
-    """The payment succeeded in a canonical block, buried deep enough. Never twice."""
-    if pi.status == Status.SUCCEEDED:
-        return False
-    check_transition(pi.id, pi.status, Status.SUCCEEDED, "succeed")
-    previous = {"status": pi.status, "amount_received": pi.amount_received}
-    pi.status = Status.SUCCEEDED
-    pi.txid = txid
-    pi.amount_received = amount_received
-    pi.block_height = block_height
-    pi.block_hash = block_hash
-    pi.succeeded_at = int(time.time())
-    pi.next_action = None
-    pi.last_payment_error = None
-    _touch(pi)
-    _emit(session, pi, EVENT_FOR[Status.SUCCEEDED], SYSTEM, previous)
-    return True
-
-
-def chain_failed(
-    session: AsyncSession, pi: PaymentIntent, *, txid: str, code: str, message: str
-) -> bool:
-    """The payment transaction failed on chain (aborted): the intent needs a new attempt."""
-    if pi.status not in (Status.REQUIRES_ACTION, Status.PROCESSING):
-        return False
-    if pi.status == Status.PROCESSING and pi.txid not in (None, txid):
-        return False  # another transaction is paying this intent; this one does not matter
-    check_transition(pi.id, pi.status, Status.REQUIRES_PAYMENT_METHOD, "fail")
-    previous = {"status": pi.status, "next_action": pi.next_action}
-    pi.status = Status.REQUIRES_PAYMENT_METHOD
-    pi.next_action = None
-    pi.last_payment_error = {
-        "type": "card_error",
-        "code": code,
-        "message": message,
-        "sbtc": {"txid": txid},
-    }
-    pi.txid = None
-    _touch(pi)
-    _emit(session, pi, PAYMENT_FAILED, SYSTEM, previous)
-    return True
-
-
-def chain_tx_gone(session: AsyncSession, pi: PaymentIntent, *, txid: str, reason: str) -> bool:
-    """The payment transaction was dropped or replaced before it was mined: back to waiting
-    for the wallet (the signed call still stands until its expiry height)."""
-    if pi.status != Status.PROCESSING or pi.txid != txid:
-        return False
-    check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "reset")
-    previous = {"status": pi.status}
-    pi.status = Status.REQUIRES_ACTION
-    pi.txid = None
-    pi.last_payment_error = {
-        "type": "card_error",
-        "code": "transaction_dropped",
-        "message": f"The payment transaction was not mined ({reason}); pay again.",
-        "sbtc": {"txid": txid},
-    }
-    _touch(pi)
-    _emit(session, pi, EVENT_FOR[Status.REQUIRES_ACTION], SYSTEM, previous)
-    return True
-
-
-def chain_mismatch(session: AsyncSession, pi: PaymentIntent, *, txid: str, problem: str) -> None:
-    """An on-chain payment names this intent but does not match it: recorded and reported
-    (last_payment_error and a `payment_intent.payment_failed` event), never credited."""
-    previous = {"last_payment_error": pi.last_payment_error}
-    pi.last_payment_error = {
-        "type": "invalid_request_error",
-        "code": "payment_mismatch",
-        "message": f"An on-chain payment does not match this PaymentIntent: {problem}",
-        "sbtc": {"txid": txid},
-    }
-    _touch(pi)
-    _emit(session, pi, PAYMENT_FAILED, SYSTEM, previous)
-
-
-def chain_fee(session: AsyncSession, pi: PaymentIntent, *, txid: str, status: str) -> None:
-    """The fee's `distribute-fees` call landed (`distributed`) or failed (`failed`)."""
-    pi.fee_status = status
-    pi.fee_txid = txid
-    note_changed(object_session(pi), pi.id)

@@ -8,8 +8,10 @@ Statuses and their meaning follow Stripe's PaymentIntent. For sBTC:
 - `succeeded`: the transaction succeeded in a canonical block (and enough confirmations);
 - `canceled`: by the merchant, or by the system (`expired`, …). Final.
 
-`processing` cannot be canceled: the customer's money is already moving on chain. A reorg can
-send `succeeded` back to `processing`.
+`processing` cannot be canceled: the customer's money is already moving on chain. The chain can
+move an intent out of any open status (a payment lands whatever the intent says); `succeeded`
+goes back only when its payment is lost for good (ADR 0011: `payment_intent.payment_reversed`),
+never for a reorg that re-mines it, so `payment_intent.succeeded` is sent once per payment.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ class Status(StrEnum):
 
 S = Status
 ALLOWED: dict[Status, frozenset[Status]] = {
-    S.REQUIRES_PAYMENT_METHOD: frozenset({S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION, S.CANCELED}),
+    # A payment sent with a signed call that is still valid can land after a failed attempt.
+    S.REQUIRES_PAYMENT_METHOD: frozenset(
+        {S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION, S.PROCESSING, S.SUCCEEDED, S.CANCELED}
+    ),
     S.REQUIRES_CONFIRMATION: frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION, S.CANCELED}),
     # Re-confirming refreshes the signed terms, hence requires_action -> requires_action.
     S.REQUIRES_ACTION: frozenset(
@@ -39,7 +44,9 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     ),
     S.PROCESSING: frozenset({S.SUCCEEDED, S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION}),
     S.REQUIRES_CAPTURE: frozenset({S.SUCCEEDED, S.CANCELED}),
-    S.SUCCEEDED: frozenset({S.PROCESSING}),
+    # Only a payment lost for good takes it back (never a reorg that re-mines it).
+    S.SUCCEEDED: frozenset({S.REQUIRES_PAYMENT_METHOD}),
+    # Final: money that arrives later is recorded beside it (`paid_late`), not by reopening it.
     S.CANCELED: frozenset(),
 }
 
@@ -58,6 +65,10 @@ EVENT_FOR: dict[Status, str] = {
     S.CANCELED: "payment_intent.canceled",
 }
 PAYMENT_FAILED = "payment_intent.payment_failed"
+PAYMENT_REVERSED = "payment_intent.payment_reversed"
+PAID_LATE = "payment_intent.paid_late"
+# A payment transaction can be seen (and can land) for an intent in any of these.
+PAYABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION, S.PROCESSING})
 
 USER_CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
 SYSTEM_CANCELLATION_REASONS = ("automatic", "expired", "failed_invoice", "void_invoice")

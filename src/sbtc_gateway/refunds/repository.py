@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,6 +11,8 @@ from sbtc_gateway.db.paging import finish_page, page_query
 from sbtc_gateway.refunds.models import Refund
 
 OPEN = ("requires_action", "pending", "succeeded")
+# Refunds not yet on chain: a `refund` event may complete one of them.
+UNPAID = ("requires_action",)
 
 
 async def get(
@@ -28,6 +32,7 @@ async def list_page(
     livemode: bool,
     *,
     payment_intent: str | None,
+    charge: str | None = None,
     limit: int,
     starting_after: str | None,
     ending_before: str | None,
@@ -35,20 +40,51 @@ async def list_page(
     query = select(Refund).where(Refund.merchant_id == merchant_id, Refund.livemode == livemode)
     if payment_intent is not None:
         query = query.where(Refund.payment_intent_id == payment_intent)
+    if charge is not None:
+        query = query.where(Refund.charge_id == charge)
     paged, reversed_ = page_query(
         query, Refund.id, limit=limit, starting_after=starting_after, ending_before=ending_before
     )
     return finish_page((await session.scalars(paged)).all(), limit, reversed_)
 
 
-async def committed_total(session: AsyncSession, intent_id: str) -> int:
-    """Sats refunded or on their way back for one intent (everything not failed/canceled)."""
+async def committed_total(session: AsyncSession, charge_id: str) -> int:
+    """Sats refunded or on their way back for one charge (everything not failed/canceled)."""
     total = await session.scalar(
         select(func.coalesce(func.sum(Refund.amount), 0)).where(
-            Refund.payment_intent_id == intent_id, Refund.status.in_(OPEN)
+            Refund.charge_id == charge_id, Refund.status.in_(OPEN)
         )
     )
     return int(total or 0)
+
+
+async def for_charges(session: AsyncSession, charge_ids: Sequence[str]) -> dict[str, list[Refund]]:
+    """Each charge's refunds, newest first (one query for a page of charges)."""
+    if not charge_ids:
+        return {}
+    rows = await session.scalars(
+        select(Refund).where(Refund.charge_id.in_(list(charge_ids))).order_by(Refund.id.desc())
+    )
+    found: dict[str, list[Refund]] = {}
+    for refund in rows:
+        found.setdefault(refund.charge_id or "", []).append(refund)
+    return found
+
+
+async def lock(session: AsyncSession, refund_id: str) -> Refund | None:
+    """System use (watcher)."""
+    found: Refund | None = await session.scalar(
+        select(Refund).where(Refund.id == refund_id).with_for_update()
+    )
+    return found
+
+
+async def reorged(session: AsyncSession, livemode: bool) -> Sequence[Refund]:
+    """System use (watcher): refunds whose block was rolled back, waiting to be mined again."""
+    query = select(Refund).where(
+        Refund.livemode == livemode, Refund.status == "pending", Refund.reorged_at.is_not(None)
+    )
+    return (await session.scalars(query)).all()
 
 
 async def awaiting_chain(
@@ -66,7 +102,7 @@ async def awaiting_chain(
         .where(
             Refund.payment_intent_id == intent_id,
             Refund.amount == amount,
-            Refund.status.in_(("requires_action", "pending")),
+            Refund.status.in_(UNPAID),
         )
         .order_by(Refund.created, Refund.id)
         .limit(1)

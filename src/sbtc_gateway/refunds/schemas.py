@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sbtc_gateway.core.params import Metadata, OptInt, OptStr, Params, ReqStr, StrList
+from sbtc_gateway.core.params import Metadata, OptInt, OptStr, Params, StrList
 from sbtc_gateway.refunds.models import Refund
 
 REFUND_FIELDS = [
     "id", "object", "amount", "balance_transaction", "charge", "created", "currency",
-    "destination_details", "failure_reason", "metadata", "next_action", "payment_intent",
-    "reason", "receipt_number", "status", "sbtc",
+    "destination_details", "failure_balance_transaction", "failure_reason", "metadata",
+    "next_action", "payment_intent", "reason", "receipt_number", "status", "sbtc",
 ]  # fmt: skip
 
 
 class RefundCreateParams(Params):
-    payment_intent: ReqStr
+    payment_intent: OptStr = None
+    charge: OptStr = None
     amount: OptInt = None
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
     metadata: Metadata = None
@@ -24,6 +25,7 @@ class RefundCreateParams(Params):
 
 class RefundListParams(Params):
     payment_intent: OptStr = None
+    charge: OptStr = None
     limit: OptInt = None
     starting_after: OptStr = None
     ending_before: OptStr = None
@@ -39,11 +41,15 @@ def render_refund(refund: Refund) -> dict[str, Any]:
         "id": refund.id,
         "object": "refund",
         "amount": refund.amount,
-        "balance_transaction": None,
-        "charge": None,
+        "balance_transaction": refund.balance_transaction_id,
+        "charge": refund.charge_id,
         "created": refund.created,
         "currency": refund.currency,
-        "destination_details": None,
+        "destination_details": {
+            "type": "sbtc",
+            "sbtc": {"recipient": refund.destination, "txid": refund.txid},
+        },
+        "failure_balance_transaction": refund.failure_balance_transaction_id,
         "failure_reason": refund.failure_reason,
         "metadata": dict(refund.metadata_ or {}),
         "next_action": refund.next_action,
@@ -51,5 +57,5 @@ def render_refund(refund: Refund) -> dict[str, Any]:
         "reason": refund.reason,
         "receipt_number": None,
         "status": refund.status,
-        "sbtc": {"txid": refund.txid},
+        "sbtc": {"txid": refund.txid, "reorged_at": refund.reorged_at},
     }

@@ -2,7 +2,11 @@
 
 Non-custodial: the gateway never holds the merchant's sBTC, so a refund is created with the
 `refund-payment` contract call the merchant's wallet signs (`next_action.sbtc_contract_call`,
-deny mode: the merchant sends exactly `amount`). The watcher completes it when the call lands.
+the same shape as a payment's: deny mode, the merchant sends exactly `amount` to the payer).
+The watcher completes it when the call lands, and writes the ledger row then. A refund whose
+block is rolled back is `pending` until it is mined again, or `failed` if it never is (ADR 0011).
+
+Locks are taken in one order everywhere: the intent, then its charge, then the refund.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sbtc_gateway.chain import StringAscii, UInt, ft_post_condition, principal
+from sbtc_gateway.charges import repository as charges_repository
+from sbtc_gateway.charges import service as charges
+from sbtc_gateway.charges.models import Charge
 from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.origin import SYSTEM, Origin
@@ -20,39 +26,95 @@ from sbtc_gateway.core.paging import check_limit
 from sbtc_gateway.core.params import merge_metadata
 from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.events import service as events
-from sbtc_gateway.payments import onchain
+from sbtc_gateway.ledger import service as ledger
+from sbtc_gateway.payments import lifecycle, onchain
 from sbtc_gateway.payments import repository as intents
+from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.service import PaymentSettings
-from sbtc_gateway.payments.state import Status
 from sbtc_gateway.refunds import repository
 from sbtc_gateway.refunds.models import Refund
 from sbtc_gateway.refunds.schemas import RefundCreateParams, RefundListParams, render_refund
 
-REFUND_FUNCTION = "refund-payment"
+LATE_PAYMENT_REASON = "paid_late"
+
+
+def _not_refundable(message: str, param: str) -> InvalidRequestError:
+    return InvalidRequestError(message, param=param, code="charge_not_refundable")
+
+
+async def _refundable(
+    session: AsyncSession, caller: AuthenticatedKey, params: RefundCreateParams
+) -> tuple[PaymentIntent, Charge, str]:
+    """The intent and its succeeded charge a refund is for, both locked (in that order), and
+    the parameter that named them."""
+    if params.payment_intent is None and params.charge is None:
+        raise ParameterError(
+            "Missing required param: payment_intent (or charge).",
+            param="payment_intent",
+            code="parameter_missing",
+        )
+    param = "payment_intent" if params.payment_intent is not None else "charge"
+    intent_id = params.payment_intent
+    if intent_id is None:
+        assert params.charge is not None
+        named = await charges_repository.get(
+            session, caller.merchant_id, caller.livemode, params.charge
+        )
+        if named is None:
+            raise charges.not_found(params.charge, "charge")
+        intent_id = named.payment_intent_id
+    pi = await intents.get(session, caller.merchant_id, caller.livemode, intent_id, lock=True)
+    if pi is None:
+        raise NotFoundError(f"No such payment_intent: '{intent_id}'", param="payment_intent")
+    charge = await charges_repository.succeeded_for_intent(session, pi.id)
+    if charge is None or (params.charge is not None and charge.id != params.charge):
+        raise _not_refundable(
+            f"This PaymentIntent cannot be refunded because it has a status of {pi.status}."
+            if param == "payment_intent"
+            else "This charge cannot be refunded: it did not succeed.",
+            param,
+        )
+    if charge.reorged_at is not None:
+        raise _not_refundable(
+            "This payment's block was rolled back and it is not mined again yet; refund it "
+            "once it is (its charge shows `confirmations` again).",
+            param,
+        )
+    return pi, charge, param
 
 
 def refund_call(
-    cfg: PaymentSettings, livemode: bool, intent_id: str, merchant: str, amount: int
+    cfg: PaymentSettings, livemode: bool, charge: Charge, amount: int
 ) -> dict[str, Any]:
-    network = onchain.network_for(cfg.network(livemode))
     contract = cfg.contract(livemode)
     assert contract is not None
-    args = [
-        ("token", principal(network.sbtc_token)),
-        ("payment-id", StringAscii(intent_id)),
-        ("amount", UInt(amount)),
-    ]
-    pc = ft_post_condition(merchant, "eq", amount, network.sbtc_asset_id)
-    return {
-        "network": network.name,
-        "contract_id": contract,
-        "function_name": REFUND_FUNCTION,
-        "function_args": [value.to_hex() for _, value in args],
-        "function_args_repr": [f"{name}: {value!r}" for name, value in args],
-        "post_conditions": [pc.to_hex()],
-        "post_condition_mode": "deny",
-        "sender": merchant,
-    }
+    return onchain.refund_call(
+        network=onchain.network_for(cfg.network(livemode)),
+        contract_id=contract,
+        intent_id=charge.payment_intent_id,
+        merchant=charge.recipient,
+        payer=charge.payer,
+        amount=amount,
+    )
+
+
+def _new_refund(
+    charge: Charge, amount: int, reason: str | None, metadata: dict[str, str], call: dict[str, Any]
+) -> Refund:
+    return Refund(
+        id=new_id("re"),
+        merchant_id=charge.merchant_id,
+        livemode=charge.livemode,
+        payment_intent_id=charge.payment_intent_id,
+        charge_id=charge.id,
+        amount=amount,
+        currency="sbtc",
+        status="requires_action",
+        reason=reason,
+        metadata_=metadata,
+        destination=charge.payer,
+        next_action={"type": "sbtc_contract_call", "sbtc_contract_call": call},
+    )
 
 
 async def create(
@@ -62,25 +124,13 @@ async def create(
     params: RefundCreateParams,
     origin: Origin,
 ) -> Refund:
-    pi = await intents.get(
-        session, caller.merchant_id, caller.livemode, params.payment_intent, lock=True
-    )
-    if pi is None:
-        raise NotFoundError(
-            f"No such payment_intent: '{params.payment_intent}'", param="payment_intent"
-        )
-    if pi.status != Status.SUCCEEDED:
-        raise InvalidRequestError(
-            f"This PaymentIntent cannot be refunded because it has a status of {pi.status}.",
-            param="payment_intent",
-            code="charge_not_refundable",
-        )
-    remaining = pi.amount_received - await repository.committed_total(session, pi.id)
+    _, charge, param = await _refundable(session, caller, params)
+    remaining = charge.amount_captured - await repository.committed_total(session, charge.id)
     amount = remaining if params.amount is None else params.amount
     if remaining <= 0:
         raise InvalidRequestError(
             "This PaymentIntent has already been refunded.",
-            param="payment_intent",
+            param=param,
             code="charge_already_refunded",
         )
     if amount <= 0 or amount > remaining:
@@ -90,23 +140,8 @@ async def create(
             param="amount",
             code="amount_too_large" if amount > 0 else "parameter_invalid",
         )
-    refund = Refund(
-        id=new_id("re"),
-        merchant_id=caller.merchant_id,
-        livemode=caller.livemode,
-        payment_intent_id=pi.id,
-        amount=amount,
-        currency="sbtc",
-        status="requires_action",
-        reason=params.reason,
-        metadata_=merge_metadata({}, params.metadata),
-        next_action={
-            "type": "sbtc_contract_call",
-            "sbtc_contract_call": refund_call(
-                cfg, caller.livemode, pi.id, pi.payout_address, amount
-            ),
-        },
-    )
+    call = refund_call(cfg, caller.livemode, charge, amount)
+    refund = _new_refund(charge, amount, params.reason, merge_metadata({}, params.metadata), call)
     session.add(refund)
     _emit(session, refund, "refund.created", origin)
     await session.flush()
@@ -128,56 +163,131 @@ async def list_refunds(
         caller.merchant_id,
         caller.livemode,
         payment_intent=params.payment_intent,
+        charge=params.charge,
         limit=check_limit(params.limit),
         starting_after=params.starting_after,
         ending_before=params.ending_before,
     )
 
 
-# --- the watcher ------------------------------------------------------------------------------
+# --- the watcher (the intent is locked by the caller) ------------------------------------------
+
+
+def _movement(refund: Refund, charge: Charge) -> ledger.Movement:
+    return ledger.Movement(
+        merchant_id=refund.merchant_id,
+        livemode=refund.livemode,
+        source_id=refund.id,
+        network=charge.network,
+        principal=charge.recipient,
+    )
+
+
+async def owe_for_late_payment(
+    session: AsyncSession, charge: Charge, *, network_name: str, contract_id: str
+) -> Refund:
+    """Money arrived for a canceled intent: the refund the merchant owes the payer, in full,
+    ready for the merchant's wallet (ADR 0011)."""
+    call = onchain.refund_call(
+        network=onchain.network_for(network_name),
+        contract_id=contract_id,
+        intent_id=charge.payment_intent_id,
+        merchant=charge.recipient,
+        payer=charge.payer,
+        amount=charge.amount_captured,
+    )
+    refund = _new_refund(charge, charge.amount_captured, LATE_PAYMENT_REASON, {}, call)
+    session.add(refund)
+    _emit(session, refund, "refund.created", SYSTEM)
+    await session.flush()
+    return refund
 
 
 async def chain_refunded(
-    session: AsyncSession, intent_id: str, amount: int, txid: str
+    session: AsyncSession, pi: PaymentIntent, amount: int, txid: str
 ) -> Refund | None:
     """A `refund` print event landed: the matching refund succeeds (None if there is none)."""
-    refund = await repository.awaiting_chain(session, intent_id, amount, txid)
-    if refund is None or (refund.status == "succeeded" and refund.txid == txid):
+    refund = await repository.awaiting_chain(session, pi.id, amount, txid)
+    if refund is None or refund.charge_id is None:
         return refund
-    if refund.status not in ("requires_action", "pending"):
+    charge = await charges_repository.lock_by_id(session, refund.charge_id)
+    refund = await repository.lock(session, refund.id)
+    if charge is None or refund is None:
+        return refund
+    if refund.status == "pending" and refund.txid == txid and refund.balance_transaction_id:
+        # mined again after a reorg: the ledger row written the first time stands
+        refund.status, refund.reorged_at = "succeeded", None
+        _changed(session, refund, {"status": "pending"})
+        return refund
+    if refund.status not in repository.UNPAID:
         return refund
     previous = {"status": refund.status}
+    row = await ledger.record_refund(
+        session, _movement(refund, charge), amount=refund.amount, description=f"refund ({txid})"
+    )
     refund.status = "succeeded"
     refund.txid = txid
     refund.next_action = None
-    refund.updated = int(time.time())
-    _emit(session, refund, "refund.updated", SYSTEM, previous)
+    refund.balance_transaction_id = row.id
+    charges.refund_moved(session, charge, refund.amount)
+    lifecycle.refunded(pi, refund.amount)
+    _changed(session, refund, previous)
     return refund
 
 
 async def chain_refund_failed(
-    session: AsyncSession, intent_id: str, amount: int, txid: str, reason: str
+    session: AsyncSession, pi: PaymentIntent, amount: int, txid: str, reason: str
 ) -> Refund | None:
-    refund = await repository.awaiting_chain(session, intent_id, amount, txid)
-    if refund is None or refund.status not in ("requires_action", "pending"):
+    """The refund call aborted on chain: nothing moved."""
+    refund = await repository.awaiting_chain(session, pi.id, amount, txid)
+    if refund is None or refund.status not in repository.UNPAID:
         return refund
     previous = {"status": refund.status}
     refund.status = "failed"
     refund.txid = txid
     refund.failure_reason = reason
-    refund.updated = int(time.time())
-    _emit(session, refund, "refund.updated", SYSTEM, previous)
+    _changed(session, refund, previous, "refund.failed")
     return refund
 
 
-async def chain_refund_orphaned(session: AsyncSession, refund_id: str) -> None:
+async def chain_refund_orphaned(session: AsyncSession, refund_id: str, *, tip: int) -> None:
     """The block with the refund was rolled back: pending until it is mined again."""
-    refund = await session.get(Refund, refund_id, with_for_update=True)
+    refund = await repository.lock(session, refund_id)
     if refund is None or refund.status != "succeeded":
         return
     refund.status = "pending"
+    refund.reorged_at = tip
+    _changed(session, refund, {"status": "succeeded"})
+
+
+async def chain_refund_lost(
+    session: AsyncSession, pi: PaymentIntent, refund_id: str, reason: str
+) -> bool:
+    """A rolled-back refund was not mined again: it failed, and the ledger says so."""
+    refund = await repository.lock(session, refund_id)
+    if refund is None or refund.status != "pending" or refund.charge_id is None:
+        return False
+    charge = await charges_repository.lock_by_id(session, refund.charge_id)
+    if charge is None:
+        return False
+    row = await ledger.record_refund_failure(
+        session, _movement(refund, charge), amount=refund.amount, description=reason
+    )
+    refund.status = "failed"
+    refund.reorged_at = None
+    refund.failure_reason = "refund_reversed"
+    refund.failure_balance_transaction_id = row.id
+    charges.refund_moved(session, charge, -refund.amount)
+    lifecycle.refunded(pi, -refund.amount)
+    _changed(session, refund, {"status": "pending"}, "refund.failed")
+    return True
+
+
+def _changed(
+    session: AsyncSession, refund: Refund, previous: dict[str, Any], type_: str = "refund.updated"
+) -> None:
     refund.updated = int(time.time())
-    _emit(session, refund, "refund.updated", SYSTEM, {"status": "succeeded"})
+    _emit(session, refund, type_, SYSTEM, previous)
 
 
 def _emit(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from sbtc_gateway.charges.endpoints import router as charges
 from sbtc_gateway.events.endpoints import router as events
+from sbtc_gateway.ledger.endpoints import router as balance_transactions
 from sbtc_gateway.merchants.endpoints import router as merchants
 from sbtc_gateway.payments.endpoints import router as payments
 from sbtc_gateway.refunds.endpoints import router as refunds
@@ -18,6 +20,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     payments,
     webhooks,
     refunds,
+    charges,
+    balance_transactions,
     settlements,
     chain_pushes,
     events,

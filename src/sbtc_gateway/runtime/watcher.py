@@ -7,7 +7,7 @@ from sbtc_gateway.config import Settings
 from sbtc_gateway.runtime.container import Gateway
 from sbtc_gateway.watcher.endpoints import WAKE_CHANNEL
 from sbtc_gateway.watcher.runner import Watcher
-from sbtc_gateway.watcher.service import WatchTarget
+from sbtc_gateway.watcher.target import WatchTarget
 
 
 class NoContractError(RuntimeError):
@@ -29,6 +29,7 @@ def watch_target(settings: Settings, network: str) -> WatchTarget:
         livemode=livemode,
         large_payment_sats=settings.large_payment_sats,
         large_payment_confirmations=settings.large_payment_confirmations,
+        reinclusion_blocks=settings.reorg_reinclusion_blocks,
     )
 
 

@@ -19,7 +19,7 @@ BASE = "/v1/settlements"
 openapi.describe(
     "Settlement",
     ["id", "object", "currency", "livemode", "period", "period_start", "period_end", "gross",
-     "fees", "refunds", "net", "count"],
+     "fees", "refunds", "reversals", "adjustments", "net", "count"],
 )  # fmt: skip
 
 

@@ -1,9 +1,11 @@
-"""Settlement reports (the seed's processSettlement), computed from payments and refunds.
+"""Settlement reports (the seed's processSettlement), computed from the ledger (ADR 0010).
 
-Per merchant, mode and period (UTC day or month): `gross` (sats received by succeeded payments),
-`fees` (the gateway's part of them), `refunds` (refunds that succeeded in the period), `net`
-(gross - fees - refunds) and `count` (payments). Ids are `st_` + the period start (a report, not
-a stored object: it is the same id every time it is computed).
+Per merchant, mode and period (UTC day or month), from the balance transactions created in it:
+`gross` (charges), `fees` (the gateway's part, less the fees of reversed payments), `refunds`
+(refunds less refunds that failed after all), `reversals` (payments lost for good after a
+reorg), `adjustments`, `net` (the sum of every row's net) and `count` (charges). The ledger is
+append-only, so a closed period never changes: a late reversal lands in the period it happened
+in. Ids are `st_` + the period and its start (a report, not a stored object).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.core.errors import ParameterError
 from sbtc_gateway.core.principal import AuthenticatedKey
-from sbtc_gateway.settlements import repository
+from sbtc_gateway.ledger import repository as ledger
 
 Period = Literal["day", "month"]
 MAX_PERIODS = 400
@@ -35,11 +37,24 @@ class Settlement:
     gross: int = 0
     fees: int = 0
     refunds: int = 0
+    reversals: int = 0
+    adjustments: int = 0
+    net: int = 0
     count: int = 0
 
-    @property
-    def net(self) -> int:
-        return self.gross - self.fees - self.refunds
+    def add(self, type_: str, amount: int, fee: int, net: int) -> None:
+        self.net += net
+        if type_ == "charge":
+            self.gross += amount
+            self.fees += fee
+            self.count += 1
+        elif type_ == "payment_reversal":
+            self.reversals -= amount
+            self.fees += fee
+        elif type_ in ("refund", "refund_failure"):
+            self.refunds -= amount
+        else:
+            self.adjustments += amount
 
     def render(self) -> dict[str, Any]:
         return {
@@ -53,6 +68,8 @@ class Settlement:
             "gross": self.gross,
             "fees": self.fees,
             "refunds": self.refunds,
+            "reversals": self.reversals,
+            "adjustments": self.adjustments,
             "net": self.net,
             "count": self.count,
         }
@@ -98,22 +115,20 @@ async def report(
             buckets[key] = Settlement(period, key, next_start(key, period), caller.livemode)
         return buckets[key]
 
-    for at, amount, fee in await repository.succeeded_payments(
-        session, caller.merchant_id, caller.livemode, start, end
-    ):
-        s = bucket(at)
-        s.gross += amount
-        s.fees += fee
-        s.count += 1
-    for at, amount in await repository.succeeded_refunds(
-        session, caller.merchant_id, caller.livemode, start, end
-    ):
-        bucket(at).refunds += amount
+    rows = await ledger.rows_between(session, caller.merchant_id, caller.livemode, start, end)
+    for created, type_, amount, fee, net in rows:
+        bucket(created).add(type_, amount, fee, net)
     return [buckets[k] for k in sorted(buckets, reverse=True)]
 
 
-CSV_COLUMNS = ["id", "period", "period_start", "period_end", "currency", "livemode",
-               "count", "gross", "fees", "refunds", "net"]  # fmt: skip
+CSV_COLUMNS = ["id", "period", "period_start", "period_start_date", "period_end",
+               "period_end_date", "currency", "livemode", "count", "gross", "fees", "refunds",
+               "reversals", "adjustments", "net"]  # fmt: skip
+
+
+def iso_date(ts: int) -> str:
+    """ISO 8601 in UTC (`2026-12-01T00:00:00Z`), for spreadsheets beside the unix seconds."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_csv(settlements: list[Settlement]) -> str:
@@ -121,5 +136,9 @@ def to_csv(settlements: list[Settlement]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for s in settlements:
-        writer.writerow(s.render())
+        row: dict[str, Any] = s.render()
+        row["period_start_date"] = iso_date(s.start)
+        row["period_end_date"] = iso_date(s.end)
+        row["livemode"] = "true" if s.livemode else "false"
+        writer.writerow(row)
     return out.getvalue()

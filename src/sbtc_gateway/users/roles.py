@@ -23,6 +23,8 @@ READ = frozenset(
     {
         "profile",
         "payment_intents:read",
+        "charges:read",
+        "balance:read",
         "refunds:read",
         "events:read",
         "webhooks:read",

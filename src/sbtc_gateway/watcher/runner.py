@@ -28,12 +28,16 @@ from sbtc_gateway.chain import (
     TransactionInfo,
     TxStatus,
 )
+from sbtc_gateway.chainstate import repository
+from sbtc_gateway.charges import repository as charges_repository
+from sbtc_gateway.charges import service as charges
 from sbtc_gateway.observability import metrics
-from sbtc_gateway.payments import service as payments
+from sbtc_gateway.payments import lifecycle
+from sbtc_gateway.payments import repository as payment_repository
 from sbtc_gateway.payments.state import Status
-from sbtc_gateway.watcher import repository
+from sbtc_gateway.watcher import decode, reorgs
 from sbtc_gateway.watcher import service as watch
-from sbtc_gateway.watcher.service import WatchTarget
+from sbtc_gateway.watcher.target import WatchTarget
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +54,7 @@ class RoundResult:
     blocks: int = 0
     entries: int = 0
     rolled_back: int = 0
+    reversed: int = 0
     promoted: int = 0
     reconciled: int = 0
     error: str | None = None
@@ -98,9 +103,10 @@ class Watcher:
         try:
             info = await self.client.get_info()
             tip = result.tip = info.stacks_tip_height
-            result.rolled_back = await self._check_reorg()
+            result.rolled_back = await self._check_reorg(tip)
             result.blocks, result.entries = await self._follow(tip)
-            result.promoted = await self._commit(lambda s: watch.promote_deep(s, self.target, tip))
+            result.reversed = await self._settle_lost(tip)
+            result.promoted = await self._commit(lambda s: reorgs.promote_deep(s, self.target, tip))
             result.entries += await self._mempool()
             if self.rounds % self.reconcile_every == 1 or self.reconcile_every == 1:
                 result.reconciled = await self.reconcile(tip)
@@ -207,7 +213,7 @@ class Watcher:
 
         return await self._commit(work)
 
-    async def _check_reorg(self) -> int:
+    async def _check_reorg(self, tip: int) -> int:
         async with self.sessions() as session:
             known = await repository.recent_blocks(session, self.network, 64)
         if not known:
@@ -227,7 +233,7 @@ class Watcher:
         log.warning("reorg detected", network=self.network, fork_height=fork_height)
 
         async def work(session: AsyncSession) -> int:
-            moved = await watch.rollback(session, self.target, fork_height)
+            moved = await reorgs.rollback(session, self.target, fork_height, tip)
             cursor = await repository.get_cursor(session, self.network)
             if cursor is not None:
                 cursor.height = fork_height
@@ -235,11 +241,28 @@ class Watcher:
 
         return await self._commit(work)
 
+    async def _settle_lost(self, tip: int) -> int:
+        """Rolled-back payments and refunds that will not come back are reversed. Whether a
+        transaction was dropped is asked of the Stacks API first, outside any transaction."""
+        async with self.sessions() as session:
+            waiting = await reorgs.in_limbo(session, self.target)
+        if not waiting:
+            return 0
+        dropped: set[str] = set()
+        for item in waiting:
+            try:
+                tx = await self.client.get_transaction(item.txid)
+            except NotFoundError:
+                continue
+            if tx.status.is_final and tx.block_height is None:
+                dropped.add(item.txid)
+        return await self._commit(lambda s: reorgs.settle_lost(s, self.target, tip, dropped))
+
     async def _mempool(self) -> int:
         txs = await self.client.get_mempool_transactions(limit=50)
         new = 0
         for tx in txs:
-            if watch.contract_call(tx) is None:
+            if decode.contract_call(tx) is None:
                 continue
             new += await self._commit(self._pending_work(tx))
         return new
@@ -263,7 +286,9 @@ class Watcher:
     async def reconcile(self, tip: int) -> int:
         """Re-check every pending intent against the chain (heals missed pushes and outages)."""
         async with self.sessions() as session:
-            pending = await watch.pending_intents(session, self.target, now=int(time.time()))
+            pending = await payment_repository.awaiting_chain(
+                session, self.target.livemode, int(time.time()), 200
+            )
             cursor = await repository.get_cursor(session, self.network)
         done = cursor.height if cursor else tip
         fixed = 0
@@ -283,10 +308,18 @@ class Watcher:
             reason = tx.status.value
 
             async def gone(session: AsyncSession) -> int:
-                pi = await payments.lock_for_chain(session, intent_id)
+                pi = await lifecycle.lock_for_chain(session, intent_id)
                 if pi is None:
                     return 0
-                return int(payments.chain_tx_gone(session, pi, txid=txid, reason=reason))
+                charge = await charges_repository.by_txid(session, self.network, txid)
+                if charge is not None:
+                    message = f"The payment transaction was not mined ({reason})."
+                    charges.fail(session, charge, code="transaction_dropped", message=message)
+                charge_id = charge.id if charge is not None else None
+                moved = lifecycle.tx_gone(
+                    session, pi, txid=txid, charge_id=charge_id, reason=reason
+                )
+                return int(moved)
 
             return await self._commit(gone)
         if tx.block_height is not None and tx.canonical is not False and tx.block_height <= done:
@@ -302,7 +335,7 @@ class Watcher:
         except StacksApiError as exc:
             log.info("reconcile: read-only call failed", intent=intent_id, error=str(exc))
             return 0
-        record = watch.py(value)
+        record = decode.py(value)
         if not isinstance(record, dict) or record.get("status") not in ("paid", "refunded"):
             return 0
         height = record.get("paid-at")
@@ -310,8 +343,8 @@ class Watcher:
             return 0
         fixed = 0
         for tx in await self.client.get_block_transactions(height):
-            call = watch.contract_call(tx)
-            if call is None or watch.intent_id_of(call) != intent_id:
+            call = decode.contract_call(tx)
+            if call is None or decode.intent_id_of(call) != intent_id:
                 continue
             if tx.status is not TxStatus.SUCCESS:
                 continue

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from sbtc_gateway.watcher.models import ChainBlock, ChainCursor, ChainInboxEntry
+from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry
 
 
 async def get_cursor(session: AsyncSession, network: str) -> ChainCursor | None:
@@ -145,3 +145,13 @@ async def release_advisory_lock(connection: AsyncConnection, network: str) -> No
 async def still_connected(connection: AsyncConnection) -> None:
     await connection.execute(text("SELECT 1"))
     await connection.commit()
+
+
+async def cursor_heights(session: AsyncSession, networks: set[str]) -> dict[str, int]:
+    """How far the watcher has followed each network (for confirmations)."""
+    if not networks:
+        return {}
+    rows = await session.execute(
+        select(ChainCursor.network, ChainCursor.height).where(ChainCursor.network.in_(networks))
+    )
+    return {str(network): int(height) for network, height in rows.all()}

@@ -62,5 +62,7 @@ class ChainInboxEntry(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    # what the entry was applied to (a charge or refund id); `note` is for people
+    object_id: Mapped[str | None] = mapped_column(String(36), default=None)
     created: Mapped[int] = mapped_column(default=now)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)

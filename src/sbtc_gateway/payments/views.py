@@ -1,0 +1,51 @@
+"""What an API caller is shown of an intent: the stored rendering plus its credentials.
+
+A rendered intent (`schemas.render_payment_intent`) is what the database, the intent cache and
+event payloads hold, and it carries no credential: `client_secret` is null and
+`next_action.sbtc_contract_call` (which holds the gateway's signature) is absent. `present`
+adds both back for the API response: the client secret is derived from the server's key, and
+the signed call is rebuilt from the intent's own fields (RFC 6979 signatures are
+deterministic, so it is the same call every time).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sbtc_gateway.payments import onchain
+from sbtc_gateway.payments.schemas import publishable_view
+from sbtc_gateway.payments.service import PaymentSettings
+from sbtc_gateway.payments.state import Status
+
+
+def present(
+    obj: dict[str, Any], cfg: PaymentSettings, *, publishable: bool = False
+) -> dict[str, Any]:
+    shown = dict(obj)
+    shown["client_secret"] = cfg.client_secret(obj["id"])
+    next_action = obj.get("next_action")
+    if (
+        isinstance(next_action, dict)
+        and next_action.get("type") == "sbtc_contract_call"
+        and obj.get("status") == Status.REQUIRES_ACTION
+    ):
+        shown["next_action"] = {**next_action, "sbtc_contract_call": _call(obj, cfg)}
+    return publishable_view(shown) if publishable else shown
+
+
+def _call(obj: dict[str, Any], cfg: PaymentSettings) -> dict[str, Any] | None:
+    sbtc = obj["sbtc"]
+    contract = cfg.contract(obj["livemode"])
+    if cfg.signing_key is None or contract is None or sbtc.get("expires_at_block") is None:
+        return None
+    return onchain.contract_call(
+        network=onchain.network_for(cfg.network(obj["livemode"])),
+        contract_id=contract,
+        key=cfg.signing_key,
+        intent_id=obj["id"],
+        merchant=sbtc["payout_address"],
+        payer=sbtc["payer"],
+        amount=obj["amount"],
+        fee=obj["application_fee_amount"],
+        expires_at_block=sbtc["expires_at_block"],
+    )
