@@ -1,8 +1,9 @@
-"""Signing secrets at rest: AES-256-GCM under a key id, so the encryption key can rotate.
+"""The keyring for data at rest: AES-256-GCM under a key id, so the encryption key can rotate.
 
-`SBTC_WEBHOOK_ENCRYPTION_KEYS` is `kid:base64key,kid2:base64key…`; the first key encrypts, every
-key decrypts (ciphertexts name their key id). The endpoint id is the associated data, so a
-ciphertext copied onto another row does not decrypt.
+`SBTC_ENCRYPTION_KEYS` (formerly `SBTC_WEBHOOK_ENCRYPTION_KEYS`) is `kid:base64key,kid2:…`; the
+first key encrypts, every key decrypts (ciphertexts name their key id). Every ciphertext has
+associated data naming the row it belongs to (a webhook secret: its endpoint id), so a ciphertext
+copied onto another row does not decrypt.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class KeyringError(ValueError):
 class Keyring:
     def __init__(self, keys: list[tuple[str, bytes]]) -> None:
         if not keys:
-            raise KeyringError("no webhook encryption key configured")
+            raise KeyringError("no encryption key configured")
         self.active_kid = keys[0][0]
         self._ciphers = {kid: AESGCM(key) for kid, key in keys}
 
@@ -39,12 +40,12 @@ class Keyring:
         kid, _, blob = stored.partition(":")
         cipher = self._ciphers.get(kid)
         if cipher is None:
-            raise KeyringError(f"unknown webhook encryption key id {kid!r}")
+            raise KeyringError(f"unknown encryption key id {kid!r}")
         try:
             raw = base64.b64decode(blob, validate=True)
             return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad.encode()).decode()
         except (InvalidTag, binascii.Error, ValueError) as exc:
-            raise KeyringError("webhook secret does not decrypt") from exc
+            raise KeyringError("the ciphertext does not decrypt") from exc
 
 
 def parse_keys(value: str) -> list[tuple[str, bytes]]:
@@ -52,15 +53,15 @@ def parse_keys(value: str) -> list[tuple[str, bytes]]:
     for entry in value.split(","):
         kid, sep, encoded = entry.strip().partition(":")
         if not sep or not kid or not kid.isalnum():
-            raise KeyringError("webhook encryption keys must look like 'kid:base64key,…'")
+            raise KeyringError("encryption keys must look like 'kid:base64key,…'")
         try:
             key = base64.b64decode(encoded, validate=True)
         except binascii.Error:
-            raise KeyringError(f"webhook encryption key {kid!r} is not base64") from None
+            raise KeyringError(f"encryption key {kid!r} is not base64") from None
         if len(key) != 32:
-            raise KeyringError(f"webhook encryption key {kid!r} must be 32 bytes (AES-256)")
+            raise KeyringError(f"encryption key {kid!r} must be 32 bytes (AES-256)")
         if any(k == kid for k, _ in keys):
-            raise KeyringError(f"webhook encryption key id {kid!r} appears twice")
+            raise KeyringError(f"encryption key id {kid!r} appears twice")
         keys.append((kid, key))
     return keys
 
