@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sbtc_gateway.config import Settings
+from sbtc_gateway.core import crypto
 from sbtc_gateway.core.ttlcache import TTLCache
 from sbtc_gateway.events.service import committed_events
 from sbtc_gateway.infra.shared import SharedState, build_shared_state
@@ -87,6 +89,12 @@ class GatewayState:
             if event.type == "payment_intent.succeeded" and isinstance(event.amount, int):
                 metrics.PAYMENT_VOLUME.labels(mode).inc(event.amount)
                 metrics.PAYMENT_AMOUNT.observe(event.amount)
+
+    @cached_property
+    def keyring(self) -> crypto.Keyring:
+        """The keyring for data at rest (SBTC_ENCRYPTION_KEYS): stored idempotent responses are
+        sealed with it (`api/mutation.py` hands it to `idempotency.service`)."""
+        return crypto.keyring(self.settings.keyring_keys())
 
     @property
     def signer(self) -> TokenSigner:

@@ -4,6 +4,12 @@
 first key encrypts, every key decrypts (ciphertexts name their key id). Every ciphertext has
 associated data naming the row it belongs to (a webhook secret: its endpoint id), so a ciphertext
 copied onto another row does not decrypt.
+
+Two encodings of the same construction (a fresh 96-bit nonce per message):
+- text columns: `kid:base64(nonce | ciphertext+tag)` (`encrypt` / `decrypt`);
+- binary columns: `0x01 | len(kid) | kid | nonce | ciphertext+tag` (`seal` / `unseal`). The
+  leading format byte makes a value self-describing: it can never start a JSON document, so a
+  column that held plain JSON before can tell old rows from sealed ones without a migration.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
+SEALED_V1 = 0x01  # first byte of `seal`'s output: AES-256-GCM under the key id that follows
 
 
 class KeyringError(ValueError):
@@ -47,13 +54,40 @@ class Keyring:
         except (InvalidTag, binascii.Error, ValueError) as exc:
             raise KeyringError("the ciphertext does not decrypt") from exc
 
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        kid = self.active_kid.encode()
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._ciphers[self.active_kid].encrypt(nonce, plaintext, aad)
+        return bytes((SEALED_V1, len(kid))) + kid + nonce + sealed
+
+    def unseal(self, blob: bytes, aad: bytes) -> bytes:
+        if not is_sealed(blob) or len(blob) < 2:
+            raise KeyringError("not a sealed value")
+        start = 2 + blob[1]
+        kid = blob[2:start].decode(errors="replace")
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            raise KeyringError(f"unknown encryption key id {kid!r}")
+        nonce = blob[start : start + NONCE_BYTES]
+        try:
+            return cipher.decrypt(nonce, blob[start + NONCE_BYTES :], aad)
+        except (InvalidTag, ValueError) as exc:
+            raise KeyringError("the ciphertext does not decrypt") from exc
+
+
+def is_sealed(blob: bytes) -> bool:
+    """Written by `seal` (as opposed to a plain value stored before encryption)."""
+    return blob[:1] == bytes((SEALED_V1,))
+
 
 def parse_keys(value: str) -> list[tuple[str, bytes]]:
     keys: list[tuple[str, bytes]] = []
     for entry in value.split(","):
         kid, sep, encoded = entry.strip().partition(":")
-        if not sep or not kid or not kid.isalnum():
-            raise KeyringError("encryption keys must look like 'kid:base64key,…'")
+        if not sep or not kid or not kid.isascii() or not kid.isalnum() or len(kid) > 64:
+            raise KeyringError(
+                "encryption keys must look like 'kid:base64key,…' (kid: up to 64 letters or digits)"
+            )
         try:
             key = base64.b64decode(encoded, validate=True)
         except binascii.Error:
