@@ -179,6 +179,7 @@ async def _drain(sessions: Any, settings: Any, endpoint_id: str, expected: int, 
 
 async def run(args: argparse.Namespace) -> None:
     from sbtc_gateway.config import Settings
+    from sbtc_gateway.core.crypto import generate_key_entry
     from sbtc_gateway.core.origin import SYSTEM
     from sbtc_gateway.core.principal import AuthenticatedKey
     from sbtc_gateway.db.engine import make_engine, make_sessionmaker
@@ -190,7 +191,6 @@ async def run(args: argparse.Namespace) -> None:
     from sbtc_gateway.payments.service import PaymentSettings
     from sbtc_gateway.payments.service import create as create_intent
     from sbtc_gateway.webhooks import service as webhooks
-    from sbtc_gateway.webhooks.crypto import generate_key_entry
     from sbtc_gateway.webhooks.schemas import WebhookEndpointCreateParams
     from sbtc_gateway.webhooks.settings import WebhookConfig
 

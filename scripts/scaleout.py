@@ -192,7 +192,7 @@ def _generated_secrets() -> dict[str, str]:
     return {
         "SBTC_API_KEY_SECRET": secrets.token_hex(32),
         "SBTC_GATEWAY_SIGNING_KEY": secrets.token_hex(32),
-        "SBTC_WEBHOOK_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "SBTC_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
     }
 
 
@@ -243,6 +243,11 @@ class ScaleOut:
         env = {k: v for k, v in os.environ.items() if k != "SBTC_PORT"}
         for name, value in self._secrets.items():
             env.setdefault(name, value)  # one set for the whole deployment
+        if (
+            "SBTC_WEBHOOK_ENCRYPTION_KEYS" in os.environ
+            and "SBTC_ENCRYPTION_KEYS" not in os.environ
+        ):
+            del env["SBTC_ENCRYPTION_KEYS"]  # the keyring under its former name
         if "SBTC_TEST_STACKS_API_URL" not in env and os.environ.get("STACKS_DEVNET_URL"):
             env["SBTC_TEST_STACKS_API_URL"] = os.environ["STACKS_DEVNET_URL"]
         env.update(

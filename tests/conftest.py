@@ -149,7 +149,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "data_dir": data_dir,
         "api_key_secret": SecretStr("test-api-key-secret-" + "x" * 32),
         "gateway_signing_key": SecretStr("11" * 32),
-        "webhook_encryption_keys": SecretStr(WEBHOOK_KEYS),
+        "encryption_keys": SecretStr(WEBHOOK_KEYS),
         "jwt_private_key": SecretStr(TEST_JWT_KEY),
         "webhook_timeout_seconds": 2.0,
         "webhook_poll_interval_seconds": 0.05,

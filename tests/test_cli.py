@@ -19,6 +19,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "SBTC_DATABASE_URL",
         "SBTC_API_KEY_SECRET",
         "SBTC_GATEWAY_SIGNING_KEY",
+        "SBTC_ENCRYPTION_KEYS",
         "SBTC_WEBHOOK_ENCRYPTION_KEYS",
         "SBTC_JWT_PRIVATE_KEY",
     ):
@@ -84,7 +85,7 @@ def test_activation_issues_live_keys(env: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SBTC_DATABASE_URL", f"sqlite+aiosqlite:///{env / 'gateway.db'}")
     monkeypatch.setenv("SBTC_API_KEY_SECRET", secrets["api_key_secret"])
     monkeypatch.setenv("SBTC_GATEWAY_SIGNING_KEY", secrets["gateway_signing_key"])
-    monkeypatch.setenv("SBTC_WEBHOOK_ENCRYPTION_KEYS", secrets["webhook_encryption_keys"])
+    monkeypatch.setenv("SBTC_ENCRYPTION_KEYS", secrets["encryption_keys"])
     monkeypatch.setenv("SBTC_JWT_PRIVATE_KEY", secrets["jwt_private_key"])
     monkeypatch.setenv("SBTC_LIVE_GATEWAY_CONTRACT", f"{MAINNET_ADDRESS}.sbtc-payment-gateway")
     bad = runner.invoke(

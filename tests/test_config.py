@@ -1,6 +1,7 @@
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -58,7 +59,7 @@ def test_test_mode_generates_and_keeps_secrets(tmp_path: Path) -> None:
     assert set(json.loads(path.read_text())) == {
         "api_key_secret",
         "gateway_signing_key",
-        "webhook_encryption_keys",
+        "encryption_keys",
         "jwt_private_key",
     }
 
@@ -84,6 +85,67 @@ def test_webhook_encryption_keys_are_checked(tmp_path: Path) -> None:
         ensure_secrets(Settings(**base, webhook_encryption_keys=SecretStr("k1:c2hvcnQ=")))
     ok = ensure_secrets(Settings(**base, webhook_encryption_keys=SecretStr(WEBHOOK_KEYS)))
     assert ok.secret("webhook_encryption_keys") == WEBHOOK_KEYS
+
+
+OTHER_KEYS = "k2:" + "B" * 43 + "="
+
+
+def _live(tmp_path: Path) -> dict[str, Any]:
+    return {
+        "mode": "live",
+        "data_dir": tmp_path,
+        "database_url": "postgresql+asyncpg://x/y",
+        "live_gateway_contract": "SP2ZD731ANQZT6J4K3F5N8A40ZXWXC1XFXHVVQFKE.gw",
+        "api_key_secret": SecretStr("s" * 40),
+        "gateway_signing_key": SecretStr("11" * 32),
+        "jwt_private_key": SecretStr(JWT_KEY),
+    }
+
+
+def test_the_keyring_is_read_under_either_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SBTC_ENCRYPTION_KEYS", "SBTC_WEBHOOK_ENCRYPTION_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SBTC_ENCRYPTION_KEYS", WEBHOOK_KEYS)
+    assert ensure_secrets(Settings(**_live(tmp_path))).keyring_keys() == WEBHOOK_KEYS
+    monkeypatch.delenv("SBTC_ENCRYPTION_KEYS")
+    monkeypatch.setenv("SBTC_WEBHOOK_ENCRYPTION_KEYS", WEBHOOK_KEYS)
+    former = ensure_secrets(Settings(**_live(tmp_path)))
+    assert former.keyring_keys() == WEBHOOK_KEYS
+    assert former.secret("encryption_keys") == WEBHOOK_KEYS
+    monkeypatch.setenv("SBTC_ENCRYPTION_KEYS", WEBHOOK_KEYS)  # both, the same keys: fine
+    assert ensure_secrets(Settings(**_live(tmp_path))).keyring_keys() == WEBHOOK_KEYS
+
+
+@pytest.mark.parametrize("mode", ["live", "test"])
+def test_two_different_keyrings_refuse_to_start(tmp_path: Path, mode: str) -> None:
+    both = {
+        **_live(tmp_path),
+        "mode": mode,
+        "encryption_keys": SecretStr(WEBHOOK_KEYS),
+        "webhook_encryption_keys": SecretStr(OTHER_KEYS),
+    }
+    with pytest.raises(ConfigurationError, match="both set and differ"):
+        ensure_secrets(Settings(**both))
+    with pytest.raises(ConfigurationError, match="both set and differ"):
+        Settings(**both).keyring_keys()
+
+
+def test_live_mode_refuses_to_start_without_a_keyring(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="without SBTC_ENCRYPTION_KEYS"):
+        ensure_secrets(Settings(**_live(tmp_path)))
+    with pytest.raises(ConfigurationError, match=r"SBTC_ENCRYPTION_KEYS: .*32 bytes"):
+        ensure_secrets(Settings(**_live(tmp_path), encryption_keys=SecretStr("k1:c2hvcnQ=")))
+
+
+def test_test_mode_keeps_keys_generated_under_the_former_name(tmp_path: Path) -> None:
+    path = tmp_path / "dev-secrets.json"
+    path.write_text(json.dumps({"webhook_encryption_keys": WEBHOOK_KEYS}))
+    settings = ensure_secrets(Settings(data_dir=tmp_path))
+    assert settings.keyring_keys() == WEBHOOK_KEYS  # webhook secrets stored before still decrypt
+    stored = json.loads(path.read_text())
+    assert stored["encryption_keys"] == stored["webhook_encryption_keys"] == WEBHOOK_KEYS
 
 
 def test_live_mode_needs_a_usable_jwt_key(tmp_path: Path) -> None:

@@ -233,3 +233,118 @@ async def test_login_and_refresh_cycle_logs_no_token_password_or_hash(
         assert value not in text, f"{what} found in the logs"
     assert "$argon2id$" not in text
     assert "eyJ" not in text
+
+
+def _child_output(script: str) -> str:
+    """Run `script` in a fresh interpreter (logging configuration is global); all it wrote."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_tracebacks_never_show_local_values(json_lines: bool) -> None:
+    """An exception logged through the standard library (uvicorn's "Exception in ASGI
+    application", say) is rendered as a plain traceback: no frame's local variables, which hold
+    headers, keys and bodies (a pretty console traceback prints them all)."""
+    output = _child_output(
+        "import logging\n"
+        "from sbtc_gateway.core.logging import configure_logging\n"
+        f"configure_logging('DEBUG', json={json_lines})\n"
+        "def handle(scope):\n"
+        "    authorization = 'Bearer sk_test_LOCALSENTINEL'\n"
+        "    raise RuntimeError('boom')\n"
+        "try:\n"
+        "    handle({'headers': [(b'authorization', b'Bearer sk_test_ARGSENTINEL')]})\n"
+        "except RuntimeError:\n"
+        "    logging.getLogger('uvicorn.error').exception('Exception in ASGI application')\n"
+        "    import structlog\n"
+        "    structlog.get_logger('x').exception('unhandled error')\n"
+    )
+    assert "RuntimeError: boom" in output
+    assert "Traceback" in output
+    assert "SENTINEL" not in output
+    if json_lines:
+        (stdlib,) = [json.loads(line) for line in output.splitlines() if "ASGI" in line]
+        assert "RuntimeError: boom" in stdlib["exception"]
+
+
+def test_debug_level_keeps_http_and_database_client_internals_out() -> None:
+    """At SBTC_LOG_LEVEL=DEBUG: no SQL statements or parameters (aiosqlite, asyncpg, SQLAlchemy's
+    echo, which DEBUG used to turn on), no header lists (httpcore), no request URLs (httpx)."""
+    output = _child_output(
+        "import logging\n"
+        "from sbtc_gateway.core.logging import configure_logging\n"
+        "configure_logging('DEBUG', json=True)\n"
+        "import sqlalchemy\n"  # imported after, as `sbtc-gateway api` does
+        "for name in ('aiosqlite', 'asyncpg'):\n"
+        "    logging.getLogger(name).debug('SENTINEL %s', name)\n"
+        "for name in ('sqlalchemy.engine.Engine', 'sqlalchemy.pool', 'httpcore.http11',\n"
+        "             'httpcore.connection', 'httpx'):\n"
+        "    logging.getLogger(name).debug('SENTINEL %s', name)\n"
+        "    logging.getLogger(name).info('SENTINEL %s', name)\n"
+        "logging.getLogger('sbtc_gateway.x').debug('gateway debug line')\n"
+    )
+    assert "gateway debug line" in output
+    assert "SENTINEL" not in output
+
+
+@pytest.mark.parametrize("uvicorn_first", [True, False])
+def test_uvicorn_access_log_shows_paths_without_query_strings(uvicorn_first: bool) -> None:
+    """`uvicorn sbtc_gateway.api.asgi:app` (uvicorn configures its loggers, then the app) or
+    `sbtc-gateway api` (the other way round): a publishable-key retrieve's access line shows
+    the path, never `?client_secret=…`."""
+    uvicorn_config = "uvicorn.Config('sbtc_gateway.api.asgi:app', log_level='info')\n"
+    ours = "configure_logging('DEBUG', json=True)\n"
+    output = _child_output(
+        "import logging, uvicorn\n"
+        "from sbtc_gateway.core.logging import configure_logging\n"
+        + (uvicorn_config + ours if uvicorn_first else ours + uvicorn_config)
+        + "logging.getLogger('uvicorn.access').info('%s - \"%s %s HTTP/%s\" %d', '127.0.0.1:5',\n"
+        "    'GET', '/v1/payment_intents/pi_1?client_secret=pi_1_secret_SENTINEL', '1.1', 200)\n"
+    )
+    assert "/v1/payment_intents/pi_1" in output
+    assert "SENTINEL" not in output
+    assert "client_secret" not in output
+
+
+async def test_sql_parameters_are_never_shown(settings: Settings) -> None:
+    """Neither in a database error's message (which an unhandled error's traceback prints) nor
+    in the engine's own log (when someone turns `sqlalchemy.engine` up)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from sbtc_gateway.db.engine import make_engine
+
+    engine = make_engine(settings.resolved_database_url)
+    sql_log = logging.getLogger("sqlalchemy.engine.Engine")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    sql_log.addHandler(keep)
+    saved = sql_log.level
+    sql_log.setLevel(logging.INFO)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT :a AS a"), {"a": "sk_test_PARAMSENTINEL"})
+            with pytest.raises(DBAPIError) as failed:
+                await conn.execute(
+                    text("SELECT * FROM no_such_table WHERE x = :secret"),
+                    {"secret": "sk_test_PARAMSENTINEL"},
+                )
+    finally:
+        sql_log.setLevel(saved)
+        sql_log.removeHandler(keep)
+        await engine.dispose()
+    assert "no_such_table" in str(failed.value)
+    assert "PARAMSENTINEL" not in str(failed.value)
+    assert records, "the engine logged no statement"
+    assert not [r for r in records if "PARAMSENTINEL" in r.getMessage()]

@@ -39,14 +39,14 @@ from sbtc_gateway.chain import (
     principal,
     verify_terms,
 )
+from sbtc_gateway.chainstate import repository as watch_repo
+from sbtc_gateway.chainstate.models import ChainInboxEntry
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.onchain import terms_tuple
-from sbtc_gateway.chainstate import repository as watch_repo
 from sbtc_gateway.watcher import setup as chain_setup
-from sbtc_gateway.chainstate.models import ChainInboxEntry
 from sbtc_gateway.watcher.runner import RoundResult, Watcher
 from sbtc_gateway.watcher.target import WatchTarget
 from tests.conftest import ServerThread

@@ -21,10 +21,10 @@ from sbtc_gateway.chain import (
     UInt,
     principal,
 )
+from sbtc_gateway.chainstate import repository
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.engine import make_engine
 from sbtc_gateway.payments.onchain import blocks_for
-from sbtc_gateway.chainstate import repository
 from sbtc_gateway.watcher import service as watch
 from tests.conftest import TEST_ADDRESS, Merchant
 

@@ -11,10 +11,10 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from sbtc_gateway.config import Settings
+from sbtc_gateway.core.crypto import keyring
 from sbtc_gateway.merchants import keys
 from sbtc_gateway.merchants import service as merchants
 from sbtc_gateway.runtime.app import create_app
-from sbtc_gateway.webhooks.crypto import keyring
 from sbtc_gateway.webhooks.models import WebhookEndpoint
 from sbtc_gateway.webhooks.schemas import WEBHOOK_ENDPOINT_FIELDS
 from tests.conftest import MAINNET_ADDRESS, WEBHOOK_KEYS, Merchant, make_settings, sign_up
@@ -194,7 +194,7 @@ async def test_rotate_secret(app: Any, merchant: Merchant) -> None:
 
 async def test_old_encryption_key_still_decrypts(app: Any, merchant: Merchant) -> None:
     """Rotating SBTC_WEBHOOK_ENCRYPTION_KEYS: rows under the old key id keep working."""
-    from sbtc_gateway.webhooks.crypto import Keyring, parse_keys
+    from sbtc_gateway.core.crypto import Keyring, parse_keys
 
     old_only = Keyring([k for k in parse_keys(WEBHOOK_KEYS) if k[0] == "old"])
     endpoint = await create_endpoint(merchant, URL)

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 import stripe
 
+from sbtc_gateway.core.crypto import Keyring, KeyringError, generate_key_entry, parse_keys
 from sbtc_gateway.webhooks import signing, ssrf
-from sbtc_gateway.webhooks.crypto import Keyring, KeyringError, generate_key_entry, parse_keys
 from sbtc_gateway.webhooks.schedule import LIVE, Schedule
 
 

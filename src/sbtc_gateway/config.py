@@ -27,9 +27,11 @@ class Mode(StrEnum):
 SECRET_FIELDS = (
     "api_key_secret",
     "gateway_signing_key",
-    "webhook_encryption_keys",
+    "encryption_keys",
     "jwt_private_key",
 )
+# The environment variables named in messages (the keyring also answers to its former name).
+SECRET_VARIABLES = {"encryption_keys": "SBTC_ENCRYPTION_KEYS (or SBTC_WEBHOOK_ENCRYPTION_KEYS)"}
 
 
 class ConfigurationError(RuntimeError):
@@ -48,7 +50,10 @@ class Settings(BaseSettings):
 
     api_key_secret: SecretStr | None = None
     gateway_signing_key: SecretStr | None = None
-    # `kid:base64(32 bytes),…`: the first encrypts webhook signing secrets, all decrypt.
+    # The keyring for data at rest (core/crypto.py): `kid:base64(32 bytes),…`, the first
+    # encrypts, all decrypt. It encrypts webhook signing secrets and stored idempotent responses.
+    encryption_keys: SecretStr | None = None
+    # Its former name, from when it only encrypted webhook secrets: still read (`keyring_keys`).
     webhook_encryption_keys: SecretStr | None = None
     # Dashboard users: the RSA private key (PEM, ≥ 2048 bits) that signs RS256 access tokens;
     # the public half is served at /.well-known/jwks.json. Access and refresh token lifetimes.
@@ -166,6 +171,23 @@ class Settings(BaseSettings):
         secret: str = value.get_secret_value()
         return secret
 
+    def keyring_keys(self) -> str:
+        """The keyring's `kid:key,…` list, from SBTC_ENCRYPTION_KEYS or its former name
+        SBTC_WEBHOOK_ENCRYPTION_KEYS (either; both only if they agree)."""
+        current, former = self.encryption_keys, self.webhook_encryption_keys
+        if current is None:
+            if former is None:
+                raise ConfigurationError(f"{SECRET_VARIABLES['encryption_keys']} is not set")
+            keys: str = former.get_secret_value()
+            return keys
+        keys = current.get_secret_value()
+        if former is not None and former.get_secret_value() != keys:
+            raise ConfigurationError(
+                "SBTC_ENCRYPTION_KEYS and SBTC_WEBHOOK_ENCRYPTION_KEYS are both set and differ: "
+                "set SBTC_ENCRYPTION_KEYS only"
+            )
+        return keys
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings, then make sure every secret is present (or refuse to start)."""
@@ -174,10 +196,11 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def ensure_secrets(settings: Settings) -> Settings:
+    settings = _one_keyring_name(settings)
     missing = [name for name in SECRET_FIELDS if getattr(settings, name) is None]
     if settings.live:
         if missing:
-            names = ", ".join(f"SBTC_{n.upper()}" for n in missing)
+            names = ", ".join(SECRET_VARIABLES.get(n, f"SBTC_{n.upper()}") for n in missing)
             raise ConfigurationError(f"live mode refuses to start without {names}")
         if not settings.database_url:
             raise ConfigurationError("live mode needs SBTC_DATABASE_URL (no embedded database)")
@@ -185,23 +208,30 @@ def ensure_secrets(settings: Settings) -> Settings:
             raise ConfigurationError("live mode needs SBTC_LIVE_GATEWAY_CONTRACT")
         if len(settings.secret("api_key_secret")) < 32:
             raise ConfigurationError("SBTC_API_KEY_SECRET must be at least 32 characters")
-        _check_webhook_keys(settings)
+        _check_keyring(settings)
         _check_jwt_key(settings)
         return settings
     if not missing:
-        _check_webhook_keys(settings)
+        _check_keyring(settings)
         return settings
     generated = _load_or_create_dev_secrets(settings.data_dir, missing)
     return settings.model_copy(update={n: SecretStr(generated[n]) for n in missing})
 
 
-def _check_webhook_keys(settings: Settings) -> None:
-    from sbtc_gateway.webhooks.crypto import KeyringError, parse_keys
+def _one_keyring_name(settings: Settings) -> Settings:
+    """The keyring under its current name too (refusing two names that disagree)."""
+    if settings.encryption_keys is None and settings.webhook_encryption_keys is None:
+        return settings
+    return settings.model_copy(update={"encryption_keys": SecretStr(settings.keyring_keys())})
+
+
+def _check_keyring(settings: Settings) -> None:
+    from sbtc_gateway.core.crypto import KeyringError, parse_keys
 
     try:
-        parse_keys(settings.secret("webhook_encryption_keys"))
+        parse_keys(settings.keyring_keys())
     except KeyringError as exc:
-        raise ConfigurationError(f"SBTC_WEBHOOK_ENCRYPTION_KEYS: {exc}") from None
+        raise ConfigurationError(f"SBTC_ENCRYPTION_KEYS: {exc}") from None
 
 
 def _check_jwt_key(settings: Settings) -> None:
@@ -218,8 +248,8 @@ def _generate_secret(name: str) -> str:
         from sbtc_gateway.core.rsa_keys import generate_private_key_pem
 
         return generate_private_key_pem()
-    if name == "webhook_encryption_keys":
-        from sbtc_gateway.webhooks.crypto import generate_key_entry
+    if name == "encryption_keys":
+        from sbtc_gateway.core.crypto import generate_key_entry
 
         return generate_key_entry()
     return secrets.token_hex(32)
@@ -231,6 +261,10 @@ def _load_or_create_dev_secrets(data_dir: Path, names: list[str]) -> dict[str, s
     path = data_dir / "dev-secrets.json"
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     changed = False
+    if "encryption_keys" not in stored and "webhook_encryption_keys" in stored:
+        # generated under the keyring's former name: the same keys (kept under both names)
+        stored["encryption_keys"] = stored["webhook_encryption_keys"]
+        changed = True
     for name in names:
         if name not in stored:
             stored[name] = _generate_secret(name)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sbtc_gateway.config import Settings
+from sbtc_gateway.core import crypto
 from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.infra.shared import SharedState
 
@@ -87,6 +89,12 @@ class HttpContext:
         lifetime, ≤ 1 s, if it never does)."""
         self._forget_access()
         await self.shared.pubsub.publish(self.ACCESS_CHANNEL, b"*")
+
+    @cached_property
+    def keyring(self) -> crypto.Keyring:
+        """The keyring for data at rest (SBTC_ENCRYPTION_KEYS): stored idempotent responses are
+        sealed with it (`api/mutation.py` hands it to `idempotency.service`)."""
+        return crypto.keyring(self.settings.keyring_keys())
 
     @property
     def key_secret(self) -> str:

@@ -3,7 +3,8 @@
 A handler gets a session inside an open transaction and returns `(status, object)`; it must not
 commit. With an Idempotency-Key, the response is stored under the key in that same transaction,
 or, if the key already holds one, the transaction rolls back and that one is answered (see
-`idempotency.service`).
+`idempotency.service`). Stored responses are sealed with the gateway's keyring (`gateway.keyring`,
+SBTC_ENCRYPTION_KEYS), handed to the service with the retention like any other setting.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ async def run_write(
             body = dumps(obj)
             if req is not None:
                 replay = await idempotency.record(
-                    session, req, status, body, retention_seconds=retention
+                    session, req, status, body, keyring=gateway.keyring, retention_seconds=retention
                 )
                 if replay is not None:
                     raise _AlreadyDone(replay)  # rolls this run's work back
@@ -73,7 +74,7 @@ async def run_write(
         if req is not None and not isinstance(exc, ConflictError | IdempotencyError):
             try:
                 replay = await idempotency.earlier(
-                    gateway.sessions, req, retention_seconds=retention
+                    gateway.sessions, req, keyring=gateway.keyring, retention_seconds=retention
                 )
             except GatewayError as mismatch:  # same key, other parameters; or still running
                 return error_response(mismatch)
@@ -115,6 +116,8 @@ def _replayed(replay: idempotency.Replay) -> Response:
 
 async def _store_quietly(gateway: HttpContext, req: idempotency.Request, exc: GatewayError) -> None:
     try:
-        await idempotency.store_failure(gateway.sessions, req, exc.status, error_body(exc))
+        await idempotency.store_failure(
+            gateway.sessions, req, exc.status, error_body(exc), keyring=gateway.keyring
+        )
     except Exception:  # the database may be what failed; the key will be taken over later
         log.warning("could not store the idempotent failure", exc_info=True)

@@ -9,7 +9,7 @@ written 0600 and renamed into place only when complete.
 A restore refuses a database that already has tables (unless forced), refuses a backup taken by
 a newer gateway (a migration this code does not know), and migrates an older one forward.
 Secrets are not in the database (API keys are keyed hashes, webhook secrets are encrypted under
-`SBTC_WEBHOOK_ENCRYPTION_KEYS`): a restored gateway needs the same server secrets to accept the
+`SBTC_ENCRYPTION_KEYS`): a restored gateway needs the same server secrets to accept the
 old keys and decrypt the endpoints' secrets. Backups hold merchants' e-mails and payment data:
 store them like the database itself.
 """

@@ -3,6 +3,10 @@
 SQLite (the embedded default) gets one pooled connection: SQLite has a single writer anyway, and
 funnelling every transaction through one connection removes `database is locked` races while
 keeping each transaction atomic. PostgreSQL gets a real pool.
+
+Statement parameters are hidden (`hide_parameters`): they carry key digests, lookup prefixes,
+client secrets and bodies, and a database error's message would otherwise print them, in an
+unhandled error's traceback or in the engine's log.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ def make_engine(
 ) -> AsyncEngine:
     """`lock_timeout_ms` (PostgreSQL) bounds every lock wait of every transaction: a request that
     would wait longer for a row or an idempotency key gets 409 and can be retried."""
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if is_sqlite(url):
         kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
     else:

@@ -18,6 +18,13 @@ A request whose work fails looks for an earlier response under its key before an
 retried confirmation would otherwise report the state the first one left). Same key with
 different parameters → 400 `idempotency_error`. Failures other than validation failures are
 stored afterwards in a transaction of their own, and replayed like successes.
+
+Stored responses hold secrets (a sign-up's keys, a rotated key, a webhook endpoint's `whsec_`),
+so the body is stored sealed with the keyring's current key (`core/crypto.seal`, AES-256-GCM)
+with the row's scope and key as associated data: a body copied to another row does not open, and
+a replay opens it under whichever key id it names (so SBTC_ENCRYPTION_KEYS can rotate). Rows
+written before responses were sealed hold plain JSON; they are still replayed, and are gone
+once the retention period has passed.
 """
 
 from __future__ import annotations
@@ -29,14 +36,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import structlog
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sbtc_gateway.core.crypto import Keyring, KeyringError, is_sealed
 from sbtc_gateway.core.errors import ConflictError, IdempotencyError, ParameterError
 from sbtc_gateway.idempotency.models import IdempotencyKey
+
+log = structlog.get_logger(__name__)
 
 MAX_KEY_LENGTH = 255
 LOCK_NOT_AVAILABLE = "55P03"
@@ -77,7 +88,12 @@ def check_key(key: str) -> str:
     return key
 
 
-def _row(req: Request, now: int) -> dict[str, Any]:
+def _associated_data(scope: str, key: str) -> bytes:
+    """What a sealed body is bound to: its table and its row's (scope, key)."""
+    return orjson.dumps(["idempotency_keys", scope, key])
+
+
+def _row(req: Request, now: int, status: int, body: bytes, keyring: Keyring) -> dict[str, Any]:
     return {
         "scope": req.scope,
         "key": req.key,
@@ -86,10 +102,9 @@ def _row(req: Request, now: int) -> dict[str, Any]:
         "path": req.path,
         "created": now,
         "locked_at": now,
+        "response_status": status,
+        "response_body": keyring.seal(body, _associated_data(req.scope, req.key)),
     }
-
-
-_COLUMNS = ("scope", "key", "request_hash", "method", "path", "created", "locked_at")
 
 
 @functools.cache
@@ -125,7 +140,7 @@ async def _existing(session: AsyncSession, req: Request) -> IdempotencyKey | Non
     return found
 
 
-def _replay_of(existing: IdempotencyKey, req: Request) -> Replay:
+def _replay_of(existing: IdempotencyKey, req: Request, keyring: Keyring) -> Replay:
     if existing.request_hash != req.fingerprint:
         raise IdempotencyError(
             "Keys for idempotent requests can only be used with the same parameters they "
@@ -135,17 +150,40 @@ def _replay_of(existing: IdempotencyKey, req: Request) -> Replay:
     if existing.response_status is None or existing.response_body is None:
         # a row claimed by an older gateway version that is still running its request
         raise ConflictError("The first request with this Idempotency-Key has not finished.")
-    return Replay(existing.response_status, existing.response_body)
+    return Replay(existing.response_status, _opened(existing, existing.response_body, keyring))
+
+
+def _opened(existing: IdempotencyKey, stored: bytes, keyring: Keyring) -> bytes:
+    if not is_sealed(stored):  # stored in plain text before bodies were sealed
+        return stored
+    try:
+        return keyring.unseal(stored, _associated_data(existing.scope, existing.key))
+    except KeyringError as exc:
+        # Its key id was removed from SBTC_ENCRYPTION_KEYS too early (or the row was altered):
+        # the first request's answer is lost, and running it again could do it twice.
+        log.error("stored idempotent response does not decrypt", row=existing.id, error=str(exc))
+        raise IdempotencyError(
+            "The response stored under this Idempotency-Key cannot be read back, so the "
+            "request is neither replayed nor run again. Check whether the first request took "
+            "effect before retrying it with a new key.",
+            code="idempotency_response_unreadable",
+        ) from None
 
 
 async def record(
-    session: AsyncSession, req: Request, status: int, body: bytes, *, retention_seconds: int
+    session: AsyncSession,
+    req: Request,
+    status: int,
+    body: bytes,
+    *,
+    keyring: Keyring,
+    retention_seconds: int,
 ) -> Replay | None:
-    """Store this request's response under its key, in the caller's transaction. None: stored.
-    A `Replay`: the key holds an earlier request's response; the caller must roll back its
-    transaction and answer that instead."""
+    """Store this request's response under its key (sealed), in the caller's transaction. None:
+    stored. A `Replay`: the key holds an earlier request's response; the caller must roll back
+    its transaction and answer that instead."""
     now = int(time.time())
-    values = _row(req, now) | {"response_status": status, "response_body": body}
+    values = _row(req, now, status, body, keyring)
     try:
         if await _insert(session, values) is not None:
             return None
@@ -162,11 +200,15 @@ async def record(
         if await _insert(session, values) is None:
             raise ConflictError("The Idempotency-Key is being reused; retry the request.")
         return None
-    return _replay_of(existing, req)
+    return _replay_of(existing, req, keyring)
 
 
 async def earlier(
-    sessions: async_sessionmaker[AsyncSession], req: Request, *, retention_seconds: int
+    sessions: async_sessionmaker[AsyncSession],
+    req: Request,
+    *,
+    keyring: Keyring,
+    retention_seconds: int,
 ) -> Replay | None:
     """After this request's work failed: the response stored under its key by an earlier
     request (replayed instead of the failure), if there is one and it has not expired."""
@@ -174,14 +216,19 @@ async def earlier(
         existing = await _existing(session, req)
     if existing is None or existing.created <= int(time.time()) - retention_seconds:
         return None
-    return _replay_of(existing, req)
+    return _replay_of(existing, req, keyring)
 
 
 async def store_failure(
-    sessions: async_sessionmaker[AsyncSession], req: Request, status: int, body: bytes
+    sessions: async_sessionmaker[AsyncSession],
+    req: Request,
+    status: int,
+    body: bytes,
+    *,
+    keyring: Keyring,
 ) -> None:
-    """After a rolled-back request: remember its failure so a retry replays it."""
-    values = _row(req, int(time.time())) | {"response_status": status, "response_body": body}
+    """After a rolled-back request: remember its failure (sealed) so a retry replays it."""
+    values = _row(req, int(time.time()), status, body, keyring)
     async with sessions.begin() as session:
         await _insert(session, values)
 

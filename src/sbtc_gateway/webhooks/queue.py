@@ -21,13 +21,13 @@ import structlog
 from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sbtc_gateway.core.crypto import KeyringError
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.origin import SYSTEM
 from sbtc_gateway.events import service as events
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.events.service import render_event
 from sbtc_gateway.observability import metrics
-from sbtc_gateway.webhooks.crypto import KeyringError
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from sbtc_gateway.webhooks.schemas import render_endpoint
 from sbtc_gateway.webhooks.settings import WebhookConfig
@@ -213,7 +213,7 @@ async def claim(
             try:
                 plaintexts[endpoint.id] = signing_secrets(config, endpoint, now // 1000)
             except KeyringError:
-                # A key was removed from SBTC_WEBHOOK_ENCRYPTION_KEYS too early: keep the row
+                # A key was removed from SBTC_ENCRYPTION_KEYS too early: keep the row
                 # (leased for a while) rather than stall every other delivery.
                 log.error("webhook secret does not decrypt", endpoint=endpoint.id)
                 plaintexts[endpoint.id] = ()

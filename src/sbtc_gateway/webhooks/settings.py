@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sbtc_gateway.config import Settings
-from sbtc_gateway.webhooks.crypto import Keyring, keyring
+from sbtc_gateway.core.crypto import Keyring, keyring
 from sbtc_gateway.webhooks.schedule import LIVE, Schedule
 
 
@@ -24,7 +24,7 @@ class WebhookConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookConfig:
         return cls(
-            keyring=keyring(settings.secret("webhook_encryption_keys")),
+            keyring=keyring(settings.keyring_keys()),
             public_only=settings.live,
             test_schedule=Schedule(
                 settings.webhook_test_retry_base_seconds,
