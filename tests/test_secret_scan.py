@@ -31,8 +31,6 @@ from sbtc_gateway.db.migrate import upgrade
 from tests.conftest import IN_CI, _pg_admin, _pg_reachable, _pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
-# Rendered from the stored rows at read time by the money-model change (not stored as such).
-DERIVED_LATER = ("client secret", "terms signature")
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("STACKS_DEVNET_URL"), reason="confirm reads the devnet's tip"
@@ -181,18 +179,12 @@ def test_no_secret_in_any_log_line(scan: Scan) -> None:
 
 
 def test_no_secret_in_plain_text_in_the_database(scan: Scan) -> None:
-    assert _hits(scan, "database", set(scan.found) - set(DERIVED_LATER)) == []
+    assert _hits(scan, "database", set(scan.found)) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the client secret is derived at render time in the money-model change"
-)
 def test_client_secrets_are_not_stored(scan: Scan) -> None:
     assert _hits(scan, "database", {"client secret"}) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the terms signature is derived at render time in the money-model change"
-)
 def test_terms_signatures_are_not_stored(scan: Scan) -> None:
     assert _hits(scan, "database", {"terms signature"}) == []
