@@ -77,7 +77,6 @@ AMOUNT = 25_000
 class Backend(Protocol):
     """A chain the scenarios can pay on, as a customer's and a merchant's wallets."""
 
-    name: str
     source: ChainSource
     contract_id: str
     merchant: str
@@ -97,8 +96,6 @@ class Backend(Protocol):
 
 
 class FakeBackend:
-    name = "fake"
-
     def __init__(self) -> None:
         self.chain = FakeChain()
         self.source: ChainSource = self.chain
@@ -138,12 +135,11 @@ class FakeBackend:
         self.chain.reorg(depth, drop)
 
     def attach(self, app: Any) -> None:
+        # ChainTips builds HTTP clients from URLs; hand it the fake for the test network.
         app.state.gateway.payments.tips._clients[DEVNET.name] = self.chain
 
 
 class DevnetBackend:
-    name = "devnet"
-
     def __init__(self, env: Any, client: StacksApiClient) -> None:
         from tests.test_payments_chain import CONTRACT
 
