@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sbtc_gateway.runtime.app import create_app
 
 from sbtc_gateway.core import request_signing
 from sbtc_gateway.core.logging import configure_logging
 from sbtc_gateway.payments import service as payments_service
+from sbtc_gateway.runtime.app import create_app
 from tests.conftest import OTHER_ADDRESS, TEST_ADDRESS, make_settings
 from tests.webhook_helpers import dispatcher, eventually
 from tests.webhook_receiver import Receiver

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,8 +83,10 @@ class ChainEnv:
         body: dict[str, Any] = response.json()
         return body
 
-    def reorg(self, depth: int) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/devnet/reorg", json={"depth": depth}, timeout=60)
+    def reorg(self, depth: int, drop: Sequence[str] = ()) -> dict[str, Any]:
+        """Roll back `depth` blocks; the txids in `drop` are lost with the fork."""
+        body = {"depth": depth, "drop": ["0x" + t.removeprefix("0x") for t in drop]}
+        response = httpx.post(f"{self.url}/devnet/reorg", json=body, timeout=60)
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body

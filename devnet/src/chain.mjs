@@ -38,6 +38,8 @@ export const SBTC_ASSET = `${SBTC_CONTRACT}::sbtc-token`;
 export const MIN_FEE_RATE = 1n;
 /** Pending transactions one sender may chain in the mempool (stacks-core allows 25). */
 export const MAX_CHAINED = 25;
+/** Dropped transactions that the same bytes, broadcast again, bring back to the mempool. */
+const READMITTABLE = new Set(['dropped_replace_by_fee', 'dropped_replace_across_fork']);
 /** Seconds the SDK's simnet clock runs ahead of its start instant after booting this manifest. */
 const GENESIS_CLOCK_OFFSET_S = 1210;
 
@@ -56,6 +58,9 @@ export class Rejection extends Error {
     return body;
   }
 }
+
+/** A reorg request that cannot be carried out (the chain is left as it was). */
+export class InvalidReorg extends Error {}
 
 const sha256hex = (s) => '0x' + createHash('sha256').update(s).digest('hex');
 
@@ -387,7 +392,7 @@ export class Chain {
       const fallback = createHash('sha512-256').update(bytes).digest('hex');
       throw new Rejection('Deserialization', { message: `Failed to deserialize transaction: ${err.message}` }, fallback);
     }
-    if (this.txs.has(txid) && this.txs.get(txid).status !== 'dropped_replace_by_fee') {
+    if (this.txs.has(txid) && !READMITTABLE.has(this.txs.get(txid).status)) {
       // stacks-core answers a duplicate with the txid again (it is already known).
       return txid;
     }
@@ -704,12 +709,21 @@ export class Chain {
 
   // ---------------------------------------------------------------- reorg and rebuild
 
-  /** Rolls back the last `depth` blocks; their transactions go back to the mempool. */
-  reorg(depth) {
+  /**
+   * Rolls back the last `depth` blocks; their transactions go back to the mempool, except the
+   * txids in `drop`: those are lost with the fork (`dropped_replace_across_fork`), as when the
+   * new fork's miner never saw them. Throws InvalidReorg (nothing changed) when a txid in `drop`
+   * is not in one of the rolled-back blocks.
+   */
+  reorg(depth, drop = []) {
     return this.lock.run(async () => {
       const lowest = this.genesisHeight + (this.gatewayContractId ? 1 : 0);
       const forkHeight = Math.max(lowest, this.tipHeight - depth);
       const orphaned = this.blocks.slice(forkHeight + 1).reverse();
+      const dropping = new Set(drop.map((t) => t.toLowerCase().replace(/^0x/, '')));
+      const inOrphans = new Set(orphaned.flatMap((b) => b.txids));
+      const stray = [...dropping].filter((t) => !inOrphans.has(t));
+      if (stray.length) throw new InvalidReorg(`drop: not in a rolled-back block: ${stray.map((t) => '0x' + t).join(', ')}`);
       // What the orphaned blocks contained, as they were (for rollback payloads).
       const snapshot = new Map(orphaned.map((b) => [b.hash, b.txids.map((id) => ({ ...this.txs.get(id) }))]));
       const requeue = [];
@@ -722,14 +736,15 @@ export class Chain {
       for (const m of this.mints) if (m.height > forkHeight) m.height = forkHeight;
       this.forkCounter++;
       for (const r of requeue) {
-        r.status = 'pending';
+        r.status = dropping.has(r.txid) ? 'dropped_replace_across_fork' : 'pending';
         r.block = null;
         r.tx_index = null;
         r.result = null;
         r.events = [];
         r.vm_error = null;
       }
-      this.mempool = [...requeue.map((r) => r.txid), ...this.mempool];
+      const kept = requeue.filter((r) => !dropping.has(r.txid));
+      this.mempool = [...kept.map((r) => r.txid), ...this.mempool];
       await this.#rebuild(forkHeight);
       this.#recomputeNonces();
       this.#emit({ type: 'rollback', blocks: orphaned, txsOf: (b) => snapshot.get(b.hash) });

@@ -2,7 +2,7 @@
 // gateway uses, plus the devnet's own /devnet/… endpoints.
 import { createServer } from 'node:http';
 import { ClarityType, addressToString, deserializeCV, validateStacksAddress } from '@stacks/transactions';
-import { CHAIN_ID, Chain, Rejection, SBTC_ASSET, SBTC_CONTRACT } from './chain.mjs';
+import { CHAIN_ID, Chain, InvalidReorg, Rejection, SBTC_ASSET, SBTC_CONTRACT } from './chain.mjs';
 import { hex0x } from './clarity.mjs';
 import { Observers } from './observers.mjs';
 import { apiBlock, apiEvents, apiTx } from './shapes.mjs';
@@ -398,11 +398,23 @@ export class Devnet {
         const req = this.#json(body);
         const depth = Number(req.depth ?? 1);
         if (!Number.isInteger(depth) || depth < 1) throw badRequest('depth must be a positive integer');
-        const { forkHeight, orphaned } = await c.reorg(depth);
+        const drop = req.drop ?? [];
+        if (!Array.isArray(drop) || !drop.every((t) => typeof t === 'string' && /^(0x)?[0-9a-fA-F]{64}$/.test(t))) {
+          throw badRequest('drop must be a list of txids');
+        }
+        let result;
+        try {
+          result = await c.reorg(depth, drop);
+        } catch (err) {
+          if (err instanceof InvalidReorg) throw badRequest(err.message);
+          throw err;
+        }
+        const { forkHeight, orphaned } = result;
         return {
           fork_height: forkHeight,
           orphaned: orphaned.map((b) => ({ height: b.height, hash: b.hash, txids: b.txids.map((t) => '0x' + t) })),
           mempool: c.mempool.map((t) => '0x' + t),
+          dropped: drop.map((t) => '0x' + norm(t)),
           tip: this.#tipSummary(),
         };
       }),

@@ -1,11 +1,11 @@
-// Reorgs roll blocks back (their transactions return to the mempool, state is undone) and
-// observers receive Chainhook apply/rollback and node /new_block payloads with a bearer token.
+// Reorgs roll blocks back (their transactions return to the mempool, state is undone; those in
+// `drop` are lost with the fork) and observers receive Chainhook apply/rollback and node /new_block payloads with a bearer token.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import Ajv from 'ajv';
 import { StacksPayloadSchema } from '@hirosystems/chainhook-client/dist/schemas/stacks/payload.js';
-import { SBTC_ASSET, acct, client, payTx, startDevnet } from './helpers.mjs';
+import { SBTC_ASSET, acct, client, payTx, startDevnet, stxTx } from './helpers.mjs';
 
 function receiver() {
   const got = [];
@@ -120,6 +120,48 @@ describe('reorg and observers', () => {
     const validate = new Ajv({ strict: false, allErrors: true }).compile(StacksPayloadSchema);
     assert.ok(hook.got.length >= 3);
     for (const g of hook.got) assert.ok(validate(g.body), JSON.stringify(validate.errors));
+  });
+
+  it('reorg with drop: the listed transactions are lost across the fork, the others re-mined', async () => {
+    const sbtc = async (who) => (await api.get(`/extended/v1/address/${who.address}/balances`)).body.fungible_tokens[SBTC_ASSET]?.balance ?? '0';
+    await api.post('/devnet/faucet', { address: acct.wallet_5.address, sbtc: 10_000 });
+    const lost = await payTx(devnet, { payer: acct.wallet_5, merchant: acct.wallet_2, amount: 700n, invoice: 'lost-1', nonce: 0n });
+    const kept = await stxTx(devnet, { from: acct.wallet_6, to: acct.wallet_7, nonce: 0n, fee: 3000n });
+    for (const t of [lost, kept]) assert.equal((await api.post('/v2/transactions', { tx: t.serialize() })).status, 200);
+    const merchantBefore = await sbtc(acct.wallet_2);
+    const mined = (await api.post('/devnet/mine', {})).body.blocks[0];
+    assert.equal(mined.tx_count, 2);
+    assert.equal(await sbtc(acct.wallet_2), String(BigInt(merchantBefore) + 700n));
+
+    // only transactions of the rolled-back blocks can be dropped; a refusal changes nothing
+    const refused = await api.post('/devnet/reorg', { depth: 1, drop: ['0x' + '00'.repeat(32)] });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error, /not in a rolled-back block/);
+    assert.equal((await api.post('/devnet/reorg', { depth: 1, drop: 'nope' })).status, 400);
+    assert.equal(devnet.chain.tip.hash, mined.hash);
+
+    const reorg = await api.post('/devnet/reorg', { depth: 1, drop: ['0x' + lost.txid()] });
+    assert.equal(reorg.status, 200);
+    assert.deepEqual(reorg.body.mempool, ['0x' + kept.txid()]);
+    assert.deepEqual(reorg.body.dropped, ['0x' + lost.txid()]);
+    const gone = (await api.get(`/extended/v1/tx/0x${lost.txid()}`)).body;
+    assert.equal(gone.tx_status, 'dropped_replace_across_fork');
+    assert.equal(gone.block_height, undefined);
+    assert.equal(await sbtc(acct.wallet_2), merchantBefore);
+    assert.equal((await api.get(`/extended/v1/address/${acct.wallet_5.address}/nonces`)).body.possible_next_nonce, 0);
+    assert.ok(!(await api.get('/extended/v1/tx/mempool')).body.results.some((t) => t.tx_id === '0x' + lost.txid()));
+
+    const again = (await api.post('/devnet/mine', {})).body.blocks[0];
+    assert.deepEqual(again.txids, ['0x' + kept.txid()]);
+    assert.equal((await api.get(`/extended/v1/tx/0x${lost.txid()}`)).body.tx_status, 'dropped_replace_across_fork');
+    assert.equal(await sbtc(acct.wallet_2), merchantBefore);
+
+    // the wallet may broadcast the lost transaction again: it is pending, then mined
+    assert.equal((await api.post('/v2/transactions', { tx: lost.serialize() })).status, 200);
+    assert.equal((await api.get(`/extended/v1/tx/0x${lost.txid()}`)).body.tx_status, 'pending');
+    await api.post('/devnet/mine', {});
+    assert.equal((await api.get(`/extended/v1/tx/0x${lost.txid()}`)).body.tx_status, 'success');
+    assert.equal(await sbtc(acct.wallet_2), String(BigInt(merchantBefore) + 700n));
   });
 
   it('faucet mints survive a reorg; burn height rolls back with the blocks', async () => {

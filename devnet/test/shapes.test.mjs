@@ -86,6 +86,13 @@ describe('response shapes', () => {
     rpc.rejection = (await api.post('/v2/transactions', { tx: ok.serialize() + '' })).body; // duplicate → txid string
     const bad = await stxTx(devnet, { from: acct.wallet_6, to: acct.wallet_7, nonce: 0n, fee: 1n });
     rpc.rejection = (await api.post('/v2/transactions', { tx: bad.serialize() })).body;
+
+    // last, since it rolls the tip back: a transaction lost with a fork
+    const lost = await stxTx(devnet, { from: acct.wallet_8, to: acct.wallet_7, nonce: 0n, fee: 3000n });
+    await api.post('/v2/transactions', { tx: lost.serialize() });
+    await api.post('/devnet/mine', {});
+    await api.post('/devnet/reorg', { depth: 1, drop: ['0x' + lost.txid()] });
+    await add('/extended/v1/tx/{tx_id}', `/extended/v1/tx/0x${lost.txid()}`, 'dropped_replace_across_fork');
   });
   after(() => devnet.stop());
 

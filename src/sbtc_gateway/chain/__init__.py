@@ -11,6 +11,7 @@ here; each module's docstring explains its part:
 * ``keys`` — ``PrivateKey`` (secret never shown)
 * ``networks`` — devnet / testnet / mainnet settings by name
 * ``finality`` — mempool / confirmed / final / failed from a tx record and the Bitcoin tip
+* ``source`` — ``ChainSource``, the chain calls the gateway makes (the client satisfies it)
 * ``client`` / ``service`` — the async Stacks API client and the BlockchainService on top of it
 """
 
@@ -87,6 +88,7 @@ from .service import (
     StacksBlockchainService,
 )
 from .signing import recover_terms_signer, sign_terms, terms_hash, verify_terms
+from .source import ChainSource
 from .transactions import (
     ClarityVersion,
     Transaction,
@@ -112,6 +114,7 @@ __all__ = [
     "BroadcastResult",
     "Buffer",
     "ChainError",
+    "ChainSource",
     "CircuitBreaker",
     "CircuitOpenError",
     "ClarityError",

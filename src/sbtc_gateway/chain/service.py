@@ -2,8 +2,9 @@
 
 ``BlockchainService`` is the narrow interface the rest of the gateway depends on;
 ``StacksBlockchainService`` implements it for one network and one signing key (the gateway's
-operator account), on top of an injected :class:`~.client.StacksApiClient`. Nothing here is a
-module global: build one at start-up and pass it where needed.
+operator account), on top of an injected :class:`~.source.ChainSource` (the
+:class:`~.client.StacksApiClient` in production). Nothing here is a module global: build one at
+start-up and pass it where needed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .api_types import (
 )
 from .builders import make_contract_call, make_contract_deploy
 from .clarity import ClarityValue
-from .client import Sleep, StacksApiClient
+from .client import Sleep
 from .errors import (
     ApiUnavailableError,
     MonitorTimeoutError,
@@ -35,6 +36,7 @@ from .errors import (
 from .keys import PrivateKey
 from .networks import Network
 from .postconditions import PostCondition, PostConditionMode
+from .source import ChainSource
 from .transactions import ClarityVersion, Transaction
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,7 @@ class StacksBlockchainService:
 
     def __init__(
         self,
-        client: StacksApiClient,
+        client: ChainSource,
         network: Network,
         key: PrivateKey | None = None,
         *,

@@ -24,6 +24,7 @@ from typing import Any
 
 from sbtc_gateway.chain import (
     Buffer,
+    ChainSource,
     PrivateKey,
     StacksApiClient,
     StacksApiError,
@@ -210,7 +211,7 @@ class ChainTips:
     _cache: dict[str, tuple[float, int]] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def client(self, network: str) -> StacksApiClient:
+    def client(self, network: str) -> ChainSource:
         if network not in self._clients:
             from sbtc_gateway.chain import RetryPolicy
 

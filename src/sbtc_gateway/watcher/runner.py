@@ -21,8 +21,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from sbtc_gateway.chain import (
+    ChainSource,
     NotFoundError,
-    StacksApiClient,
     StacksApiError,
     StringAscii,
     TransactionInfo,
@@ -64,7 +64,7 @@ class RoundResult:
 class Watcher:
     sessions: async_sessionmaker[AsyncSession]
     target: WatchTarget
-    client: StacksApiClient
+    client: ChainSource
     after_commit: AfterCommit = _nothing
     poll_interval: float = 2.0
     max_blocks_per_round: int = 50

@@ -12,8 +12,8 @@ from __future__ import annotations
 from sbtc_gateway.chain import (
     DEVNET,
     Buffer,
+    ChainSource,
     PrivateKey,
-    StacksApiClient,
     StacksBlockchainService,
     StringAscii,
     TransactionInfo,
@@ -27,7 +27,7 @@ DEFAULT_FEE = 10_000
 
 
 async def set_gateway_key(
-    client: StacksApiClient,
+    client: ChainSource,
     network: Network,
     contract_id: str,
     owner_key: PrivateKey,
@@ -46,7 +46,7 @@ async def set_gateway_key(
 
 
 async def register_merchant(
-    client: StacksApiClient,
+    client: ChainSource,
     network: Network,
     contract_id: str,
     merchant_key: PrivateKey,
@@ -67,7 +67,7 @@ async def register_merchant(
 
 
 async def wait(
-    client: StacksApiClient, txid: str, *, poll_interval: float = 1.0, max_polls: int = 300
+    client: ChainSource, txid: str, *, poll_interval: float = 1.0, max_polls: int = 300
 ) -> TransactionInfo:
     # Only the service's polling is used here: the network does not matter.
     service = StacksBlockchainService(client, DEVNET, poll_interval=poll_interval)
