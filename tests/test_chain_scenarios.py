@@ -378,13 +378,9 @@ async def test_a_short_balance_is_reported_as_insufficient_funds(world: World) -
     await short_payment(world, seen_pending=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="watcher/service.py keys the mempool sighting and the abort of one transaction on "
-    "the same inbox row (txid, -1): once seen pending, the abort is never applied and the "
-    "intent stays processing (reconciliation hits the same row). Left to the watcher's owners.",
-)
 async def test_a_short_payment_seen_in_the_mempool_first_is_reported(world: World) -> None:
+    """A payment seen pending, then aborted: the abort is its own inbox fact (the two used to
+    share one row, so the intent stayed `processing`)."""
     await short_payment(world, seen_pending=True)
 
 
