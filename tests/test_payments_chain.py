@@ -568,7 +568,81 @@ async def test_stacks_api_outage_fails_nothing(
 # --- reorgs ---------------------------------------------------------------------------------------
 
 
-async def test_reorg_moves_the_payment_back_and_it_reconfirms(
+def charge_of(client: stripe.StripeClient, pi_id: str) -> Any:
+    return client.v1.charges.retrieve(client.v1.payment_intents.retrieve(pi_id).latest_charge)
+
+
+def ledger_of(client: stripe.StripeClient, source: str) -> list[tuple[str, int, int, int]]:
+    rows = client.v1.balance_transactions.list(params={"source": source, "limit": 100}).data
+    return sorted((r.type, r.amount, r.fee, r.net) for r in rows)
+
+
+async def test_a_reorg_of_a_block_with_a_payment_and_a_refund_sends_succeeded_once(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """ADR 0011: the payment stays `succeeded` (its charge waits, then records the new block),
+    the refund goes `pending` and back; no second `succeeded`, no second ledger row."""
+    await watcher.run_round()
+    first = new_intent(shop, chain_env)
+    chain_env.pay(first.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, first.id, "succeeded"), what="first")
+    refund = shop.v1.refunds.create(params={"payment_intent": first.id, "amount": 4_000})
+    second = new_intent(shop, chain_env, 30_000)
+    # the refund and a second payment in one block
+    chain_env.pay(
+        refund.next_action["sbtc_contract_call"].to_dict(), key=chain_env.merchant_key_hex
+    )
+    chain_env.pay(second.next_action["sbtc_contract_call"].to_dict())
+    await run_until(
+        watcher,
+        chain_env,
+        lambda: (
+            status_is(shop, second.id, "succeeded")() and refund_is(shop, refund.id, "succeeded")()
+        ),
+        what="both in one block",
+    )
+    block = shop.v1.payment_intents.retrieve(second.id)["sbtc"]["block_height"]
+    chain_env.reorg(chain_env.tip() - block + 1)
+    result = await watcher.run_round()
+    assert result.rolled_back == 2
+    assert shop.v1.payment_intents.retrieve(second.id).status == "succeeded"
+    waiting = charge_of(shop, second.id)
+    assert waiting.status == "succeeded"
+    sbtc = waiting.payment_method_details["sbtc"]
+    assert (sbtc["block_hash"], sbtc["confirmations"]) == (None, 0)
+    assert sbtc["reorged_at"] is not None
+    assert shop.v1.refunds.retrieve(refund.id).status == "pending"
+    await run_until(
+        watcher,
+        chain_env,
+        lambda: (
+            refund_is(shop, refund.id, "succeeded")()
+            and charge_of(shop, second.id).payment_method_details["sbtc"]["confirmations"] > 0
+        ),
+        what="re-mined",
+    )
+    assert (await events_for(sessions, second.id)).count("payment_intent.succeeded") == 1
+    assert "payment_intent.processing" not in await events_for(sessions, second.id)
+    back = charge_of(shop, second.id).payment_method_details["sbtc"]
+    assert back["reorged_at"] is None
+    assert back["block_hash"] is not None
+    fee = second.application_fee_amount
+    assert ledger_of(shop, charge_of(shop, second.id).id) == [("charge", 30_000, fee, 30_000 - fee)]
+    assert ledger_of(shop, refund.id) == [("refund", -4_000, 0, -4_000)]
+    refund_events = await events_for(sessions, refund.id)
+    assert refund_events.count("refund.updated") == 3  # succeeded, pending, succeeded
+    assert charge_of(shop, first.id).amount_refunded == 4_000
+
+    def intent_shows_refund() -> bool:  # (the API's intent cache may hold the older copy)
+        return shop.v1.payment_intents.retrieve(first.id)["sbtc"]["amount_refunded"] == 4_000
+
+    await run_until(watcher, chain_env, intent_shows_refund, mine=False, what="amount_refunded")
+
+
+async def test_a_payment_lost_in_a_reorg_is_reversed_and_the_merchant_told(
     shop: stripe.StripeClient,
     chain_env: ChainEnv,
     watcher: Watcher,
@@ -576,23 +650,87 @@ async def test_reorg_moves_the_payment_back_and_it_reconfirms(
 ) -> None:
     await watcher.run_round()
     pi = new_intent(shop, chain_env)
-    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    txid = chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
     await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
-    paid_height = shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["block_height"]
-    depth = chain_env.tip() - paid_height + 1
-    chain_env.reorg(depth)
-    result = await watcher.run_round()
-    assert result.rolled_back == 1
+    lost = charge_of(shop, pi.id)
+    block = shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["block_height"]
+    # the block is rolled back and the payment replaced in the new fork: it never comes back
+    chain_env.reorg(chain_env.tip() - block + 1, drop=[txid])
     await run_until(
-        watcher, chain_env, status_is(shop, pi.id, "processing"), mine=False, what="rolled back"
+        watcher,
+        chain_env,
+        status_is(shop, pi.id, "requires_payment_method"),
+        what="reversed",
     )
-    assert shop.v1.payment_intents.retrieve(pi.id).amount_received == 0
-    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="re-mined")
+    reversed_pi = shop.v1.payment_intents.retrieve(pi.id)
+    assert reversed_pi.last_payment_error.code == "payment_reversed"
+    assert "did not move" in reversed_pi.last_payment_error.message
+    assert reversed_pi.amount_received == 0
     types = await events_for(sessions, pi.id)
-    succeeded = [i for i, t in enumerate(types) if t == "payment_intent.succeeded"]
-    assert len(succeeded) == 2
-    assert "payment_intent.processing" in types[succeeded[0] : succeeded[1]]
-    assert shop.v1.payment_intents.retrieve(pi.id).amount_received == 25_000
+    assert types.count("payment_intent.succeeded") == 1
+    assert types[-1] == "payment_intent.payment_reversed"
+    charge = shop.v1.charges.retrieve(lost.id)
+    assert (charge.status, charge.paid, charge.failure_code) == (
+        "failed",
+        False,
+        "payment_reversed",
+    )
+    fee = pi.application_fee_amount
+    assert ledger_of(shop, lost.id) == [
+        ("charge", 25_000, fee, 25_000 - fee),
+        ("payment_reversal", -25_000, -fee, -(25_000 - fee)),
+    ]
+    assert charge.failure_balance_transaction is not None
+    # the customer pays again: a new charge, and a new `succeeded` after the reversal
+    again = shop.v1.payment_intents.confirm(pi.id)
+    chain_env.pay(again.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="paid again")
+    assert charge_of(shop, pi.id).id != lost.id
+    types = await events_for(sessions, pi.id)
+    assert types.count("payment_intent.succeeded") == 2
+    assert types.index("payment_intent.payment_reversed") < len(types) - 1
+
+
+async def test_a_payment_after_cancel_is_recorded_with_the_refund_owed(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """ADR 0011: money that lands for a canceled intent moved; it is `paid_late`, with the
+    refund the merchant owes ready for the merchant's wallet."""
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    call = pi.next_action["sbtc_contract_call"].to_dict()
+    shop.v1.payment_intents.cancel(pi.id)
+    txid = chain_env.pay(call)  # the signed call is still valid on chain (no operator here)
+    await run_until(
+        watcher,
+        chain_env,
+        lambda: shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["late_payment"] is not None,
+        what="paid late",
+    )
+    late = shop.v1.payment_intents.retrieve(pi.id)
+    assert late.status == "canceled"
+    assert late.amount_received == 25_000
+    record = late["sbtc"]["late_payment"]
+    assert record["txid"] == txid.removeprefix("0x")
+    assert record["amount"] == 25_000
+    assert record["payer"] == chain_env.payer
+    charge = shop.v1.charges.retrieve(record["charge"])
+    assert charge.status == "succeeded"
+    assert charge.payment_method_details["sbtc"]["late"] is True
+    owed = shop.v1.refunds.retrieve(record["refund"])
+    assert (owed.status, owed.amount, owed.reason) == ("requires_action", 25_000, "paid_late")
+    assert owed.charge == charge.id
+    assert "payment_intent.paid_late" in await events_for(sessions, pi.id)
+    # the merchant's wallet pays it back
+    chain_env.pay(owed.next_action["sbtc_contract_call"].to_dict(), key=chain_env.merchant_key_hex)
+    await run_until(watcher, chain_env, refund_is(shop, owed.id, "succeeded"), what="refunded")
+    fee = pi.application_fee_amount
+    assert ledger_of(shop, charge.id) == [("charge", 25_000, fee, 25_000 - fee)]
+    assert ledger_of(shop, owed.id) == [("refund", -25_000, 0, -25_000)]
+    assert shop.v1.charges.retrieve(charge.id).refunded is True
 
 
 # --- refunds --------------------------------------------------------------------------------------
@@ -703,7 +841,17 @@ async def test_settlements_add_up_payments_fees_and_refunds(
     assert day["net"] == 65_000 - fees - 5_000
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("id,period,period_start")
-    assert lines[1].endswith(f",2,65000,{fees},5000,{65_000 - fees - 5_000}")
+    header = lines[0].split(",")
+    row = dict(zip(header, lines[1].split(","), strict=True))
+    assert (row["count"], row["gross"], row["fees"], row["refunds"]) == (
+        "2",
+        "65000",
+        str(fees),
+        "5000",
+    )
+    assert row["net"] == str(65_000 - fees - 5_000)
+    assert row["livemode"] == "false"
+    assert row["period_start_date"].endswith("T00:00:00Z")
 
 
 # --- fees -----------------------------------------------------------------------------------------

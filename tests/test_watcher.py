@@ -25,12 +25,14 @@ from sbtc_gateway.chainstate import repository
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.engine import make_engine
 from sbtc_gateway.payments.onchain import blocks_for
+from sbtc_gateway.watcher import reorgs
 from sbtc_gateway.watcher import service as watch
+from sbtc_gateway.watcher.target import WatchTarget
 from tests.conftest import TEST_ADDRESS, Merchant
 
 CONTRACT = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
 PAYER = "ST2NEB84ASENDXKYGJPQW86YXQCEFEX2ZQPG87ND"
-TARGET = watch.WatchTarget(network=DEVNET, contract_id=CONTRACT, livemode=False)
+TARGET = WatchTarget(network=DEVNET, contract_id=CONTRACT, livemode=False)
 needs_devnet = pytest.mark.skipif(
     not os.environ.get("STACKS_DEVNET_URL"), reason="confirm reads the devnet's tip"
 )
@@ -44,7 +46,7 @@ def test_blocks_for_covers_the_lifetime() -> None:
 
 
 def test_large_payments_wait_for_more_blocks() -> None:
-    target = watch.WatchTarget(
+    target = WatchTarget(
         DEVNET, CONTRACT, False, large_payment_sats=1_000_000, large_payment_confirmations=6
     )
     assert target.confirmations_for(999_999) == 1
@@ -159,7 +161,7 @@ async def test_a_payment_that_does_not_match_is_reported_never_credited(
 async def test_a_large_payment_waits_for_confirmations(
     merchant: Merchant, sessions: Sessions
 ) -> None:
-    target = watch.WatchTarget(
+    target = WatchTarget(
         DEVNET, CONTRACT, False, large_payment_sats=20_000, large_payment_confirmations=3
     )
     pi = await _confirmed(merchant)
@@ -170,9 +172,9 @@ async def test_a_large_payment_waits_for_confirmations(
         await watch.handle_mined(session, target, tx, tip_height=50, source="poll")
     assert (await merchant.get(f"/v1/payment_intents/{pi['id']}")).json()["status"] == "processing"
     async with sessions.begin() as session:
-        assert await watch.promote_deep(session, target, 51) == 0
+        assert await reorgs.promote_deep(session, target, 51) == 0
     async with sessions.begin() as session:
-        assert await watch.promote_deep(session, target, 52) == 1
+        assert await reorgs.promote_deep(session, target, 52) == 1
     done = (await merchant.get(f"/v1/payment_intents/{pi['id']}")).json()
     assert done["status"] == "succeeded"
     assert done["amount_received"] == 25_000

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # A credited payment (or refund) whose block is rolled back and that is not mined again
     # within this many blocks is lost for good: reversed, and the merchant told (ADR 0011).
     reorg_reinclusion_blocks: int = Field(default=20, ge=1, le=10_000)
+    # How often the worker compares the ledger with the contract's counters (ADR 0010).
+    reconcile_interval_seconds: float = Field(default=300.0, gt=0)
     # Fee distribution: the worker calls `distribute-fees` for paid intents in batches, signing
     # with this operator key (hex; never logged). Unset: fees stay in the contract.
     operator_key: SecretStr | None = None

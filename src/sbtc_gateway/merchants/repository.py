@@ -64,3 +64,10 @@ async def keys_by_lookup(session: AsyncSession, lookup: str) -> list[tuple[ApiKe
         .where(ApiKey.lookup == lookup)
     )
     return [(key, status, tier) for key, status, tier in rows.all()]
+
+
+async def payout_addresses(session: AsyncSession, livemode: bool) -> list[str]:
+    """System use (reconciliation): every merchant's current payout address of a mode."""
+    column = Merchant.live_stacks_address if livemode else Merchant.stacks_address
+    rows = await session.scalars(select(column).where(column.is_not(None)).distinct())
+    return [str(address) for address in rows]

@@ -84,6 +84,18 @@ CHAIN_LAG_BLOCKS = Gauge(
     ["network"],
     multiprocess_mode="livemax",
 )
+LEDGER_DIFFERENCE = Gauge(
+    "sbtc_ledger_difference_sats",
+    "Sats by which the ledger and the contract disagree at the last reconciliation",
+    ["network", "kind"],
+    multiprocess_mode="livemax",
+)
+LEDGER_RECONCILED = Gauge(
+    "sbtc_ledger_reconciled_timestamp_seconds",
+    "When the ledger was last reconciled with the chain",
+    ["network"],
+    multiprocess_mode="livemax",
+)
 CHAIN_API_UP = Gauge(
     "sbtc_chain_api_up",
     "1 when the Stacks API of a network answered the last readiness check",

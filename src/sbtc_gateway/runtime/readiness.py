@@ -18,18 +18,11 @@ from sqlalchemy import text
 
 from sbtc_gateway.observability import metrics
 from sbtc_gateway.runtime.container import Gateway
+from sbtc_gateway.runtime.watcher import served_networks
 
 log = structlog.get_logger(__name__)
 
 CHAIN_TIMEOUT_SECONDS = 3.0
-
-
-def served_networks(state: Gateway) -> list[str]:
-    """The networks this gateway takes payments on: the test network, and mainnet when live."""
-    networks: list[str] = [state.settings.test_network]
-    if state.settings.live:
-        networks.append("mainnet")
-    return networks
 
 
 async def _chain(state: Gateway, network: str) -> dict[str, Any]:
@@ -58,7 +51,7 @@ async def _database(state: Gateway) -> bool:
 
 
 async def readiness(state: Gateway) -> tuple[int, dict[str, Any]]:
-    networks = served_networks(state)
+    networks = served_networks(state.settings)
     database, redis, *chains = await asyncio.gather(
         _database(state),
         state.shared.redis_status(),

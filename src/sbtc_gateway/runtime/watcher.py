@@ -18,6 +18,11 @@ def default_network(settings: Settings) -> str:
     return "mainnet" if settings.live else settings.test_network
 
 
+def served_networks(settings: Settings) -> list[str]:
+    """The networks this gateway takes payments on: the test network, and mainnet when live."""
+    return [settings.test_network, *(["mainnet"] if settings.live else [])]
+
+
 def watch_target(settings: Settings, network: str) -> WatchTarget:
     livemode = network == "mainnet"
     contract = settings.live_gateway_contract if livemode else settings.test_gateway_contract

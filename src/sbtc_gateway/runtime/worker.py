@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import structlog
 
 from sbtc_gateway.idempotency import service as idempotency
+from sbtc_gateway.ledger import reconcile as reconciliation
 from sbtc_gateway.payments import service as payments
 from sbtc_gateway.runtime.container import Gateway
 from sbtc_gateway.webhooks.dispatcher import Dispatcher
@@ -65,13 +67,43 @@ async def _distribute_fees(state: Gateway) -> int:
     return sent
 
 
+async def reconcile_books(state: Gateway) -> list[reconciliation.Report]:
+    """Compare the ledger with each served network's contract (metric
+    `sbtc_ledger_difference_sats`, alert `LedgerDoesNotMatchChain`); differences are logged."""
+    from sbtc_gateway.chain import StacksApiClient
+    from sbtc_gateway.runtime.watcher import api_url, served_networks, watch_target
+
+    reports = []
+    for network in served_networks(state.settings):
+        target = watch_target(state.settings, network)
+        async with StacksApiClient(api_url(state.settings, network)) as client:
+            report = await reconciliation.reconcile(
+                state.sessions,
+                client,
+                network=network,
+                contract_id=target.contract_id,
+                livemode=target.livemode,
+            )
+        if not report.ok:
+            log.warning("ledger does not match the chain", **report.as_dict())
+        reports.append(report)
+    return reports
+
+
 async def run_periodic_tasks(state: Gateway, *, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
+    next_reconcile = 0.0
     while not stop.is_set():
         try:
             await run_once(state)
         except Exception:  # a failed sweep is retried next round; never kill the loop
             log.exception("periodic jobs failed")
+        if time.monotonic() >= next_reconcile:
+            next_reconcile = time.monotonic() + state.settings.reconcile_interval_seconds
+            try:
+                await reconcile_books(state)
+            except Exception:  # an unreachable chain: the metric keeps its last value
+                log.warning("reconciliation skipped", exc_info=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=state.settings.sweep_interval_seconds)
 
