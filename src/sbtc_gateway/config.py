@@ -73,10 +73,16 @@ class Settings(BaseSettings):
     watcher_standby_seconds: float = Field(default=5.0, gt=0)
     large_payment_sats: int = Field(default=10_000_000, ge=1)
     large_payment_confirmations: int = Field(default=6, ge=1)
-    # Fee distribution: the worker calls `distribute-fees` for paid intents in batches, signing
-    # with this operator key (hex; never logged). Unset: fees stay in the contract.
+    # The operator account (ADR 0012): the worker signs with this key (hex; never logged)
+    # `distribute-fees` for paid intents and `revoke-signed-intent` for canceled confirmed
+    # ones (owner only: it must be the contract owner's key). Unset: fees stay in the contract
+    # and canceled terms stay payable until their expiry height.
     operator_key: SecretStr | None = None
     fee_batch_size: int = Field(default=25, ge=1, le=25)
+    # How long a worker owns the calls it claimed (then another takes them over), and how often
+    # a broadcast call is looked up until it is mined or dropped.
+    operator_lease_seconds: int = Field(default=120, ge=5)
+    operator_recheck_seconds: int = Field(default=30, ge=1)
     # Bearer token Chainhook / the node's event observer must send to /chain/chainhook and
     # /chain/new_block. Unset: pushes are refused (the watcher polls).
     chain_push_token: SecretStr | None = None

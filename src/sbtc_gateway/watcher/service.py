@@ -39,6 +39,8 @@ from sbtc_gateway.chain import (
 )
 from sbtc_gateway.chain.clarity import ClarityValue
 from sbtc_gateway.chain.networks import Network
+from sbtc_gateway.operator import service as operator
+from sbtc_gateway.operator.calls import Function
 from sbtc_gateway.payments import repository as payment_repository
 from sbtc_gateway.payments import service as payments
 from sbtc_gateway.payments.models import PaymentIntent
@@ -395,6 +397,16 @@ async def _fees_mined(
     )
     if not created and entry.status != "orphaned":
         return 0
+    if intent_id is not None:  # the operator outbox's call, if this is its transaction
+        await operator.chain_outcome(
+            session,
+            network=target.network.name,
+            function=Function.DISTRIBUTE_FEES,
+            intent_id=intent_id,
+            txid=tx.tx_id,
+            ok=ok,
+            result=tx.tx_result_repr,
+        )
     pi = await _intent(session, target, intent_id)
     if pi is None:
         entry.status = "ignored"
