@@ -13,8 +13,10 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import httpx
 import pytest
 import stripe
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sbtc_gateway.chain import (
@@ -33,6 +35,7 @@ from sbtc_gateway.operator import repository as operator_repo
 from sbtc_gateway.operator import service as operator
 from sbtc_gateway.operator import worker as outbox
 from sbtc_gateway.operator.models import OperatorCall
+from sbtc_gateway.operator.state import CallStatus
 from sbtc_gateway.payments import fees
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.watcher.runner import Watcher
@@ -52,7 +55,7 @@ from tests.test_payments_chain import (
 from tests.test_payments_chain import pytestmark as chain_marks
 
 pytestmark = chain_marks
-FEES = "distribute-fees"
+FEES, REVOKE = "distribute-fees", "revoke-signed-intent"
 CONFIG = outbox.OperatorConfig(batch=25)
 ROUNDS = 40  # bound on worker rounds in a loop (each mines a block): never a time limit
 
@@ -411,3 +414,45 @@ async def test_a_nonce_taken_behind_the_gateways_back_is_recovered(
     again = next(c for c in calls if c.id == refused.id)
     assert again.attempts == 2
     assert again.nonce not in (None, thief.stolen)
+
+
+# --- revoking canceled terms ----------------------------------------------------------------------
+
+
+async def test_canceling_a_confirmed_intent_revokes_its_terms_on_chain(
+    settings: Settings,
+    env: ChainEnv,
+    db: async_sessionmaker[AsyncSession],
+    stacks: StacksApiClient,
+    clock: Clock,
+) -> None:
+    await drain(db, stacks, env, clock)
+    async with httpx.AsyncClient(base_url=env.url) as devnet:
+        accounts = {a["name"]: a for a in (await devnet.get("/devnet/accounts")).json()}
+    owner_key = SecretStr(accounts["deployer"]["private_key"])
+    with ServerThread(settings.model_copy(update={"operator_key": owner_key})) as server:
+        shop = sign_up_shop(server.url, env.merchant)
+        pi = new_intent(shop, env)
+        call = pi.next_action["sbtc_contract_call"].to_dict()
+        shop.v1.payment_intents.cancel(pi.id)
+        # An intent that was never confirmed has no terms on chain: nothing to revoke.
+        unconfirmed = shop.v1.payment_intents.create(params={"amount": 5_000, "currency": "sbtc"})
+        shop.v1.payment_intents.cancel(unconfirmed.id)
+    assert await calls_of(db, unconfirmed.id) == []
+    (queued,) = await calls_of(db, pi.id)
+    assert (queued.function, queued.status) == (REVOKE, "queued")
+
+    (revoke,) = await settle(db, stacks, env, clock, [pi.id], function=REVOKE)
+    sent = await operator_txs(stacks, operator_address(env), REVOKE, [pi.id])
+    assert [(tx.tx_id, tx.status.value) for tx in sent[pi.id]] == [(revoke.txid, "success")]
+    status = await stacks.call_read_only(CONTRACT, "get-intent-status", [StringAscii(pi.id)])
+    assert py(status) == "cancelled"
+
+    paid = env.pay(call)  # the customer's wallet still holds the signed call
+    for _ in range(ROUNDS):
+        env.mine()
+        info = await stacks.get_transaction(paid)
+        if info.block_height is not None:
+            break
+    assert (info.status.value, info.tx_result_repr) == ("abort_by_response", "(err u111)")
+    assert CallStatus(revoke.status) is CallStatus.CONFIRMED

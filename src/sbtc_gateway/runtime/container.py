@@ -73,6 +73,7 @@ def payment_settings(settings: Settings) -> PaymentSettings:
             }
         ),
         block_time_seconds=settings.stacks_block_time_seconds,
+        revoke_on_cancel=settings.operator_key is not None,
     )
 
 
