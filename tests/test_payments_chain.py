@@ -864,23 +864,34 @@ async def test_fees_are_distributed_by_the_operator_and_recorded(
     sessions: async_sessionmaker[AsyncSession],
     api: StacksApiClient,
 ) -> None:
-    from sbtc_gateway.chain import StacksBlockchainService
-    from sbtc_gateway.payments.fees import FeeJob, distribute_fees
+    from sbtc_gateway.operator import service as operator
+    from sbtc_gateway.operator import worker as outbox
+    from sbtc_gateway.payments import fees
 
     await watcher.run_round()
     pi = new_intent(shop, chain_env)
     chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
     await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
-    # the operator (on the devnet: the deployer) sends the fees out, in batches
-    operator = StacksBlockchainService(api, DEVNET, chain_env.deployer)
+    # the operator (on the devnet: the deployer) sends the fees out through its outbox, in
+    # batches; the intent shows the call as pending once it is signed
+    account = outbox.OperatorAccount(DEVNET, chain_env.deployer)
     sent = 0
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        sent += await distribute_fees(sessions, operator, FeeJob(CONTRACT, False, batch=25))
-        if shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["fee_status"] is not None:
-            break
-        await asyncio.sleep(0.2)
+    for _ in range(20):
+        async with sessions.begin() as session:
+            await fees.enqueue_fee_calls(
+                session, network="devnet", contract_id=CONTRACT, livemode=False, batch=25
+            )
+        result = await outbox.run_once(
+            sessions, api, account, worker_id="fee-test", on_change=fees.record_call
+        )
+        sent += result.broadcast
+        async with sessions() as session:
+            row = await session.get(PaymentIntent, pi.id)
+            if row is not None and row.fee_status is not None:
+                break
     assert sent >= 1
+    assert row is not None
+    assert row.fee_status == "pending"
 
     def distributed() -> bool:
         return shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["fee_status"] == "distributed"
@@ -890,6 +901,10 @@ async def test_fees_are_distributed_by_the_operator_and_recorded(
     assert ("fees-distributed", "applied") in kinds
     record = await api.call_read_only(CONTRACT, "get-payment-intent", [StringAscii(pi.id)])
     assert "(fee-distributed true)" in repr(record)
+    async with sessions() as session:
+        (call,) = await operator.calls_for_intent(session, pi.id)
+    assert (call.function, call.status) == ("distribute-fees", "confirmed")
+    assert shop.v1.payment_intents.retrieve(pi.id)["sbtc"]["fee_txid"] == call.txid
 
 
 # --- pushes ---------------------------------------------------------------------------------------

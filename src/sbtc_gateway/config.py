@@ -83,10 +83,16 @@ class Settings(BaseSettings):
     reorg_reinclusion_blocks: int = Field(default=20, ge=1, le=10_000)
     # How often the worker compares the ledger with the contract's counters (ADR 0010).
     reconcile_interval_seconds: float = Field(default=300.0, gt=0)
-    # Fee distribution: the worker calls `distribute-fees` for paid intents in batches, signing
-    # with this operator key (hex; never logged). Unset: fees stay in the contract.
+    # The operator account (ADR 0012): the worker signs with this key (hex; never logged)
+    # `distribute-fees` for paid intents and `revoke-signed-intent` for canceled confirmed
+    # ones (owner only: it must be the contract owner's key). Unset: fees stay in the contract
+    # and canceled terms stay payable until their expiry height.
     operator_key: SecretStr | None = None
     fee_batch_size: int = Field(default=25, ge=1, le=25)
+    # How long a worker owns the calls it claimed (then another takes them over), and how often
+    # a broadcast call is looked up until it is mined or dropped.
+    operator_lease_seconds: int = Field(default=120, ge=5)
+    operator_recheck_seconds: int = Field(default=30, ge=1)
     # Bearer token Chainhook / the node's event observer must send to /chain/chainhook and
     # /chain/new_block. Unset: pushes are refused (the watcher polls).
     chain_push_token: SecretStr | None = None

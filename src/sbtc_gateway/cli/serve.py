@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+from pydantic import SecretStr
 
 from sbtc_gateway.cli.base import _settings, main
 from sbtc_gateway.config import Settings
@@ -44,11 +45,11 @@ def dev(port: int, host: str, data_dir: Path) -> None:
         "  or: .venv/bin/sbtc-gateway merchants create --business-name 'My Shop' "
         "--email me@example.com --stacks-address ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG\n"
     )
-    app = create_app(settings, background_tasks=True)
     # uvicorn re-raises the SIGTERM it caught once it has shut down; by default that kills the
     # process before the devnet it started is stopped. Turn it into an exception instead.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    with _dev_devnet(settings), contextlib.suppress(KeyboardInterrupt):
+    with _dev_devnet(settings) as settings, contextlib.suppress(KeyboardInterrupt):
+        app = create_app(settings, background_tasks=True)
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
@@ -57,8 +58,10 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def _dev_devnet(settings: Settings) -> Iterator[None]:
-    """In `dev`, run the local devnet too when test mode pays on it and nothing listens there."""
+def _dev_devnet(settings: Settings) -> Iterator[Settings]:
+    """In `dev`, run the local devnet too when test mode pays on it and nothing listens there.
+    Yields the settings to run with: on a devnet of its own, the operator is the contract's
+    owner (the deployer) unless SBTC_OPERATOR_KEY names another."""
     from urllib.parse import urlsplit
 
     from sbtc_gateway.devnet import DevnetError, DevnetProcess, available
@@ -66,40 +69,59 @@ def _dev_devnet(settings: Settings) -> Iterator[None]:
     target = urlsplit(settings.test_stacks_api_url)
     local = target.hostname in ("127.0.0.1", "localhost") and settings.test_network == "devnet"
     if not local or _listening(target.hostname or "127.0.0.1", target.port or 3999):
-        yield
+        yield settings
         return
     reason = available()
     if reason:
         click.echo(f"  devnet not started ({reason}); payments need a Stacks API", err=True)
-        yield
+        yield settings
         return
     try:
         process = DevnetProcess(port=target.port or 3999, host=target.hostname or "127.0.0.1")
         process.start()
     except DevnetError as exc:
         click.echo(f"  devnet not started: {exc}", err=True)
-        yield
+        yield settings
         return
     click.echo(
         f"  devnet (Stacks API) on {process.url}, contract {process.info.get('gateway_contract')}"
     )
     try:
         if process.info.get("gateway_contract"):
-            _register_gateway_key(settings, process.url)
-        yield
+            owner_hex = _devnet_owner_key(process.url)
+            _register_gateway_key(settings, process.url, owner_hex)
+            if settings.operator_key is None:
+                settings = settings.model_copy(update={"operator_key": SecretStr(owner_hex)})
+                click.echo(
+                    f"  operator: the devnet deployer {_devnet_address(owner_hex)} (the contract"
+                    " owner) sends distribute-fees and revoke-signed-intent; set"
+                    " SBTC_OPERATOR_KEY for another"
+                )
+        yield settings
     finally:
         process.stop()
 
 
-def _register_gateway_key(settings: Settings, url: str) -> None:
-    """A fresh devnet's contract knows no gateway key: set ours as its owner (the deployer)."""
+def _devnet_owner_key(url: str) -> str:
+    """The devnet deployer's private key (hex): it deployed the contract, so it owns it."""
     import httpx
 
+    accounts = httpx.get(f"{url}/devnet/accounts", timeout=10).json()
+    return str(next(a for a in accounts if a["name"] == "deployer")["private_key"])
+
+
+def _devnet_address(key_hex: str) -> str:
+    from sbtc_gateway.chain import DEVNET, PrivateKey
+
+    return PrivateKey.from_hex(key_hex).address(DEVNET.single_sig_version)
+
+
+def _register_gateway_key(settings: Settings, url: str, owner_hex: str) -> None:
+    """A fresh devnet's contract knows no gateway key: set ours as its owner (the deployer)."""
     from sbtc_gateway.chain import DEVNET, PrivateKey, StacksApiClient
     from sbtc_gateway.watcher import setup
 
-    accounts = httpx.get(f"{url}/devnet/accounts", timeout=10).json()
-    owner = PrivateKey.from_hex(next(a for a in accounts if a["name"] == "deployer")["private_key"])
+    owner = PrivateKey.from_hex(owner_hex)
     gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
 
     async def _main() -> str:
@@ -205,7 +227,8 @@ _METRICS_HOST = click.option(
 @_METRICS_PORT
 @_METRICS_HOST
 def worker(once: bool, metrics_port: int | None, metrics_host: str) -> None:
-    """Background jobs: webhook delivery, expiry sweeps and idempotency-key pruning."""
+    """Background jobs: webhook delivery, expiry sweeps, idempotency-key pruning and the
+    operator account's transactions (distribute-fees, revoke-signed-intent)."""
 
     from sbtc_gateway.core.logging import configure_logging
     from sbtc_gateway.runtime.container import build_gateway

@@ -7,6 +7,7 @@ from sbtc_gateway.events.models import Event
 from sbtc_gateway.idempotency.models import IdempotencyKey
 from sbtc_gateway.ledger.models import BalanceTransaction
 from sbtc_gateway.merchants.models import ApiKey, Merchant
+from sbtc_gateway.operator.models import OperatorCall, OperatorNonce
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.refunds.models import Refund
 from sbtc_gateway.users.models import RefreshToken, User
@@ -23,6 +24,8 @@ __all__ = [
     "Event",
     "IdempotencyKey",
     "Merchant",
+    "OperatorCall",
+    "OperatorNonce",
     "PaymentIntent",
     "RefreshToken",
     "Refund",

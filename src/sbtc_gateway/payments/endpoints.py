@@ -174,12 +174,12 @@ async def confirm_payment_intent(intent_id: str, request: Request) -> Response:
 )
 async def cancel_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
+    cfg = gw.get(PaymentSettings)
     caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentCancelParams)
-    cfg = gw.get(PaymentSettings)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        pi = await service.cancel(session, caller, intent_id, params, origin)
+        pi = await service.cancel(session, caller, intent_id, params, origin, cfg)
         return 200, present(render_payment_intent(pi), cfg)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)

@@ -1,81 +1,46 @@
-"""Fee distribution (the seed's `distribute-fees`), run by the worker in batches.
+"""Fee distribution (the seed's `distribute-fees`): which intents need the call, and what the
+intent shows while it is on its way.
 
-For each succeeded intent whose fee is still in the contract, the operator account calls
-`distribute-fees(token, intent-id)` (deny mode: the contract sends exactly the fee) and the
-intent records `fee_status = pending` with the txid; the watcher marks it `distributed` when the
-`fees-distributed` event lands (or `failed`). A crash between broadcast and record re-sends the
-call next time; the second one aborts with u120 (already distributed) and changes nothing.
+The worker's scan enqueues one `distribute-fees` call per succeeded intent with a fee (the
+operator outbox, ADR 0012, signs and sends it once). The intent's `sbtc.fee_status` is null until
+the call is signed, `pending` with its txid from then, and `distributed` or `failed` when the
+watcher sees it mined (`failed` also when the outbox gives the call up).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from sqlalchemy.ext.asyncio import AsyncSession
 
-import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from sbtc_gateway.chain import (
-    ChainError,
-    StacksBlockchainService,
-    StringAscii,
-    ft_post_condition,
-    principal,
-)
-from sbtc_gateway.chain.postconditions import PostConditionMode
+from sbtc_gateway.operator import service as operator
+from sbtc_gateway.operator.calls import Function
+from sbtc_gateway.operator.state import CallStatus
+from sbtc_gateway.operator.worker import CallUpdate
 from sbtc_gateway.payments import repository
 from sbtc_gateway.payments.cache import note_changed
 
-log = structlog.get_logger(__name__)
-DISTRIBUTE_FUNCTION = "distribute-fees"
+DISTRIBUTE_FUNCTION = Function.DISTRIBUTE_FEES.value
 
 
-@dataclass(frozen=True, slots=True)
-class FeeJob:
-    contract_id: str
-    livemode: bool
-    batch: int = 25
-    tx_fee: int = 10_000
-
-
-async def distribute_fees(
-    sessions: async_sessionmaker[AsyncSession],
-    chain: StacksBlockchainService,
-    job: FeeJob,
-    after_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
+async def enqueue_fee_calls(
+    session: AsyncSession, *, network: str, contract_id: str, livemode: bool, batch: int
 ) -> int:
-    """Send out up to `job.batch` fees. Returns how many calls were broadcast."""
-    async with sessions() as session:
-        ids = list(await repository.fees_to_distribute(session, job.livemode, job.batch))
-    sent = 0
-    network = chain.network
-    for intent_id in ids:
-        async with sessions() as session:
-            pi = await repository.lock_by_id(session, intent_id)
-            fee = pi.application_fee_amount if pi else 0
-        if not fee:
-            continue
-        try:
-            result = await chain.call_contract_function(
-                job.contract_id,
-                DISTRIBUTE_FUNCTION,
-                [principal(network.sbtc_token), StringAscii(intent_id)],
-                post_conditions=[
-                    ft_post_condition(job.contract_id, "eq", fee, network.sbtc_asset_id)
-                ],
-                post_condition_mode=PostConditionMode.DENY,
-                fee=job.tx_fee,
-            )
-        except ChainError as exc:  # an outage or a rejection: try again next run
-            log.warning("fee distribution not sent", intent=intent_id, error=str(exc))
-            break
-        async with sessions.begin() as session:
-            pi = await repository.lock_by_id(session, intent_id)
-            if pi is not None and pi.fee_status is None:
-                pi.fee_status = "pending"
-                pi.fee_txid = result.txid
-                note_changed(session.sync_session, pi.id)
-        if after_commit is not None:
-            await after_commit(session)
-        sent += 1
-    return sent
+    """Queue `distribute-fees` for succeeded intents with a fee and no call yet."""
+    due = await repository.fees_without_call(session, livemode, network, DISTRIBUTE_FUNCTION, batch)
+    requests = [
+        operator.CallRequest(network, contract_id, Function.DISTRIBUTE_FEES, intent_id, fee)
+        for intent_id, fee in due
+    ]
+    return await operator.enqueue_missing(session, requests)
+
+
+async def record_call(session: AsyncSession, update: CallUpdate) -> None:
+    """The outbox signed (`pending`) or gave up (`failed`) an intent's fee call."""
+    if update.function != DISTRIBUTE_FUNCTION:
+        return
+    pi = await repository.lock_by_id(session, update.intent_id)
+    if pi is None or pi.fee_status == "distributed":
+        return
+    pi.fee_status = "pending" if update.status is CallStatus.SIGNED else "failed"
+    if update.txid is not None:
+        pi.fee_txid = update.txid
+    note_changed(session.sync_session, pi.id)

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.db.paging import created_filter, finish_page, page_query
+from sbtc_gateway.operator import repository as operator_repository
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.state import EXPIRABLE, Status
 
@@ -83,20 +84,24 @@ async def expired_ids(session: AsyncSession, now: int, batch: int) -> Sequence[s
     return (await session.scalars(query)).all()
 
 
-async def fees_to_distribute(session: AsyncSession, livemode: bool, batch: int) -> Sequence[str]:
-    """System use (worker): succeeded intents whose fee has not been sent out yet."""
+async def fees_without_call(
+    session: AsyncSession, livemode: bool, network: str, function: str, batch: int
+) -> Sequence[tuple[str, int]]:
+    """System use (worker): succeeded intents whose fee is still in the contract and that have
+    no operator call yet, with their fee."""
     query = (
-        select(PaymentIntent.id)
+        select(PaymentIntent.id, PaymentIntent.application_fee_amount)
         .where(
             PaymentIntent.livemode == livemode,
             PaymentIntent.status == "succeeded",
             PaymentIntent.application_fee_amount > 0,
             PaymentIntent.fee_status.is_(None),
+            operator_repository.no_call_for(network, function, PaymentIntent.id),
         )
         .order_by(PaymentIntent.succeeded_at, PaymentIntent.id)
         .limit(batch)
     )
-    return (await session.scalars(query)).all()
+    return [(row.id, row.application_fee_amount) for row in await session.execute(query)]
 
 
 async def lock_by_id(session: AsyncSession, intent_id: str) -> PaymentIntent | None:

@@ -26,6 +26,8 @@ from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.events import service as events
 from sbtc_gateway.merchants.service import MerchantTerms, validate_payout_address
 from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
+from sbtc_gateway.operator import service as operator
+from sbtc_gateway.operator.calls import Function
 from sbtc_gateway.payments import onchain, repository, search
 from sbtc_gateway.payments.cache import note_changed
 from sbtc_gateway.payments.models import PaymentIntent
@@ -65,6 +67,8 @@ class PaymentSettings:
     block_time_seconds: float = 5.0
     # HMAC key the client secrets are derived from (onchain.client_secret).
     client_secret_key: bytes = b""
+    # An operator key is configured: canceling a confirmed intent revokes its terms on chain.
+    revoke_on_cancel: bool = False
 
     def network(self, livemode: bool) -> str:
         return "mainnet" if livemode else self.test_network
@@ -337,6 +341,7 @@ async def cancel(
     intent_id: str,
     params: PaymentIntentCancelParams,
     origin: Origin,
+    cfg: PaymentSettings | None = None,
 ) -> PaymentIntent:
     pi = await _locked(session, caller, intent_id)
     if pi.status not in CANCELABLE:
@@ -345,13 +350,29 @@ async def cancel(
             f"You cannot cancel this PaymentIntent because it has a status of {pi.status}.",
             extra={"payment_intent": {"id": pi.id, "status": pi.status}},
         )
-    _cancel(session, pi, params.cancellation_reason, origin)
+    _cancel(session, pi, params.cancellation_reason, origin, cfg)
     await session.flush()
     return pi
 
 
-def _cancel(session: AsyncSession, pi: PaymentIntent, reason: str | None, origin: Origin) -> None:
+def _cancel(
+    session: AsyncSession,
+    pi: PaymentIntent,
+    reason: str | None,
+    origin: Origin,
+    cfg: PaymentSettings | None = None,
+) -> None:
     check_transition(pi.id, pi.status, Status.CANCELED, "cancel")
+    contract = cfg.contract(pi.livemode) if cfg is not None and cfg.revoke_on_cancel else None
+    if contract is not None and cfg is not None and pi.expires_at_block is not None:
+        # Its signed terms stay payable on chain until their expiry height: revoke them.
+        operator.enqueue(
+            session,
+            network=cfg.network(pi.livemode),
+            contract_id=contract,
+            function=Function.REVOKE_SIGNED_INTENT,
+            intent_id=pi.id,
+        )
     previous = {"status": pi.status, "next_action": pi.next_action}
     pi.status = Status.CANCELED
     pi.cancellation_reason = reason
@@ -361,7 +382,9 @@ def _cancel(session: AsyncSession, pi: PaymentIntent, reason: str | None, origin
     emit(session, pi, EVENT_FOR[Status.CANCELED], origin, previous)
 
 
-async def expire_due(session: AsyncSession, *, batch: int = 200) -> int:
+async def expire_due(
+    session: AsyncSession, *, batch: int = 200, cfg: PaymentSettings | None = None
+) -> int:
     """Cancel unpaid intents past `expires_at` with reason `expired`. Returns how many."""
     now = int(time.time())
     count = 0
@@ -370,7 +393,7 @@ async def expire_due(session: AsyncSession, *, batch: int = 200) -> int:
         # Re-check under the lock: a payment may have arrived since the scan.
         if pi is None or pi.status not in CANCELABLE or pi.expires_at > now:
             continue
-        _cancel(session, pi, "expired", SYSTEM)
+        _cancel(session, pi, "expired", SYSTEM, cfg)
         count += 1
     await session.flush()
     return count

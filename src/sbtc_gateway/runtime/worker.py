@@ -1,14 +1,18 @@
-"""Periodic jobs (the expiry sweep, idempotency-key pruning) and webhook delivery.
+"""Periodic jobs (the expiry sweep, idempotency-key pruning, the operator outbox) and webhook
+delivery.
 
 Run by `sbtc-gateway worker`, or inside the API process in `dev`. Each job runs in its own
 transaction and is safe to run from several workers at once (rows are locked and re-checked;
-webhook deliveries are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL).
+webhook deliveries and operator calls are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
+import socket
 import time
 
 import structlog
@@ -20,51 +24,65 @@ from sbtc_gateway.runtime.container import Gateway
 from sbtc_gateway.webhooks.dispatcher import Dispatcher
 
 log = structlog.get_logger(__name__)
+# Who holds an operator call's lease (ADR 0012): this process.
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 async def run_once(state: Gateway) -> dict[str, int]:
     async with state.sessions.begin() as session:
-        expired = await payments.expire_due(session)
+        expired = await payments.expire_due(session, cfg=state.payments)
     await state.after_commit(session)
     async with state.sessions.begin() as session:
         pruned = await idempotency.prune(session, state.settings.idempotency_retention_seconds)
-    fees = await _distribute_fees(state)
-    if expired or pruned or fees:
-        log.info(
-            "periodic jobs",
-            expired_intents=expired,
-            pruned_idempotency_keys=pruned,
-            fee_distributions=fees,
-        )
-    return {
-        "expired_intents": expired,
-        "pruned_idempotency_keys": pruned,
-        "fee_distributions": fees,
-    }
+    calls = await _operator_calls(state)
+    if expired or pruned or any(calls.values()):
+        log.info("periodic jobs", expired_intents=expired, pruned_idempotency_keys=pruned, **calls)
+    return {"expired_intents": expired, "pruned_idempotency_keys": pruned, **calls}
 
 
-async def _distribute_fees(state: Gateway) -> int:
-    """With an operator key configured: send out the fees of paid test-network intents (and
-    mainnet ones in live mode) in batches."""
-    from sbtc_gateway.chain import PrivateKey, StacksApiClient, StacksBlockchainService, get_network
-    from sbtc_gateway.payments.fees import FeeJob, distribute_fees
+async def _operator_calls(state: Gateway) -> dict[str, int]:
+    """With an operator key configured: queue the fee calls of paid intents, then sign, send
+    and follow the operator outbox of the test network (and mainnet's in live mode)."""
+    from sbtc_gateway.chain import PrivateKey, StacksApiClient, get_network
+    from sbtc_gateway.operator import worker as operator
+    from sbtc_gateway.payments import fees
 
     settings = state.settings
+    counts = {"fee_calls_queued": 0, "operator_calls_broadcast": 0}
     if settings.operator_key is None:
-        return 0
+        return counts
     key = PrivateKey.from_hex(settings.operator_key.get_secret_value())
+    config = operator.OperatorConfig(
+        batch=settings.fee_batch_size,
+        lease_seconds=settings.operator_lease_seconds,
+        recheck_seconds=settings.operator_recheck_seconds,
+    )
     runs: list[tuple[str, str, str, bool]] = [
         (settings.test_network, settings.test_stacks_api_url, settings.test_gateway_contract, False)
     ]
     if settings.live and settings.live_gateway_contract:
         runs.append(("mainnet", settings.live_stacks_api_url, settings.live_gateway_contract, True))
-    sent = 0
     for network, url, contract, livemode in runs:
+        async with state.sessions.begin() as session:
+            counts["fee_calls_queued"] += await fees.enqueue_fee_calls(
+                session,
+                network=network,
+                contract_id=contract,
+                livemode=livemode,
+                batch=settings.fee_batch_size,
+            )
         async with StacksApiClient(url) as client:
-            chain = StacksBlockchainService(client, get_network(network), key)
-            job = FeeJob(contract, livemode, batch=settings.fee_batch_size)
-            sent += await distribute_fees(state.sessions, chain, job, state.after_commit)
-    return sent
+            result = await operator.run_once(
+                state.sessions,
+                client,
+                operator.OperatorAccount(get_network(network), key),
+                worker_id=WORKER_ID,
+                config=config,
+                on_change=fees.record_call,
+                after_commit=state.after_commit,
+            )
+        counts["operator_calls_broadcast"] += result.broadcast
+    return counts
 
 
 async def reconcile_books(state: Gateway) -> list[reconciliation.Report]:

@@ -29,6 +29,8 @@ from sbtc_gateway.charges import repository as charges_repository
 from sbtc_gateway.charges import service as charges
 from sbtc_gateway.charges.models import Charge
 from sbtc_gateway.ledger import service as ledger
+from sbtc_gateway.operator import service as operator
+from sbtc_gateway.operator.calls import Function
 from sbtc_gateway.payments import lifecycle
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.state import Status
@@ -385,6 +387,16 @@ async def _fees_mined(
     )
     if not created and entry.status != "orphaned":
         return 0
+    if intent_id is not None:  # the operator outbox's call, if this is its transaction
+        await operator.chain_outcome(
+            session,
+            network=target.network.name,
+            function=Function.DISTRIBUTE_FEES,
+            intent_id=intent_id,
+            txid=tx.tx_id,
+            ok=ok,
+            result=tx.tx_result_repr,
+        )
     pi = await intent_for(session, target, intent_id)
     if pi is None:
         entry.status = "ignored"
