@@ -32,7 +32,7 @@ from sbtc_gateway.chain import (
 from sbtc_gateway.payments.onchain import contract_call, terms_tuple
 from sbtc_gateway.refunds.service import REFUND_FUNCTION
 from sbtc_gateway.watcher import setup
-from sbtc_gateway.watcher.service import py
+from sbtc_gateway.watcher.decode import py
 from tests.chain.chain_vectors import VEC1, VEC1_TXID, VEC2
 from tests.fakechain import FakeChain, call_parts, signed_call
 
