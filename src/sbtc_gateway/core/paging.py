@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sbtc_gateway.core.errors import ParameterError
+from sbtc_gateway.core import error_codes as codes
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -15,10 +15,8 @@ def check_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
-        raise ParameterError(
-            f"Invalid limit: must be between 1 and {MAX_LIMIT}.",
-            param="limit",
-            code="parameter_invalid_integer",
+        raise codes.PARAMETER_INVALID_INTEGER(
+            param="limit", message=f"Invalid limit: must be between 1 and {MAX_LIMIT}."
         )
     return limit
 

@@ -35,7 +35,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sbtc_gateway.core.errors import ConflictError, IdempotencyError, ParameterError
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.idempotency.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -69,11 +70,7 @@ def request_hash(method: str, path: str, params: dict[str, Any]) -> str:
 
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ParameterError(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-            param="Idempotency-Key",
-            code="idempotency_key_invalid",
-        )
+        raise codes.IDEMPOTENCY_KEY_INVALID(param="Idempotency-Key", maximum=MAX_KEY_LENGTH)
     return key
 
 
@@ -108,9 +105,9 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> int | None:
     return row_id
 
 
-def _in_progress() -> ConflictError:
-    return ConflictError(
-        "There is currently another in-progress request using this Idempotency-Key "
+def _in_progress() -> GatewayError:
+    return codes.LOCK_TIMEOUT(
+        message="There is currently another in-progress request using this Idempotency-Key "
         "(that probably means you submitted twice, and the other request is still "
         "going through). Please try again later."
     )
@@ -127,14 +124,12 @@ async def _existing(session: AsyncSession, req: Request) -> IdempotencyKey | Non
 
 def _replay_of(existing: IdempotencyKey, req: Request) -> Replay:
     if existing.request_hash != req.fingerprint:
-        raise IdempotencyError(
-            "Keys for idempotent requests can only be used with the same parameters they "
-            f"were first used with. Try using a key other than '{req.key}' if you meant to "
-            "execute a different request."
-        )
+        raise codes.IDEMPOTENCY_KEY_IN_USE(key=req.key)
     if existing.response_status is None or existing.response_body is None:
         # a row claimed by an older gateway version that is still running its request
-        raise ConflictError("The first request with this Idempotency-Key has not finished.")
+        raise codes.LOCK_TIMEOUT(
+            message="The first request with this Idempotency-Key has not finished."
+        )
     return Replay(existing.response_status, existing.response_body)
 
 
@@ -155,12 +150,16 @@ async def record(
         raise
     existing = await _existing(session, req)
     if existing is None:  # pruned in between: let the client retry
-        raise ConflictError("The Idempotency-Key was being released; retry the request.")
+        raise codes.LOCK_TIMEOUT(
+            message="The Idempotency-Key was being released; retry the request."
+        )
     if existing.created <= now - retention_seconds:  # expired: the key is free again
         await session.delete(existing)
         await session.flush()
         if await _insert(session, values) is None:
-            raise ConflictError("The Idempotency-Key is being reused; retry the request.")
+            raise codes.LOCK_TIMEOUT(
+                message="The Idempotency-Key is being reused; retry the request."
+            )
         return None
     return _replay_of(existing, req)
 
