@@ -12,12 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import object_session
 
 from sbtc_gateway.chain import PrivateKey
-from sbtc_gateway.core.errors import (
-    InvalidRequestError,
-    NotFoundError,
-    ParameterError,
-    StateError,
-)
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.core.ids import new_id, token
 from sbtc_gateway.core.money import fee_for
 from sbtc_gateway.core.origin import SYSTEM, Origin
@@ -73,31 +69,23 @@ class PaymentSettings:
         return self.live_contract if livemode else self.test_contract
 
 
-def _not_found(intent_id: str) -> NotFoundError:
-    return NotFoundError(f"No such payment_intent: '{intent_id}'", param="intent")
+def _not_found(intent_id: str) -> GatewayError:
+    return codes.RESOURCE_MISSING(param="intent", object="payment_intent", id=intent_id)
 
 
 def _check_amount(cfg: PaymentSettings, amount: int) -> None:
     if amount < cfg.min_amount:
-        raise ParameterError(
-            f"Amount must be at least {cfg.min_amount} sats.",
-            param="amount",
-            code="amount_too_small",
-        )
+        raise codes.AMOUNT_TOO_SMALL(param="amount", minimum=cfg.min_amount)
     if amount > cfg.max_amount:
-        raise ParameterError(
-            f"Amount must be at most {cfg.max_amount} sats.",
-            param="amount",
-            code="amount_too_large",
-        )
+        raise codes.AMOUNT_TOO_LARGE(param="amount", maximum=cfg.max_amount)
 
 
 def _check_method_types(types: list[str]) -> None:
     for i, kind in enumerate(types):
         if kind != "sbtc":
-            raise ParameterError(
-                f"The payment method type {kind!r} is not supported; use 'sbtc'.",
+            raise codes.PARAMETER_INVALID(
                 param=f"payment_method_types[{i}]",
+                message=f"The payment method type {kind!r} is not supported; use 'sbtc'.",
             )
 
 
@@ -121,7 +109,7 @@ async def create(
     _check_method_types(params.payment_method_types)
     payout = merchant.live_stacks_address if caller.livemode else merchant.stacks_address
     if payout is None:
-        raise InvalidRequestError("This account has no live payout address.")
+        raise codes.LIVE_PAYOUT_ADDRESS_MISSING()
     bps = FEE_BASIS_POINTS[Tier(merchant.tier)]
     now = int(time.time())
     intent_id = new_id("pi")
@@ -174,13 +162,12 @@ def _check_client_secret(pi: PaymentIntent, client_secret: str | None) -> None:
 def check_client_secret(intent_id: str, stored: str, client_secret: str | None) -> None:
 
     if client_secret is None:
-        raise ParameterError(
-            "A publishable key must send the PaymentIntent's client_secret.",
+        raise codes.PARAMETER_MISSING(
             param="client_secret",
-            code="parameter_missing",
+            message="A publishable key must send the PaymentIntent's client_secret.",
         )
     if not hmac.compare_digest(client_secret.encode(), stored.encode()):
-        raise NotFoundError(f"No such payment_intent: '{intent_id}'", param="client_secret")
+        raise codes.RESOURCE_MISSING(param="client_secret", object="payment_intent", id=intent_id)
 
 
 async def _locked(session: AsyncSession, caller: AuthenticatedKey, intent_id: str) -> PaymentIntent:
@@ -200,18 +187,19 @@ async def update(
     pi = await _locked(session, caller, intent_id)
     fields = params.model_fields_set - {"expand"}
     if pi.status in (Status.CANCELED, Status.SUCCEEDED, Status.PROCESSING) and fields:
-        raise StateError(
-            f"You cannot update this PaymentIntent because it has a status of {pi.status}.",
+        raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
+            action="update",
+            status=pi.status,
             extra={"payment_intent": {"id": pi.id, "status": pi.status}},
         )
     if "amount" in fields:
         if params.amount is None:
-            raise ParameterError("amount cannot be unset.", param="amount")
+            raise codes.PARAMETER_INVALID(param="amount", message="amount cannot be unset.")
         if pi.status not in AMOUNT_EDITABLE and params.amount != pi.amount:
-            raise StateError(
-                "The amount cannot change once the PaymentIntent has been confirmed; "
-                "cancel it and create a new one.",
+            raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
                 param="amount",
+                message="The amount cannot change once the PaymentIntent has been confirmed; "
+                "cancel it and create a new one.",
                 extra={"payment_intent": {"id": pi.id, "status": pi.status}},
             )
         _check_amount(cfg, params.amount)
@@ -227,9 +215,9 @@ async def update(
         _check_method_types(params.payment_method_types)
     if "payment_method_data" in fields:
         if pi.status not in AMOUNT_EDITABLE:
-            raise StateError(
-                "The payer cannot change once the PaymentIntent has been confirmed.",
+            raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
                 param="payment_method_data",
+                message="The payer cannot change once the PaymentIntent has been confirmed.",
             )
         pi.payer = _payer(params.payment_method_data, caller.livemode)
         pi.status = Status.REQUIRES_CONFIRMATION if pi.payer else Status.REQUIRES_PAYMENT_METHOD
@@ -250,15 +238,15 @@ async def confirm(
     if caller.kind == "publishable":
         _check_client_secret(pi, params.client_secret)
     elif params.client_secret is not None and params.client_secret != pi.client_secret:
-        raise ParameterError("The client_secret does not match.", param="client_secret")
+        raise codes.PARAMETER_INVALID(
+            param="client_secret", message="The client_secret does not match."
+        )
     _check_method_types(params.payment_method_types)
     if pi.status not in CONFIRMABLE:
         check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "confirm")
     if pi.expires_at <= int(time.time()):
-        raise StateError(
-            "This PaymentIntent has expired; create a new one.",
-            code="payment_intent_expired",
-            extra={"payment_intent": {"id": pi.id, "status": pi.status}},
+        raise codes.PAYMENT_INTENT_EXPIRED(
+            extra={"payment_intent": {"id": pi.id, "status": pi.status}}
         )
     payer = pi.payer
     if params.payment_method_data is not None:
@@ -286,10 +274,10 @@ async def _confirm(
     check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "confirm")
     contract = cfg.contract(pi.livemode)
     if contract is None:
-        raise InvalidRequestError("Live payments are not configured on this gateway.")
+        raise codes.LIVEMODE_NOT_CONFIGURED()
     network = cfg.network(pi.livemode)
     if cfg.signing_key is None or cfg.tips is None:
-        raise InvalidRequestError("Payments are not configured on this gateway (no signing key).")
+        raise codes.PAYMENTS_NOT_CONFIGURED()
     net = onchain.network_for(network)
     tip = await cfg.tips.height(network)
     remaining = pi.expires_at - int(time.time())
@@ -331,8 +319,9 @@ async def cancel(
     pi = await _locked(session, caller, intent_id)
     if pi.status not in CANCELABLE:
         check_transition(pi.id, pi.status, Status.CANCELED, "cancel")
-        raise StateError(
-            f"You cannot cancel this PaymentIntent because it has a status of {pi.status}.",
+        raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
+            action="cancel",
+            status=pi.status,
             extra={"payment_intent": {"id": pi.id, "status": pi.status}},
         )
     _cancel(session, pi, params.cancellation_reason, origin)
@@ -370,7 +359,9 @@ async def list_intents(
     session: AsyncSession, caller: AuthenticatedKey, params: ListParams
 ) -> tuple[list[PaymentIntent], bool]:
     if params.customer is not None:
-        raise ParameterError("Customers are not supported by this gateway.", param="customer")
+        raise codes.PARAMETER_INVALID(
+            param="customer", message="Customers are not supported by this gateway."
+        )
     return await repository.list_page(
         session,
         caller.merchant_id,
@@ -403,9 +394,9 @@ def _decode_page(page: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(page + "=" * (-len(page) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ParameterError("Invalid page cursor.", param="page") from None
+        raise codes.PARAMETER_INVALID(param="page", message="Invalid page cursor.") from None
     if not raw.startswith("pi_") or len(raw) > 36:
-        raise ParameterError("Invalid page cursor.", param="page")
+        raise codes.PARAMETER_INVALID(param="page", message="Invalid page cursor.")
     return raw
 
 

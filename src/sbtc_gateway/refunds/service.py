@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.chain import StringAscii, UInt, ft_post_condition, principal
-from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.origin import SYSTEM, Origin
 from sbtc_gateway.core.paging import check_limit
@@ -66,29 +66,20 @@ async def create(
         session, caller.merchant_id, caller.livemode, params.payment_intent, lock=True
     )
     if pi is None:
-        raise NotFoundError(
-            f"No such payment_intent: '{params.payment_intent}'", param="payment_intent"
+        raise codes.RESOURCE_MISSING(
+            param="payment_intent", object="payment_intent", id=params.payment_intent
         )
     if pi.status != Status.SUCCEEDED:
-        raise InvalidRequestError(
-            f"This PaymentIntent cannot be refunded because it has a status of {pi.status}.",
-            param="payment_intent",
-            code="charge_not_refundable",
-        )
+        raise codes.CHARGE_NOT_REFUNDABLE(param="payment_intent", status=pi.status)
     remaining = pi.amount_received - await repository.committed_total(session, pi.id)
     amount = remaining if params.amount is None else params.amount
     if remaining <= 0:
-        raise InvalidRequestError(
-            "This PaymentIntent has already been refunded.",
-            param="payment_intent",
-            code="charge_already_refunded",
-        )
+        raise codes.CHARGE_ALREADY_REFUNDED(param="payment_intent")
     if amount <= 0 or amount > remaining:
-        raise ParameterError(
-            f"Refund amount ({amount}) is greater than unrefunded amount on the payment "
-            f"({remaining}).",
+        raise (codes.AMOUNT_TOO_LARGE if amount > 0 else codes.PARAMETER_INVALID)(
             param="amount",
-            code="amount_too_large" if amount > 0 else "parameter_invalid",
+            message=f"Refund amount ({amount}) is greater than unrefunded amount on the payment "
+            f"({remaining}).",
         )
     refund = Refund(
         id=new_id("re"),
@@ -116,7 +107,7 @@ async def create(
 async def retrieve(session: AsyncSession, caller: AuthenticatedKey, refund_id: str) -> Refund:
     refund = await repository.get(session, caller.merchant_id, caller.livemode, refund_id)
     if refund is None:
-        raise NotFoundError(f"No such refund: '{refund_id}'", param="id")
+        raise codes.RESOURCE_MISSING(param="id", object="refund", id=refund_id)
     return refund
 
 
