@@ -82,8 +82,9 @@ CLIENT_CLOSED_REQUEST = ErrorCode(
     "client_closed_request",
     499,
     "The client closed the connection.",
-    "The client went away before sending its whole request body, so nothing was done. It is "
-    "logged, not answered: nobody is left to read it. Retry with the same Idempotency-Key.",
+    "The client went away before sending its whole request body, so nothing was done and "
+    "nobody reads this answer (nginx's 499). It is not a server error. Retry with the same "
+    "Idempotency-Key.",
 )
 REQUEST_BODY_INVALID_JSON = ErrorCode(
     "request_body_invalid_json",
@@ -162,7 +163,8 @@ API_KEY_INVALID = ErrorCode(
     "Invalid API Key provided: {key}",
     "The key is not one the gateway issued, or it was revoked, or its rotation grace period "
     "has ended. Copy the current key from the dashboard; a rotated key keeps working only "
-    "until the `expires_in` chosen at rotation.",
+    "until the `expires_in` chosen at rotation. Chain pushes (`/chain/*`) without the "
+    "configured push token get it too.",
 )
 LIVEMODE_DISABLED = ErrorCode(
     "livemode_disabled",
@@ -175,8 +177,9 @@ SECRET_KEY_REQUIRED = ErrorCode(
     "secret_key_required",
     403,
     "This API call cannot be made with a publishable API key. Please use a secret API key.",
-    "Publishable keys (`pk_…`) are for the browser and may only retrieve and confirm a "
-    "PaymentIntent with its client secret. Make this call from your server with a secret key.",
+    "Publishable keys (`pk_…`) are for the browser and make only the few calls a checkout "
+    "needs (retrieving and confirming a PaymentIntent with its client secret). Make this call "
+    "from your server with a secret key.",
 )
 INSUFFICIENT_PERMISSIONS = ErrorCode(
     "insufficient_permissions",
@@ -199,8 +202,8 @@ RATE_LIMIT = ErrorCode(
     429,
     "Too many requests hit the API too quickly. Retry after {retry_after} seconds.",
     "Too many requests came from this key, IP address or email in a short time. Wait the "
-    "number of seconds in the `Retry-After` header and retry; the `RateLimit-*` headers of "
-    "every response show how much of the budget is left.",
+    "number of seconds in the `Retry-After` header and retry; the `RateLimit-*` headers show "
+    "how much of the budget is left.",
 )
 REQUEST_SIGNATURE_MISSING = ErrorCode(
     "request_signature_missing",
@@ -306,8 +309,8 @@ EMAIL_IN_USE = ErrorCode(
     "email_in_use",
     400,
     "A merchant with this email already exists.",
-    "Emails are unique per merchant account, and per user within an account. Use another "
-    "email, or log in to the existing account.",
+    "A merchant's email is unique among merchants, and a dashboard user's email within its "
+    "account. Use another email, or log in to the existing account.",
 )
 LAST_OWNER = ErrorCode(
     "last_owner",
@@ -377,8 +380,8 @@ PAYMENT_INTENT_EXPIRED = ErrorCode(
     "payment_intent_expired",
     400,
     "This PaymentIntent has expired; create a new one.",
-    "The PaymentIntent's payment window has passed, so it can no longer be confirmed: the "
-    "signed terms would be refused on chain. Create a new PaymentIntent.",
+    "The PaymentIntent's payment window (the account's `payment_expiry_seconds`, or the "
+    "gateway's default) has passed, so it can no longer be confirmed. Create a new one.",
 )
 LIVE_PAYOUT_ADDRESS_MISSING = ErrorCode(
     "live_payout_address_missing",
@@ -391,8 +394,8 @@ LIVEMODE_NOT_CONFIGURED = ErrorCode(
     "livemode_not_configured",
     400,
     "Live payments are not configured on this gateway.",
-    "The gateway's operator has not configured mainnet (contract, signing key, Stacks API). "
-    "Use test mode, or ask the operator.",
+    "The gateway has no payment contract configured for mainnet, so live PaymentIntents "
+    "cannot be confirmed. Use test mode, or ask the gateway's operator.",
 )
 PAYMENTS_NOT_CONFIGURED = ErrorCode(
     "payments_not_configured",
@@ -489,9 +492,9 @@ IDEMPOTENCY_KEY_IN_USE = ErrorCode(
     "Keys for idempotent requests can only be used with the same parameters they were first "
     "used with. Try using a key other than '{key}' if you meant to execute a different "
     "request.",
-    "The Idempotency-Key was already used, within the last 24 hours, for a request with "
-    "other parameters. Use a new key for a new request; reuse a key only to retry the same "
-    "request.",
+    "The Idempotency-Key was already used (keys are kept 24 hours by default) for a request "
+    "with other parameters. Use a new key for a new request; reuse a key only to retry the "
+    "same request.",
     type="idempotency_error",
 )
 LOCK_TIMEOUT = ErrorCode(

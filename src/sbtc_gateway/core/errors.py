@@ -60,8 +60,9 @@ class ErrorCode:
         headers: Mapping[str, str] | None = None,
         **values: object,
     ) -> GatewayError:
-        """The exception to raise. `message=` replaces the template for the few sentences that
-        depend on more than the template's values (a parser's own diagnosis, say)."""
+        """The exception to raise. `message=` replaces the template where one wire code covers
+        several sentences (`parameter_invalid` names many rules, and its messages predate the
+        catalogue) or the text comes from elsewhere (a parser's own diagnosis)."""
         if message is None:
             message = self.render(**({"param": param, **values} if param is not None else values))
         return _class_for(self)(self, message, param=param, extra=extra, headers=headers)
