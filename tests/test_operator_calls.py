@@ -38,8 +38,8 @@ from sbtc_gateway.operator.models import OperatorCall
 from sbtc_gateway.operator.state import CallStatus
 from sbtc_gateway.payments import fees
 from sbtc_gateway.payments.models import PaymentIntent
-from sbtc_gateway.watcher.runner import Watcher
 from sbtc_gateway.watcher.decode import py
+from sbtc_gateway.watcher.runner import Watcher
 from tests.conftest import OTHER_ADDRESS, ServerThread
 from tests.test_payments_chain import (
     CONTRACT,

@@ -16,7 +16,7 @@ import binascii
 from fastapi import Request
 
 from sbtc_gateway.api.context import HttpContext
-from sbtc_gateway.core.errors import AuthenticationError, PermissionDeniedError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.principal import AuthenticatedKey
 
 
@@ -33,11 +33,7 @@ def presented_key(request: Request) -> str:
             user = ""
         if user:
             return user
-    raise AuthenticationError(
-        "You did not provide an API key. Provide it in the Authorization header "
-        "(Authorization: Bearer sk_test_…).",
-        code="api_key_missing",
-    )
+    raise codes.API_KEY_MISSING()
 
 
 async def authenticate(request: Request, ctx: HttpContext) -> AuthenticatedKey:
@@ -62,15 +58,8 @@ async def authorize(
     if auth.kind == "publishable":
         if publishable:
             return auth
-        raise PermissionDeniedError(
-            "This API call cannot be made with a publishable API key. Please use a secret API key.",
-            code="secret_key_required",
-        )
+        raise codes.SECRET_KEY_REQUIRED()
     if permission not in ctx.authenticator.permissions_of(auth):
         mode = "live" if auth.livemode else "test"
-        raise PermissionDeniedError(
-            f"This call needs the `{permission}` permission, which the {auth.role} role does "
-            f"not have in {mode} mode.",
-            code="insufficient_permissions",
-        )
+        raise codes.INSUFFICIENT_PERMISSIONS(permission=permission, role=auth.role, mode=mode)
     return auth

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sbtc_gateway.api.responses import error_response
 from sbtc_gateway.api.tracing import request_context
-from sbtc_gateway.core.errors import InvalidRequestError
+from sbtc_gateway.core import error_codes as codes
 
 
 class StripeHeadersMiddleware:
@@ -50,13 +50,7 @@ class StripeHeadersMiddleware:
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id, **context)
         try:
             if account:
-                response = error_response(
-                    InvalidRequestError(
-                        "The Stripe-Account header (Connect) is not supported by this gateway.",
-                        code="stripe_account_unsupported",
-                        param="Stripe-Account",
-                    )
-                )
+                response = error_response(codes.STRIPE_ACCOUNT_UNSUPPORTED(param="Stripe-Account"))
                 await response(scope, receive, send_with_headers)
                 return
             await self.app(scope, receive, send_with_headers)

@@ -19,7 +19,8 @@ from starlette.responses import Response
 
 from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.responses import dumps, error_body, error_response, json_response
-from sbtc_gateway.core.errors import ApiError, ConflictError, GatewayError, IdempotencyError
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import ConflictError, GatewayError, IdempotencyError
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.observability.metrics import count_database_failure
@@ -90,12 +91,12 @@ async def run_write(
     except Exception as exc:
         if idempotency.is_lock_timeout(exc):
             # Waited too long for a row another request holds: nothing happened; retry is safe.
-            return error_response(
-                ConflictError("The object is being changed by another request; retry this one.")
-            )
+            return error_response(codes.LOCK_TIMEOUT())
         count_database_failure(exc, "write")
         log.exception("unhandled error in write request", path=request.url.path)
-        failure = ApiError("An unexpected error occurred; the request can be retried safely.")
+        failure = codes.API_ERROR(
+            message="An unexpected error occurred; the request can be retried safely."
+        )
         if req is not None:
             await _store_quietly(gateway, req, failure)
         return error_response(failure)

@@ -14,12 +14,8 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
-from sbtc_gateway.core.errors import (
-    ClientClosedRequestError,
-    InvalidRequestError,
-    ParameterError,
-    PayloadTooLargeError,
-)
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import ErrorCode, GatewayError
 from sbtc_gateway.core.forms import parse_form, parse_query
 
 M = TypeVar("M", bound=BaseModel)
@@ -28,17 +24,17 @@ M = TypeVar("M", bound=BaseModel)
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"Request body exceeds {limit} bytes.")
+        raise codes.REQUEST_TOO_LARGE(limit=limit)
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLargeError(f"Request body exceeds {limit} bytes.")
+                raise codes.REQUEST_TOO_LARGE(limit=limit)
             chunks.append(chunk)
     except ClientDisconnect:
-        raise ClientClosedRequestError("The client closed the connection.") from None
+        raise codes.CLIENT_CLOSED_REQUEST() from None
     body = b"".join(chunks)
     request._body = body  # later readers (signature check, then parameters) get it again
     return body
@@ -56,17 +52,14 @@ async def raw_params(request: Request, limit: int) -> dict[str, Any]:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise InvalidRequestError("The request body is not valid JSON.") from None
+            raise codes.REQUEST_BODY_INVALID_JSON() from None
         if not isinstance(data, dict):
-            raise InvalidRequestError("The JSON request body must be an object.")
+            raise codes.REQUEST_BODY_NOT_OBJECT()
         body_params: dict[str, Any] = data
     elif content_type in ("application/x-www-form-urlencoded", ""):
         body_params = parse_form(body)
     else:
-        raise InvalidRequestError(
-            f"Unsupported content type {content_type!r}: send "
-            "application/x-www-form-urlencoded or application/json."
-        )
+        raise codes.CONTENT_TYPE_UNSUPPORTED(content_type=content_type)
     params.update(body_params)
     return params
 
@@ -83,43 +76,32 @@ def validate(model: type[M], params: dict[str, Any]) -> M:
         raise to_parameter_error(exc) from None
 
 
-def to_parameter_error(exc: ValidationError) -> ParameterError:
+def to_parameter_error(exc: ValidationError) -> GatewayError:
     err = exc.errors(include_url=False)[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     param = param_path(loc)
     kind = err["type"]
     value = err.get("input")
     if kind == "extra_forbidden":
-        return ParameterError(
-            f"Received unknown parameter: {param}", param=param, code="parameter_unknown"
-        )
+        return codes.PARAMETER_UNKNOWN(param=param)
     if kind == "missing" or (value is None and kind.endswith("_type")):
-        return ParameterError(
-            f"Missing required param: {param}.", param=param, code="parameter_missing"
-        )
+        return codes.PARAMETER_MISSING(param=param)
     if kind in ("int_parsing", "int_type", "int_from_float", "bool_type_int"):
-        return ParameterError(
-            f"Invalid integer: {value}", param=param, code="parameter_invalid_integer"
-        )
+        return codes.PARAMETER_INVALID_INTEGER(param=param, value=value)
     if kind in ("bool_parsing", "bool_type"):
-        return ParameterError(
-            f"Invalid boolean: {value}", param=param, code="parameter_invalid_boolean"
-        )
+        return codes.PARAMETER_INVALID_BOOLEAN(param=param, value=value)
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        return ParameterError(
-            f"Invalid {param}: {err['msg'].lower()}.", param=param, code="parameter_invalid"
-        )
+        return codes.PARAMETER_INVALID(param=param, reason=err["msg"].lower())
     if kind in ("string_too_long", "string_too_short", "too_long", "too_short"):
-        return ParameterError(
-            f"Invalid {param}: {err['msg'].lower()}.", param=param, code="parameter_invalid"
-        )
+        return codes.PARAMETER_INVALID(param=param, reason=err["msg"].lower())
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return ParameterError(
-            f"Invalid {param}: must be one of {expected}.", param=param, code="parameter_invalid"
-        )
+        return codes.PARAMETER_INVALID(param=param, reason=f"must be one of {expected}")
     if kind == "value_error":
-        message = str(err.get("ctx", {}).get("error", err["msg"]))
-        code = getattr(err.get("ctx", {}).get("error"), "code", "parameter_invalid")
-        return ParameterError(message, param=param, code=code)
-    return ParameterError(f"Invalid {param}: {err['msg']}.", param=param)
+        # A `ParamValueError` brings its entry, its text rendered where the rule was checked.
+        error = err.get("ctx", {}).get("error", err["msg"])
+        entry = getattr(error, "error", None)
+        if not isinstance(entry, ErrorCode):
+            entry = codes.PARAMETER_INVALID
+        return entry(param=param, message=str(error))
+    return codes.PARAMETER_INVALID(param=param, reason=err["msg"])

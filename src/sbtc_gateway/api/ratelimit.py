@@ -23,7 +23,7 @@ from sbtc_gateway.api.auth import authenticate
 from sbtc_gateway.api.client_ip import client_ip, parse_networks
 from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.responses import error_response
-from sbtc_gateway.core.errors import InvalidRequestError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.infra.base import RateLimitResult
 from sbtc_gateway.observability import metrics
 
@@ -110,13 +110,7 @@ class RateLimitMiddleware:
                 headers = {k.decode(): v.decode() for k, v in headers_for(policy, result)}
                 headers["Retry-After"] = str(result.retry_after)
                 response = error_response(
-                    InvalidRequestError(
-                        "Too many requests hit the API too quickly. Retry after "
-                        f"{result.retry_after} seconds.",
-                        code="rate_limit",
-                        status=429,
-                        headers=headers,
-                    )
+                    codes.RATE_LIMIT(retry_after=result.retry_after, headers=headers)
                 )
                 await response(scope, receive, send)
                 return

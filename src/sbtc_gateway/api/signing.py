@@ -16,13 +16,9 @@ from fastapi import Request
 from sbtc_gateway.api.auth import presented_key
 from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.params import read_body
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core import request_signing
-from sbtc_gateway.core.errors import AuthenticationError
 from sbtc_gateway.core.principal import AuthenticatedKey
-
-
-def _error(message: str, code: str) -> AuthenticationError:
-    return AuthenticationError(message, code=code, param=request_signing.HEADER)
 
 
 async def require_signature(request: Request, ctx: HttpContext, caller: AuthenticatedKey) -> None:
@@ -34,23 +30,16 @@ async def require_signature(request: Request, ctx: HttpContext, caller: Authenti
     header = request.headers.get(request_signing.HEADER)
     if header is None:
         if ctx.settings.signing_required(caller.livemode):
-            raise _error(
-                "This operation must be signed: send the Sbtc-Signature header "
-                "(see docs/request-signing.md).",
-                "request_signature_missing",
-            )
+            raise codes.REQUEST_SIGNATURE_MISSING(param=request_signing.HEADER)
         return
     parsed = request_signing.parse_header(header)
     if parsed is None:
-        raise _error(
-            "The Sbtc-Signature header is malformed; expected t=<unix>,n=<nonce>,v1=<hex>.",
-            "request_signature_invalid",
+        raise codes.REQUEST_SIGNATURE_INVALID(
+            param=request_signing.HEADER,
+            message="The Sbtc-Signature header is malformed; expected t=<unix>,n=<nonce>,v1=<hex>.",
         )
     if abs(time.time() - parsed.timestamp) > request_signing.TOLERANCE_SECONDS:
-        raise _error(
-            "The request signature's timestamp is more than 5 minutes from the server's clock.",
-            "request_signature_expired",
-        )
+        raise codes.REQUEST_SIGNATURE_EXPIRED(param=request_signing.HEADER)
     path = request.url.path
     if request.url.query:
         path += "?" + request.url.query
@@ -64,13 +53,7 @@ async def require_signature(request: Request, ctx: HttpContext, caller: Authenti
         body,
     )
     if not request_signing.matches(expected, parsed.signatures):
-        raise _error(
-            "The request signature does not match (HMAC-SHA256 keyed with the signing secret, "
-            "sksig_…, issued with this secret key).",
-            "request_signature_invalid",
-        )
+        raise codes.REQUEST_SIGNATURE_INVALID(param=request_signing.HEADER)
     ttl = 2 * request_signing.TOLERANCE_SECONDS
     if not await ctx.shared.nonces.claim(f"{caller.api_key_id}:{parsed.nonce}", ttl):
-        raise _error(
-            "This request signature's nonce has already been used.", "request_signature_replayed"
-        )
+        raise codes.REQUEST_SIGNATURE_REPLAYED(param=request_signing.HEADER)

@@ -19,7 +19,8 @@ from sbtc_gateway.charges.schemas import (
     render_charge,
 )
 from sbtc_gateway.charges.search import to_condition
-from sbtc_gateway.core.errors import NotFoundError, ParameterError
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.origin import SYSTEM
 from sbtc_gateway.core.paging import check_limit, decode_page, encode_page
@@ -215,8 +216,8 @@ def refund_moved(session: AsyncSession, charge: Charge, amount: int) -> None:
 # --- the API --------------------------------------------------------------------------------
 
 
-def not_found(charge_id: str, param: str = "id") -> NotFoundError:
-    return NotFoundError(f"No such charge: '{charge_id}'", param=param)
+def not_found(charge_id: str, param: str = "id") -> GatewayError:
+    return codes.RESOURCE_MISSING(param=param, object="charge", id=charge_id)
 
 
 async def retrieve(session: AsyncSession, caller: AuthenticatedKey, charge_id: str) -> Charge:
@@ -230,7 +231,7 @@ async def list_charges(
     session: AsyncSession, caller: AuthenticatedKey, params: ChargeListParams
 ) -> tuple[list[Charge], bool]:
     if params.customer is not None:
-        raise ParameterError("Customers are not supported by this gateway.", param="customer")
+        raise codes.CUSTOMERS_UNSUPPORTED(param="customer")
     return await repository.list_page(
         session,
         caller.merchant_id,

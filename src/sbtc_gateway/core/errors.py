@@ -1,61 +1,107 @@
 """Errors with a stable code and an HTTP status, rendered by one handler in Stripe's envelope.
 
-The Stripe SDKs pick their exception class from the HTTP status (and `type` for idempotency), so
-the status is part of each error's contract, not a detail of the handler.
+Every error the gateway answers is an `ErrorCode` in the catalogue (`core/error_codes.py`);
+calling the entry builds the exception: `raise codes.AMOUNT_TOO_SMALL(param="amount",
+minimum=100)`. The Stripe SDKs pick their exception class from the HTTP status (and `type` for
+idempotency), so the status belongs to the code, not to the place that raises it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-# Codes whose requests are "validation failures": the idempotency layer stores nothing for them.
-PARAMETER_CODES = frozenset(
-    {
-        "parameter_unknown",
-        "parameter_missing",
-        "parameter_invalid_integer",
-        "parameter_invalid_empty",
-        "parameter_invalid_string",
-        "parameter_invalid_boolean",
-        "parameter_invalid",
-        "amount_too_small",
-        "amount_too_large",
-        "invalid_stacks_address",
-        "email_invalid",
-        "metadata_invalid",
-        "url_invalid",
-        "parameters_exclusive",
-    }
-)
+DOCS_URL = "https://docs.sbtc-gateway.dev/errors"
+
+ErrorType = Literal["invalid_request_error", "api_error", "idempotency_error", "card_error"]
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One entry of the catalogue: what the gateway answers, and what the portal says about it.
+
+    `message` is a `str.format` template; `param=` fills a `{param}` placeholder as well as the
+    envelope's `param`. `validation` marks input that failed checking before anything ran: the
+    idempotency layer stores nothing for those, so a corrected retry with the same key works.
+    """
+
+    code: str
+    status: int
+    message: str
+    explanation: str
+    type: ErrorType = "invalid_request_error"
+    validation: bool = False
+    anchor: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.anchor:
+            object.__setattr__(self, "anchor", self.code)
+
+    @property
+    def doc_url(self) -> str:
+        return f"{DOCS_URL}#{self.anchor}"
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        names = (name for _, name, _, _ in string.Formatter().parse(self.message) if name)
+        return tuple(dict.fromkeys(names))
+
+    def render(self, **values: object) -> str:
+        return self.message.format_map(values)
+
+    def __call__(
+        self,
+        *,
+        param: str | None = None,
+        message: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **values: object,
+    ) -> GatewayError:
+        """The exception to raise. `message=` replaces the template where one wire code covers
+        several sentences (`parameter_invalid` names many rules, and its messages predate the
+        catalogue) or the text comes from elsewhere (a parser's own diagnosis)."""
+        if message is None:
+            message = self.render(**({"param": param, **values} if param is not None else values))
+        return _class_for(self)(self, message, param=param, extra=extra, headers=headers)
 
 
 class GatewayError(Exception):
-    status: int = 400
-    type: str = "invalid_request_error"
-    default_code: str | None = None
+    """An error answered in Stripe's envelope; built by calling its `ErrorCode`."""
 
     def __init__(
         self,
+        error: ErrorCode,
         message: str,
         *,
-        code: str | None = None,
         param: str | None = None,
-        status: int | None = None,
-        extra: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
+        self.error = error
         self.message = message
-        self.code = code or self.default_code
         self.param = param
-        if status is not None:
-            self.status = status
-        self.extra = extra or {}
-        self.headers = headers or {}
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+    @property
+    def status(self) -> int:
+        return self.error.status
+
+    @property
+    def type(self) -> ErrorType:
+        return self.error.type
 
     @property
     def is_validation_failure(self) -> bool:
-        return self.code in PARAMETER_CODES
+        return self.error.validation
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -63,72 +109,59 @@ class GatewayError(Exception):
             "message": self.message,
             "code": self.code,
             "param": self.param,
-            "doc_url": f"https://docs.sbtc-gateway.dev/errors#{self.code}" if self.code else None,
+            "doc_url": self.error.doc_url,
         }
         body.update(self.extra)
         return {"error": body}
 
 
+# The classes exist for `except` clauses (the watcher skips a NotFoundError; the write path
+# treats conflicts and idempotency errors apart); which one an entry builds follows its status.
 class InvalidRequestError(GatewayError):
-    status = 400
+    pass
 
 
 class ParameterError(InvalidRequestError):
-    """Bad input: always names the offending parameter."""
-
-    def __init__(self, message: str, *, param: str, code: str = "parameter_invalid") -> None:
-        super().__init__(message, code=code, param=param)
+    """Input that failed validation (`ErrorCode.validation`)."""
 
 
 class NotFoundError(GatewayError):
-    status = 404
-    default_code = "resource_missing"
+    pass
 
 
 class AuthenticationError(GatewayError):
-    status = 401
-    default_code = "api_key_invalid"
+    pass
 
 
 class PermissionDeniedError(GatewayError):
-    status = 403
-    default_code = "permission_denied"
-
-
-class StateError(InvalidRequestError):
-    """An operation that the object's current status does not allow."""
-
-    default_code = "payment_intent_unexpected_state"
+    pass
 
 
 class IdempotencyError(GatewayError):
-    status = 400
-    type = "idempotency_error"
-    default_code = "idempotency_key_in_use"
+    pass
 
 
 class ConflictError(GatewayError):
     """Another request is working on the same thing; the SDKs retry 409s."""
 
-    status = 409
-    type = "invalid_request_error"
-    default_code = "lock_timeout"
-
-
-class PayloadTooLargeError(GatewayError):
-    status = 413
-    default_code = "request_too_large"
-
-
-class ClientClosedRequestError(GatewayError):
-    """The client went away before sending its whole body (nginx's 499): nothing was done, and
-    nobody reads the answer. Not a server error, so it neither pages anyone nor logs a trace."""
-
-    status = 499
-    default_code = "client_closed_request"
-
 
 class ApiError(GatewayError):
-    status = 500
-    type = "api_error"
-    default_code = "api_error"
+    """The gateway (or what it depends on) failed; the SDKs retry 5xx."""
+
+
+_BY_STATUS: dict[int, type[GatewayError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+}
+
+
+def _class_for(error: ErrorCode) -> type[GatewayError]:
+    if error.type == "idempotency_error":
+        return IdempotencyError
+    if error.status >= 500:
+        return ApiError
+    if error.status in _BY_STATUS:
+        return _BY_STATUS[error.status]
+    return ParameterError if error.validation else InvalidRequestError

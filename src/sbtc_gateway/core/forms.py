@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .errors import InvalidRequestError, ParameterError
+from . import error_codes as codes
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 5
@@ -21,20 +21,20 @@ MAX_DEPTH = 5
 def _split_key(key: str) -> list[str]:
     head, bracket, rest = key.partition("[")
     if not head or "]" in head:
-        raise ParameterError(f"Invalid parameter name: {key!r}", param=key)
+        raise codes.PARAMETER_INVALID(param=key, message=f"Invalid parameter name: {key!r}")
     parts = [head]
     if bracket:
         rest = "[" + rest
         pos = 0
         for match in _SEGMENT.finditer(rest):
             if match.start() != pos:
-                raise ParameterError(f"Invalid parameter name: {key!r}", param=key)
+                raise codes.PARAMETER_INVALID(param=key, message=f"Invalid parameter name: {key!r}")
             parts.append(match.group(1))
             pos = match.end()
         if pos != len(rest):
-            raise ParameterError(f"Invalid parameter name: {key!r}", param=key)
+            raise codes.PARAMETER_INVALID(param=key, message=f"Invalid parameter name: {key!r}")
     if len(parts) > MAX_DEPTH:
-        raise ParameterError(f"Parameter nested too deeply: {key!r}", param=key)
+        raise codes.PARAMETER_INVALID(param=key, message=f"Parameter nested too deeply: {key!r}")
     return parts
 
 
@@ -46,7 +46,9 @@ def _listify(node: Any, path: str) -> Any:
         keys = sorted(node)
         return [_listify(node[k], f"{path}[{k}]") for k in keys]
     if any(isinstance(k, int) for k in node):
-        raise ParameterError(f"Cannot mix array and hash keys in {path}", param=path)
+        raise codes.PARAMETER_INVALID(
+            param=path, message=f"Cannot mix array and hash keys in {path}"
+        )
     return {k: _listify(v, f"{path}[{k}]") for k, v in node.items()}
 
 
@@ -68,7 +70,9 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             last = depth == len(parts) - 1
             if last:
                 if isinstance(node.get(key), dict):
-                    raise ParameterError(f"Conflicting values for {raw_key}", param=raw_key)
+                    raise codes.PARAMETER_INVALID(
+                        param=raw_key, message=f"Conflicting values for {raw_key}"
+                    )
                 node[key] = value
             else:
                 child = node.setdefault(key, {})
@@ -77,7 +81,9 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
                     if child == "":
                         child = node[key] = {}
                     else:
-                        raise ParameterError(f"Conflicting values for {raw_key}", param=raw_key)
+                        raise codes.PARAMETER_INVALID(
+                            param=raw_key, message=f"Conflicting values for {raw_key}"
+                        )
                 node = child
     return {k: _listify(v, k) for k, v in root.items()}
 
@@ -90,5 +96,5 @@ def parse_form(body: bytes) -> dict[str, Any]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidRequestError("The request body is not valid UTF-8.") from None
+        raise codes.REQUEST_BODY_INVALID_UTF8() from None
     return parse_pairs(parse_qsl(text, keep_blank_values=True, strict_parsing=False))

@@ -6,7 +6,7 @@ import base64
 from collections.abc import Sequence
 from typing import Any
 
-from sbtc_gateway.core.errors import ParameterError
+from sbtc_gateway.core import error_codes as codes
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -16,10 +16,8 @@ def check_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
-        raise ParameterError(
-            f"Invalid limit: must be between 1 and {MAX_LIMIT}.",
-            param="limit",
-            code="parameter_invalid_integer",
+        raise codes.PARAMETER_INVALID_INTEGER(
+            param="limit", message=f"Invalid limit: must be between 1 and {MAX_LIMIT}."
         )
     return limit
 
@@ -45,7 +43,7 @@ def decode_page(page: str, prefix: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(page + "=" * (-len(page) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ParameterError("Invalid page cursor.", param="page") from None
+        raise codes.PARAMETER_INVALID(param="page", message="Invalid page cursor.") from None
     if not raw.startswith(prefix) or len(raw) > 36:
-        raise ParameterError("Invalid page cursor.", param="page")
+        raise codes.PARAMETER_INVALID(param="page", message="Invalid page cursor.")
     return raw

@@ -7,15 +7,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from .errors import ParameterError
+from . import error_codes as codes
+from .errors import ErrorCode
 
 
 class ParamValueError(ValueError):
-    """A validation failure that carries a Stripe error code."""
+    """A validation failure inside a pydantic validator (which only turns `ValueError`s into
+    validation errors): `api.params` raises its entry once the parameter's path is known."""
 
-    def __init__(self, message: str, code: str = "parameter_invalid") -> None:
-        super().__init__(message)
-        self.code = code
+    def __init__(self, error: ErrorCode, *, message: str | None = None, **values: object) -> None:
+        super().__init__(message if message is not None else error.render(**values))
+        self.error = error
 
 
 class Params(BaseModel):
@@ -30,7 +32,7 @@ def _empty_to_none(value: Any) -> Any:
 
 def _no_bool(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ParamValueError(f"Invalid integer: {value}", "parameter_invalid_integer")
+        raise ParamValueError(codes.PARAMETER_INVALID_INTEGER, value=value)
     return _empty_to_none(value)
 
 
@@ -43,24 +45,35 @@ def _metadata(value: Any) -> Any:
     if value is None or value == "":
         return {} if value == "" else None
     if not isinstance(value, dict):
-        raise ParamValueError("Invalid metadata: must be a hash of keys to strings.")
+        raise ParamValueError(
+            codes.PARAMETER_INVALID, param="metadata", reason="must be a hash of keys to strings"
+        )
     if len(value) > 50:
-        raise ParamValueError("Invalid metadata: at most 50 keys are allowed.")
+        raise ParamValueError(
+            codes.PARAMETER_INVALID, param="metadata", reason="at most 50 keys are allowed"
+        )
     out: dict[str, str] = {}
     for key, item in value.items():
         key = str(key)
         if not key or len(key) > 40 or "[" in key or "]" in key:
             raise ParamValueError(
-                f"Invalid metadata key {key[:60]!r}: keys are 1 to 40 characters without "
-                "square brackets."
+                codes.PARAMETER_INVALID,
+                message=f"Invalid metadata key {key[:60]!r}: keys are 1 to 40 characters "
+                "without square brackets.",
             )
         if item is None:
             item = ""
         if isinstance(item, bool | dict | list):
-            raise ParamValueError(f"Invalid metadata[{key}]: values must be strings.")
+            raise ParamValueError(
+                codes.PARAMETER_INVALID, param=f"metadata[{key}]", reason="values must be strings"
+            )
         item = str(item)
         if len(item) > 500:
-            raise ParamValueError(f"Invalid metadata[{key}]: values are at most 500 characters.")
+            raise ParamValueError(
+                codes.PARAMETER_INVALID,
+                param=f"metadata[{key}]",
+                reason="values are at most 500 characters",
+            )
         out[key] = item
     return out
 
@@ -81,7 +94,7 @@ def email_value(value: Any) -> Any:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > 254 or not _EMAIL.match(value):
-        raise ParamValueError(f"Invalid email address: {str(value)[:80]}", "email_invalid")
+        raise ParamValueError(codes.EMAIL_INVALID, value=str(value)[:80])
     return value.strip()
 
 
@@ -115,7 +128,7 @@ def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> di
         else:
             merged[key] = value
     if len(merged) > 50:
-        raise ParameterError("Invalid metadata: at most 50 keys are allowed.", param="metadata")
+        raise codes.PARAMETER_INVALID(param="metadata", reason="at most 50 keys are allowed")
     return merged
 
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from sbtc_gateway.core.errors import ParameterError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.paging import finish_page
 
 T = TypeVar("T")
@@ -25,11 +25,7 @@ def page_query(
 ) -> tuple[Select[T], bool]:
     """Apply cursor and order; returns the query (fetch limit + 1) and whether it is reversed."""
     if starting_after and ending_before:
-        raise ParameterError(
-            "You may only specify one of starting_after and ending_before.",
-            param="ending_before",
-            code="parameters_exclusive",
-        )
+        raise codes.PARAMETERS_EXCLUSIVE(param="ending_before", other="starting_after")
     if ending_before:
         q = query.where(id_column > ending_before).order_by(id_column.asc())
         return q.limit(limit + 1), True

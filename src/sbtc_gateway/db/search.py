@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, not_, or_
 
-from sbtc_gateway.core.errors import ParameterError
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -54,8 +55,8 @@ class Clause:
     metadata_key: str | None
 
 
-def _fail(message: str) -> ParameterError:
-    return ParameterError(message, param="query", code="parameter_invalid")
+def _fail(message: str) -> GatewayError:
+    return codes.PARAMETER_INVALID(param="query", message=message)
 
 
 def parse(query: str, fields: SearchFields) -> tuple[list[Clause], str]:

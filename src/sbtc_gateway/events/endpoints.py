@@ -9,7 +9,7 @@ from sbtc_gateway.api import openapi
 from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
-from sbtc_gateway.core.errors import NotFoundError, ParameterError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.paging import (
     check_limit,
     list_envelope,
@@ -49,7 +49,7 @@ def _check_type(value: str, param: str) -> None:
     known = value in EVENT_TYPES
     wildcard = value.endswith(".*") and any(t.startswith(value[:-1]) for t in EVENT_TYPES)
     if not (known or wildcard):
-        raise ParameterError(f"Unknown event type: {value!r}", param=param)
+        raise codes.PARAMETER_INVALID(param=param, message=f"Unknown event type: {value!r}")
 
 
 @router.get(
@@ -63,7 +63,7 @@ async def list_events(request: Request) -> Response:
     caller = await authorize(request, gw, "events:read")
     params, _ = await parse(request, EventListParams)
     if params.type and params.types:
-        raise ParameterError("Use either type or types, not both.", param="types")
+        raise codes.PARAMETER_INVALID(param="types", message="Use either type or types, not both.")
     type_prefix: str | None = None
     types: list[str] = []
     if params.type:
@@ -102,5 +102,5 @@ async def retrieve_event(event_id: str, request: Request) -> Response:
     async with gw.sessions() as session:
         event = await repository.get(session, caller.merchant_id, caller.livemode, event_id)
     if event is None:
-        raise NotFoundError(f"No such event: '{event_id}'", param="id")
+        raise codes.RESOURCE_MISSING(param="id", object="event", id=event_id)
     return json_response(render_event(event))

@@ -43,8 +43,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.crypto import Keyring, KeyringError, is_sealed
-from sbtc_gateway.core.errors import ConflictError, IdempotencyError, ParameterError
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.idempotency.models import IdempotencyKey
 
 log = structlog.get_logger(__name__)
@@ -80,11 +81,7 @@ def request_hash(method: str, path: str, params: dict[str, Any]) -> str:
 
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ParameterError(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-            param="Idempotency-Key",
-            code="idempotency_key_invalid",
-        )
+        raise codes.IDEMPOTENCY_KEY_INVALID(param="Idempotency-Key", maximum=MAX_KEY_LENGTH)
     return key
 
 
@@ -123,9 +120,9 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> int | None:
     return row_id
 
 
-def _in_progress() -> ConflictError:
-    return ConflictError(
-        "There is currently another in-progress request using this Idempotency-Key "
+def _in_progress() -> GatewayError:
+    return codes.LOCK_TIMEOUT(
+        message="There is currently another in-progress request using this Idempotency-Key "
         "(that probably means you submitted twice, and the other request is still "
         "going through). Please try again later."
     )
@@ -142,14 +139,12 @@ async def _existing(session: AsyncSession, req: Request) -> IdempotencyKey | Non
 
 def _replay_of(existing: IdempotencyKey, req: Request, keyring: Keyring) -> Replay:
     if existing.request_hash != req.fingerprint:
-        raise IdempotencyError(
-            "Keys for idempotent requests can only be used with the same parameters they "
-            f"were first used with. Try using a key other than '{req.key}' if you meant to "
-            "execute a different request."
-        )
+        raise codes.IDEMPOTENCY_KEY_IN_USE(key=req.key)
     if existing.response_status is None or existing.response_body is None:
         # a row claimed by an older gateway version that is still running its request
-        raise ConflictError("The first request with this Idempotency-Key has not finished.")
+        raise codes.LOCK_TIMEOUT(
+            message="The first request with this Idempotency-Key has not finished."
+        )
     return Replay(existing.response_status, _opened(existing, existing.response_body, keyring))
 
 
@@ -162,12 +157,7 @@ def _opened(existing: IdempotencyKey, stored: bytes, keyring: Keyring) -> bytes:
         # Its key id was removed from SBTC_ENCRYPTION_KEYS too early (or the row was altered):
         # the first request's answer is lost, and running it again could do it twice.
         log.error("stored idempotent response does not decrypt", row=existing.id, error=str(exc))
-        raise IdempotencyError(
-            "The response stored under this Idempotency-Key cannot be read back, so the "
-            "request is neither replayed nor run again. Check whether the first request took "
-            "effect before retrying it with a new key.",
-            code="idempotency_response_unreadable",
-        ) from None
+        raise codes.IDEMPOTENCY_RESPONSE_UNREADABLE() from None
 
 
 async def record(
@@ -193,12 +183,16 @@ async def record(
         raise
     existing = await _existing(session, req)
     if existing is None:  # pruned in between: let the client retry
-        raise ConflictError("The Idempotency-Key was being released; retry the request.")
+        raise codes.LOCK_TIMEOUT(
+            message="The Idempotency-Key was being released; retry the request."
+        )
     if existing.created <= now - retention_seconds:  # expired: the key is free again
         await session.delete(existing)
         await session.flush()
         if await _insert(session, values) is None:
-            raise ConflictError("The Idempotency-Key is being reused; retry the request.")
+            raise codes.LOCK_TIMEOUT(
+                message="The Idempotency-Key is being reused; retry the request."
+            )
         return None
     return _replay_of(existing, req, keyring)
 

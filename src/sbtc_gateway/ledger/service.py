@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sbtc_gateway.core.errors import NotFoundError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.paging import check_limit
 from sbtc_gateway.core.principal import AuthenticatedKey
@@ -184,7 +184,7 @@ async def retrieve(
 ) -> BalanceTransaction:
     row = await repository.get(session, caller.merchant_id, caller.livemode, txn_id)
     if row is None:
-        raise NotFoundError(f"No such balance transaction: '{txn_id}'", param="id")
+        raise codes.RESOURCE_MISSING(param="id", object="balance transaction", id=txn_id)
     return row
 
 

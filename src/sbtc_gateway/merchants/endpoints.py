@@ -16,7 +16,7 @@ from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.api.signing import require_signature
-from sbtc_gateway.core.errors import InvalidRequestError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.merchants import keys, service
 from sbtc_gateway.merchants.schemas import (
@@ -148,7 +148,7 @@ async def rotate_api_key(request: Request) -> Response:
                 session, caller.merchant_id, caller.livemode
             )
             if key_id is None:
-                raise InvalidRequestError("This account has no secret key to rotate in this mode.")
+                raise codes.NO_SECRET_KEY()
             rotating = dataclasses.replace(caller, api_key_id=key_id)
         new = await service.rotate_secret_key(
             session,

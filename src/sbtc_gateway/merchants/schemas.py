@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, field_validator
 
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.params import (
     OptInt,
     OptStr,
@@ -32,7 +33,9 @@ class MerchantCreateParams(Params):
     def _name(cls, value: str) -> str:
         value = value.strip()
         if not 1 <= len(value) <= 255:
-            raise ParamValueError("business_name must be 1 to 255 characters.")
+            raise ParamValueError(
+                codes.PARAMETER_INVALID, message="business_name must be 1 to 255 characters."
+            )
         return value
 
 

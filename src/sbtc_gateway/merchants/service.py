@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.chain.c32 import InvalidAddressError, validate_principal
-from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.principal import AuthenticatedKey
@@ -31,20 +31,15 @@ MAX_ROTATION_GRACE = 7 * 24 * 3600
 
 def validate_payout_address(address: str, *, mainnet: bool, param: str) -> str:
     if "." in address:
-        raise ParameterError(
-            "The payout address must be a standard principal (a wallet), not a contract.",
+        raise codes.INVALID_STACKS_ADDRESS(
             param=param,
-            code="invalid_stacks_address",
+            message="The payout address must be a standard principal (a wallet), not a contract.",
         )
     try:
         return validate_principal(address, mainnet=mainnet)
     except InvalidAddressError as exc:
         network = "mainnet (SP…)" if mainnet else "testnet (ST…)"
-        raise ParameterError(
-            f"Invalid Stacks address for {network}: {exc}",
-            param=param,
-            code="invalid_stacks_address",
-        ) from None
+        raise codes.INVALID_STACKS_ADDRESS(param=param, network=network, reason=exc) from None
 
 
 async def register(
@@ -54,9 +49,7 @@ async def register(
     address = validate_payout_address(params.stacks_address, mainnet=False, param="stacks_address")
     email = params.email.lower()
     if await repository.email_taken(session, email):
-        raise ParameterError(
-            "A merchant with this email already exists.", param="email", code="email_in_use"
-        )
+        raise codes.EMAIL_IN_USE(param="email")
     merchant = Merchant(
         id=new_id("acct"),
         business_name=params.business_name,
@@ -95,7 +88,7 @@ def _issue(
 async def get(session: AsyncSession, merchant_id: str) -> Merchant:
     merchant = await repository.get(session, merchant_id)
     if merchant is None:
-        raise NotFoundError(f"No such merchant: '{merchant_id}'", param="id")
+        raise codes.RESOURCE_MISSING(param="id", object="merchant", id=merchant_id)
     return merchant
 
 
@@ -115,7 +108,7 @@ class MerchantTerms:
 async def terms(session: AsyncSession, merchant_id: str) -> MerchantTerms:
     row = await repository.terms_row(session, merchant_id)
     if row is None:
-        raise NotFoundError(f"No such merchant: '{merchant_id}'", param="id")
+        raise codes.RESOURCE_MISSING(param="id", object="merchant", id=merchant_id)
     return MerchantTerms(merchant_id, *row)
 
 
@@ -125,10 +118,7 @@ async def activate(
     """Enable live mode: record the mainnet payout address and issue live keys (once)."""
     merchant = await get(session, merchant_id)
     if merchant.live_activated_at is not None:
-        raise InvalidRequestError(
-            f"Merchant {merchant_id} is already activated; rotate its live keys instead.",
-            code="account_already_activated",
-        )
+        raise codes.ACCOUNT_ALREADY_ACTIVATED(merchant=merchant_id)
     merchant.live_stacks_address = validate_payout_address(
         live_address, mainnet=True, param="live_stacks_address"
     )
@@ -154,14 +144,16 @@ async def update_account(
     previous = _change_payout(merchant, params)
     if "business_name" in fields:
         if not params.business_name:
-            raise ParameterError("business_name cannot be empty.", param="business_name")
+            raise codes.PARAMETER_INVALID(
+                param="business_name", message="business_name cannot be empty."
+            )
         merchant.business_name = params.business_name
     if "payment_expiry_seconds" in fields:
         seconds = params.payment_expiry_seconds
         if seconds is not None and not 60 <= seconds <= 7 * 24 * 3600:
-            raise ParameterError(
-                "payment_expiry_seconds must be between 60 and 604800.",
+            raise codes.PARAMETER_INVALID(
                 param="payment_expiry_seconds",
+                message="payment_expiry_seconds must be between 60 and 604800.",
             )
         merchant.payment_expiry_seconds = seconds
     await session.flush()
@@ -189,7 +181,9 @@ def _change_payout(merchant: Merchant, params: AccountUpdateParams) -> dict[str,
     fields = params.model_fields_set
     if "stacks_address" in fields:
         if not params.stacks_address:
-            raise ParameterError("stacks_address cannot be empty.", param="stacks_address")
+            raise codes.PARAMETER_INVALID(
+                param="stacks_address", message="stacks_address cannot be empty."
+            )
         address = validate_payout_address(
             params.stacks_address, mainnet=False, param="stacks_address"
         )
@@ -198,14 +192,14 @@ def _change_payout(merchant: Merchant, params: AccountUpdateParams) -> dict[str,
             merchant.stacks_address = address
     if "live_stacks_address" in fields:
         if merchant.live_activated_at is None:
-            raise ParameterError(
-                "Live mode is not activated for this account; its live payout address is set "
-                "at activation.",
+            raise codes.PARAMETER_INVALID(
                 param="live_stacks_address",
+                message="Live mode is not activated for this account; its live payout address "
+                "is set at activation.",
             )
         if not params.live_stacks_address:
-            raise ParameterError(
-                "live_stacks_address cannot be empty.", param="live_stacks_address"
+            raise codes.PARAMETER_INVALID(
+                param="live_stacks_address", message="live_stacks_address cannot be empty."
             )
         address = validate_payout_address(
             params.live_stacks_address, mainnet=True, param="live_stacks_address"
@@ -226,12 +220,13 @@ async def rotate_secret_key(
 ) -> keys.NewKey:
     grace = default_grace if expires_in is None else expires_in
     if not 0 <= grace <= MAX_ROTATION_GRACE:
-        raise ParameterError(
-            f"expires_in must be between 0 and {MAX_ROTATION_GRACE} seconds.", param="expires_in"
+        raise codes.PARAMETER_INVALID(
+            param="expires_in",
+            message=f"expires_in must be between 0 and {MAX_ROTATION_GRACE} seconds.",
         )
     old = await repository.lock_key(session, caller.api_key_id)
     if old is None or old.revoked_at is not None:
-        raise InvalidRequestError("This API key has already been rotated or revoked.")
+        raise codes.API_KEY_ALREADY_ROTATED()
     now = int(time.time())
     expiry = now + grace
     old.expires_at = expiry if old.expires_at is None else min(old.expires_at, expiry)

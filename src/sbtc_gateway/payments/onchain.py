@@ -38,15 +38,10 @@ from sbtc_gateway.chain import (
 )
 from sbtc_gateway.chain.clarity import ClarityValue
 from sbtc_gateway.chain.networks import Network
-from sbtc_gateway.core.errors import ApiError
+from sbtc_gateway.core import error_codes as codes
 
 PAY_FUNCTION = "pay-signed-intent"
 REFUND_FUNCTION = "refund-payment"
-
-
-class ChainUnavailableError(ApiError):
-    status = 503
-    default_code = "chain_unavailable"
 
 
 def terms_tuple(
@@ -228,9 +223,7 @@ class ChainTips:
             try:
                 info = await self.client(network).get_info()
             except StacksApiError as exc:
-                raise ChainUnavailableError(
-                    "The Stacks API is unavailable; retry the confirmation shortly."
-                ) from exc
+                raise codes.CHAIN_UNAVAILABLE() from exc
             self._cache[network] = (time.monotonic(), info.stacks_tip_height)
             return info.stacks_tip_height
 

@@ -11,12 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import object_session
 
 from sbtc_gateway.chain import PrivateKey
-from sbtc_gateway.core.errors import (
-    InvalidRequestError,
-    NotFoundError,
-    ParameterError,
-    StateError,
-)
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.money import fee_for
 from sbtc_gateway.core.origin import SYSTEM, Origin
@@ -84,35 +80,27 @@ async def chain_tip(cfg: PaymentSettings, livemode: bool) -> int:
     """The current Stacks tip of the mode's network, for a confirmation's expiry height. Read
     before the confirming transaction opens (cached briefly): never under a row lock."""
     if cfg.tips is None:
-        raise InvalidRequestError("Payments are not configured on this gateway (no chain API).")
+        raise codes.PAYMENTS_NOT_CONFIGURED()
     return await cfg.tips.height(cfg.network(livemode))
 
 
-def _not_found(intent_id: str) -> NotFoundError:
-    return NotFoundError(f"No such payment_intent: '{intent_id}'", param="intent")
+def _not_found(intent_id: str) -> GatewayError:
+    return codes.RESOURCE_MISSING(param="intent", object="payment_intent", id=intent_id)
 
 
 def _check_amount(cfg: PaymentSettings, amount: int) -> None:
     if amount < cfg.min_amount:
-        raise ParameterError(
-            f"Amount must be at least {cfg.min_amount} sats.",
-            param="amount",
-            code="amount_too_small",
-        )
+        raise codes.AMOUNT_TOO_SMALL(param="amount", minimum=cfg.min_amount)
     if amount > cfg.max_amount:
-        raise ParameterError(
-            f"Amount must be at most {cfg.max_amount} sats.",
-            param="amount",
-            code="amount_too_large",
-        )
+        raise codes.AMOUNT_TOO_LARGE(param="amount", maximum=cfg.max_amount)
 
 
 def _check_method_types(types: list[str]) -> None:
     for i, kind in enumerate(types):
         if kind != "sbtc":
-            raise ParameterError(
-                f"The payment method type {kind!r} is not supported; use 'sbtc'.",
+            raise codes.PARAMETER_INVALID(
                 param=f"payment_method_types[{i}]",
+                message=f"The payment method type {kind!r} is not supported; use 'sbtc'.",
             )
 
 
@@ -139,7 +127,7 @@ async def create(
     _check_method_types(params.payment_method_types)
     payout = merchant.live_stacks_address if caller.livemode else merchant.stacks_address
     if payout is None:
-        raise InvalidRequestError("This account has no live payout address.")
+        raise codes.LIVE_PAYOUT_ADDRESS_MISSING()
     bps = FEE_BASIS_POINTS[Tier(merchant.tier)]
     now = int(time.time())
     intent_id = new_id("pi")
@@ -192,13 +180,12 @@ def check_client_secret(cfg: PaymentSettings, intent_id: str, client_secret: str
     stored = cfg.client_secret(intent_id)
 
     if client_secret is None:
-        raise ParameterError(
-            "A publishable key must send the PaymentIntent's client_secret.",
+        raise codes.PARAMETER_MISSING(
             param="client_secret",
-            code="parameter_missing",
+            message="A publishable key must send the PaymentIntent's client_secret.",
         )
     if not hmac.compare_digest(client_secret.encode(), stored.encode()):
-        raise NotFoundError(f"No such payment_intent: '{intent_id}'", param="client_secret")
+        raise codes.RESOURCE_MISSING(param="client_secret", object="payment_intent", id=intent_id)
 
 
 async def _locked(session: AsyncSession, caller: AuthenticatedKey, intent_id: str) -> PaymentIntent:
@@ -218,18 +205,19 @@ async def update(
     pi = await _locked(session, caller, intent_id)
     fields = params.model_fields_set - {"expand"}
     if pi.status in (Status.CANCELED, Status.SUCCEEDED, Status.PROCESSING) and fields:
-        raise StateError(
-            f"You cannot update this PaymentIntent because it has a status of {pi.status}.",
+        raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
+            action="update",
+            status=pi.status,
             extra={"payment_intent": {"id": pi.id, "status": pi.status}},
         )
     if "amount" in fields:
         if params.amount is None:
-            raise ParameterError("amount cannot be unset.", param="amount")
+            raise codes.PARAMETER_INVALID(param="amount", message="amount cannot be unset.")
         if pi.status not in AMOUNT_EDITABLE and params.amount != pi.amount:
-            raise StateError(
-                "The amount cannot change once the PaymentIntent has been confirmed; "
-                "cancel it and create a new one.",
+            raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
                 param="amount",
+                message="The amount cannot change once the PaymentIntent has been confirmed; "
+                "cancel it and create a new one.",
                 extra={"payment_intent": {"id": pi.id, "status": pi.status}},
             )
         _check_amount(cfg, params.amount)
@@ -245,9 +233,9 @@ async def update(
         _check_method_types(params.payment_method_types)
     if "payment_method_data" in fields:
         if pi.status not in AMOUNT_EDITABLE:
-            raise StateError(
-                "The payer cannot change once the PaymentIntent has been confirmed.",
+            raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
                 param="payment_method_data",
+                message="The payer cannot change once the PaymentIntent has been confirmed.",
             )
         pi.payer = _payer(params.payment_method_data, caller.livemode)
         pi.status = Status.REQUIRES_CONFIRMATION if pi.payer else Status.REQUIRES_PAYMENT_METHOD
@@ -273,15 +261,15 @@ async def confirm(
     elif params.client_secret is not None and not hmac.compare_digest(
         params.client_secret.encode(), cfg.client_secret(pi.id).encode()
     ):
-        raise ParameterError("The client_secret does not match.", param="client_secret")
+        raise codes.PARAMETER_INVALID(
+            param="client_secret", message="The client_secret does not match."
+        )
     _check_method_types(params.payment_method_types)
     if pi.status not in CONFIRMABLE:
         check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "confirm")
     if pi.expires_at <= int(time.time()):
-        raise StateError(
-            "This PaymentIntent has expired; create a new one.",
-            code="payment_intent_expired",
-            extra={"payment_intent": {"id": pi.id, "status": pi.status}},
+        raise codes.PAYMENT_INTENT_EXPIRED(
+            extra={"payment_intent": {"id": pi.id, "status": pi.status}}
         )
     payer = pi.payer
     if params.payment_method_data is not None:
@@ -309,13 +297,11 @@ def _confirm(
     check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "confirm")
     contract = cfg.contract(pi.livemode)
     if contract is None:
-        raise InvalidRequestError("Live payments are not configured on this gateway.")
+        raise codes.LIVEMODE_NOT_CONFIGURED()
     if cfg.signing_key is None:
-        raise InvalidRequestError("Payments are not configured on this gateway (no signing key).")
+        raise codes.PAYMENTS_NOT_CONFIGURED()
     if tip is None:
-        raise onchain.ChainUnavailableError(
-            "The Stacks API is unavailable; retry the confirmation shortly."
-        )
+        raise codes.CHAIN_UNAVAILABLE()
     remaining = pi.expires_at - int(time.time())
     expires_at_block = tip + onchain.blocks_for(remaining, cfg.block_time_seconds)
     previous = {"status": pi.status, "next_action": pi.next_action}
@@ -346,8 +332,9 @@ async def cancel(
     pi = await _locked(session, caller, intent_id)
     if pi.status not in CANCELABLE:
         check_transition(pi.id, pi.status, Status.CANCELED, "cancel")
-        raise StateError(
-            f"You cannot cancel this PaymentIntent because it has a status of {pi.status}.",
+        raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
+            action="cancel",
+            status=pi.status,
             extra={"payment_intent": {"id": pi.id, "status": pi.status}},
         )
     _cancel(session, pi, params.cancellation_reason, origin, cfg)
@@ -403,7 +390,9 @@ async def list_intents(
     session: AsyncSession, caller: AuthenticatedKey, params: ListParams
 ) -> tuple[list[PaymentIntent], bool]:
     if params.customer is not None:
-        raise ParameterError("Customers are not supported by this gateway.", param="customer")
+        raise codes.PARAMETER_INVALID(
+            param="customer", message="Customers are not supported by this gateway."
+        )
     return await repository.list_page(
         session,
         caller.merchant_id,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sbtc_gateway.core.errors import StateError
+from sbtc_gateway.core import error_codes as codes
 
 
 class Status(StrEnum):
@@ -76,7 +76,8 @@ SYSTEM_CANCELLATION_REASONS = ("automatic", "expired", "failed_invoice", "void_i
 
 def check_transition(intent_id: str, current: str, target: Status, action: str) -> None:
     if target not in ALLOWED[Status(current)]:
-        raise StateError(
-            f"You cannot {action} this PaymentIntent because it has a status of {current}.",
+        raise codes.PAYMENT_INTENT_UNEXPECTED_STATE(
+            action=action,
+            status=current,
             extra={"payment_intent": {"id": intent_id, "status": current}},
         )

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sbtc_gateway.charges import repository as charges_repository
 from sbtc_gateway.charges import service as charges
 from sbtc_gateway.charges.models import Charge
-from sbtc_gateway.core.errors import InvalidRequestError, NotFoundError, ParameterError
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.origin import SYSTEM, Origin
 from sbtc_gateway.core.paging import check_limit
@@ -38,8 +39,8 @@ from sbtc_gateway.refunds.schemas import RefundCreateParams, RefundListParams, r
 LATE_PAYMENT_REASON = "paid_late"
 
 
-def _not_refundable(message: str, param: str) -> InvalidRequestError:
-    return InvalidRequestError(message, param=param, code="charge_not_refundable")
+def _not_refundable(message: str, param: str) -> GatewayError:
+    return codes.CHARGE_NOT_REFUNDABLE(param=param, message=message)
 
 
 async def _refundable(
@@ -48,10 +49,8 @@ async def _refundable(
     """The intent and its succeeded charge a refund is for, both locked (in that order), and
     the parameter that named them."""
     if params.payment_intent is None and params.charge is None:
-        raise ParameterError(
-            "Missing required param: payment_intent (or charge).",
-            param="payment_intent",
-            code="parameter_missing",
+        raise codes.PARAMETER_MISSING(
+            param="payment_intent", message="Missing required param: payment_intent (or charge)."
         )
     param = "payment_intent" if params.payment_intent is not None else "charge"
     intent_id = params.payment_intent
@@ -65,7 +64,7 @@ async def _refundable(
         intent_id = named.payment_intent_id
     pi = await intents.get(session, caller.merchant_id, caller.livemode, intent_id, lock=True)
     if pi is None:
-        raise NotFoundError(f"No such payment_intent: '{intent_id}'", param="payment_intent")
+        raise codes.RESOURCE_MISSING(param="payment_intent", object="payment_intent", id=intent_id)
     charge = await charges_repository.succeeded_for_intent(session, pi.id)
     if charge is None or (params.charge is not None and charge.id != params.charge):
         raise _not_refundable(
@@ -75,11 +74,7 @@ async def _refundable(
             param,
         )
     if charge.reorged_at is not None:
-        raise _not_refundable(
-            "This payment's block was rolled back and it is not mined again yet; refund it "
-            "once it is (its charge shows `confirmations` again).",
-            param,
-        )
+        raise codes.CHARGE_IN_REORG(param=param)
     return pi, charge, param
 
 
@@ -128,17 +123,12 @@ async def create(
     remaining = charge.amount_captured - await repository.committed_total(session, charge.id)
     amount = remaining if params.amount is None else params.amount
     if remaining <= 0:
-        raise InvalidRequestError(
-            "This PaymentIntent has already been refunded.",
-            param=param,
-            code="charge_already_refunded",
-        )
+        raise codes.CHARGE_ALREADY_REFUNDED(param=param)
     if amount <= 0 or amount > remaining:
-        raise ParameterError(
-            f"Refund amount ({amount}) is greater than unrefunded amount on the payment "
-            f"({remaining}).",
+        raise (codes.AMOUNT_TOO_LARGE if amount > 0 else codes.PARAMETER_INVALID)(
             param="amount",
-            code="amount_too_large" if amount > 0 else "parameter_invalid",
+            message=f"Refund amount ({amount}) is greater than unrefunded amount on the payment "
+            f"({remaining}).",
         )
     call = refund_call(cfg, caller.livemode, charge, amount)
     refund = _new_refund(charge, amount, params.reason, merge_metadata({}, params.metadata), call)
@@ -151,7 +141,7 @@ async def create(
 async def retrieve(session: AsyncSession, caller: AuthenticatedKey, refund_id: str) -> Refund:
     refund = await repository.get(session, caller.merchant_id, caller.livemode, refund_id)
     if refund is None:
-        raise NotFoundError(f"No such refund: '{refund_id}'", param="id")
+        raise codes.RESOURCE_MISSING(param="id", object="refund", id=refund_id)
     return refund
 
 

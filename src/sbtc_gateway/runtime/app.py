@@ -23,7 +23,8 @@ from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
 from sbtc_gateway.api.tracing import setup_tracing
 from sbtc_gateway.config import Settings
-from sbtc_gateway.core.errors import ApiError, GatewayError, InvalidRequestError, NotFoundError
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.runtime.container import build_gateway
 from sbtc_gateway.runtime.readiness import readiness
@@ -158,27 +159,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return error_response(
-                NotFoundError(
-                    f"Unrecognized request URL ({request.method}: {request.url.path}).",
-                    code="resource_missing",
+                codes.RESOURCE_MISSING(
+                    message=f"Unrecognized request URL ({request.method}: {request.url.path})."
                 )
             )
         if exc.status_code == 405:
             return error_response(
-                InvalidRequestError(
-                    f"Unrecognized request URL ({request.method}: {request.url.path}).",
-                    code="method_not_allowed",
-                    status=405,
-                )
+                codes.METHOD_NOT_ALLOWED(method=request.method, path=request.url.path)
             )
-        return error_response(InvalidRequestError(str(exc.detail), status=exc.status_code))
+        # Besides routing's 404/405, the framework raises only 400s here (FastAPI's "error
+        # parsing the body"): the gateway has no static files or framework auth.
+        return error_response(codes.REQUEST_INVALID(detail=exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(InvalidRequestError("Invalid request.", code="parameter_invalid"))
+        return error_response(codes.PARAMETER_INVALID(message="Invalid request."))
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> Response:
         count_database_failure(exc, "request")
         log.exception("unhandled error", path=request.url.path)
-        return error_response(ApiError("An unexpected error occurred."))
+        return error_response(codes.API_ERROR())

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sbtc_gateway.core.errors import ParameterError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.ledger import repository as ledger
 
@@ -103,10 +103,14 @@ async def report(
     end = end if end is not None else now + 1
     start = start if start is not None else end - 30 * 86_400
     if start >= end:
-        raise ParameterError("created[gte] must be before created[lt].", param="created")
+        raise codes.PARAMETER_INVALID(
+            param="created", message="created[gte] must be before created[lt]."
+        )
     first = period_start(start, period)
     if (end - first) / 86_400 > MAX_PERIODS * (1 if period == "day" else 31):
-        raise ParameterError("The range is too long; ask for fewer periods.", param="created")
+        raise codes.PARAMETER_INVALID(
+            param="created", message="The range is too long; ask for fewer periods."
+        )
     buckets: dict[int, Settlement] = {}
 
     def bucket(ts: int) -> Settlement:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sbtc_gateway.core.errors import AuthenticationError
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.core.ttlcache import TTLCache
 from sbtc_gateway.merchants import keys
@@ -25,9 +26,9 @@ from sbtc_gateway.users.roles import ALL, permissions_for
 from sbtc_gateway.users.tokens import TokenSigner, looks_like_jwt
 
 
-def _invalid(key: str) -> AuthenticationError:
+def _invalid(key: str) -> GatewayError:
     shown = key[:8] + "*" * 8 + key[-4:] if len(key) > 16 else "****"
-    return AuthenticationError(f"Invalid API Key provided: {shown}")
+    return codes.API_KEY_INVALID(key=shown)
 
 
 @dataclass
@@ -71,10 +72,7 @@ class GatewayAuthenticator:
         if parsed is None:
             raise _invalid(presented)
         if parsed.livemode and not self.live:
-            raise AuthenticationError(
-                "Live keys are not accepted: this gateway runs in test mode.",
-                code="livemode_disabled",
-            )
+            raise codes.LIVEMODE_DISABLED(credential="keys")
         candidate = keys.digest(self.key_secret, presented)
         hit, auth = self.keys_cache.get(candidate)
         if hit and auth is not None and auth.expires_at is not None:
@@ -90,10 +88,7 @@ class GatewayAuthenticator:
     async def _token(self, token: str) -> AuthenticatedKey:
         claims = self.signer.verify(token)
         if claims.livemode and not self.live:
-            raise AuthenticationError(
-                "Live tokens are not accepted: this gateway runs in test mode.",
-                code="livemode_disabled",
-            )
+            raise codes.LIVEMODE_DISABLED(credential="tokens")
         cache_key = f"{claims.user_id}:{claims.session_id}"
         hit, state = self.sessions_cache.get(cache_key)
         if not hit:
@@ -103,11 +98,7 @@ class GatewayAuthenticator:
                 )
             self.sessions_cache.set(cache_key, state)
         if state is None or state.merchant_id != claims.merchant_id:
-            raise AuthenticationError(
-                "This session has ended (logged out, revoked, or the user was disabled or "
-                "removed); log in again.",
-                code="session_revoked",
-            )
+            raise codes.SESSION_REVOKED()
         return AuthenticatedKey(
             api_key_id=claims.user_id,
             merchant_id=state.merchant_id,

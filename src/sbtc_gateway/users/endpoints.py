@@ -19,11 +19,7 @@ from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
-from sbtc_gateway.core.errors import (
-    AuthenticationError,
-    InvalidRequestError,
-    ParameterError,
-)
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
 from sbtc_gateway.core.principal import AuthenticatedKey
@@ -77,18 +73,13 @@ def _session_body(gw: HttpContext, issued: service.IssuedRefresh, now: int) -> d
 
 def _need_user(caller: AuthenticatedKey) -> str:
     if caller.kind != "user" or caller.session_id is None:
-        raise InvalidRequestError(
-            "This call is about a dashboard user: make it with the user's access token.",
-            code="user_token_required",
-        )
+        raise codes.USER_TOKEN_REQUIRED()
     return caller.session_id
 
 
 def _required(value: str | None, param: str) -> str:
     if not value:
-        raise ParameterError(
-            f"Missing required param: {param}.", param=param, code="parameter_missing"
-        )
+        raise codes.PARAMETER_MISSING(param=param)
     return value
 
 
@@ -116,8 +107,8 @@ async def login(request: Request) -> Response:
     password = _required(params.password, "password")
     livemode = bool(params.livemode)
     if livemode and not gw.settings.live:
-        raise ParameterError(
-            "Live mode is not available: this gateway runs in test mode.", param="livemode"
+        raise codes.PARAMETER_INVALID(
+            param="livemode", message="Live mode is not available: this gateway runs in test mode."
         )
     if gw.settings.rate_limit_enabled:
         await service.check_login_rate(
@@ -162,10 +153,7 @@ async def refresh(request: Request) -> Response:
         )
     if isinstance(outcome, service.Reused):
         await gw.invalidate_auth()  # the family's access tokens stop at once on every replica
-        raise AuthenticationError(
-            "This refresh token was already used, so its session has been revoked: log in again.",
-            code="refresh_token_reused",
-        )
+        raise codes.REFRESH_TOKEN_REUSED()
     return json_response(_session_body(gw, outcome, now))
 
 
@@ -249,9 +237,7 @@ async def create_user(request: Request) -> Response:
     params, raw = await parse(request, UserCreateParams)
     email = service.normalise_email(params.email)
     if params.role is None:
-        raise ParameterError(
-            "Missing required param: role.", param="role", code="parameter_missing"
-        )
+        raise codes.PARAMETER_MISSING(param="role")
     if not may_manage(permissions_of(gw, caller), params.role):
         raise service.insufficient("Only owners can add an owner.")
     password = passwords.check_strength(params.password, param="password")

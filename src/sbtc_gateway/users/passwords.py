@@ -13,7 +13,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from sbtc_gateway.core.errors import ParameterError
+from sbtc_gateway.core import error_codes as codes
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
@@ -23,14 +23,10 @@ _hasher = PasswordHasher()  # argon2id
 
 def check_strength(password: str | None, *, param: str) -> str:
     if password is None or password == "":
-        raise ParameterError(
-            f"Missing required param: {param}.", param=param, code="parameter_missing"
-        )
+        raise codes.PARAMETER_MISSING(param=param)
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise ParameterError(
-            f"{param} must be {MIN_LENGTH} to {MAX_LENGTH} characters.",
-            param=param,
-            code="parameter_invalid",
+        raise codes.PARAMETER_INVALID(
+            param=param, message=f"{param} must be {MIN_LENGTH} to {MAX_LENGTH} characters."
         )
     return password
 

@@ -12,14 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sbtc_gateway.core.errors import (
-    AuthenticationError,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    ParameterError,
-    PermissionDeniedError,
-)
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.core.ids import created_ms, new_id
 from sbtc_gateway.core.paging import check_limit
 from sbtc_gateway.infra.base import RateLimiter
@@ -32,16 +26,9 @@ from sbtc_gateway.users.schemas import UserListParams, UserUpdateParams
 STATUSES = ("active", "disabled")
 
 
-def invalid_credentials() -> AuthenticationError:
-    return AuthenticationError("Invalid email or password.", code="invalid_credentials")
-
-
-def invalid_refresh_token() -> AuthenticationError:
-    return AuthenticationError("Invalid refresh token; log in again.", code="refresh_token_invalid")
-
-
-def insufficient(message: str) -> PermissionDeniedError:
-    return PermissionDeniedError(message, code="insufficient_permissions")
+def insufficient(message: str) -> GatewayError:
+    """Only an owner may do this: said in the words of the rule rather than of a permission."""
+    return codes.INSUFFICIENT_PERMISSIONS(message=message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +49,7 @@ class Reused:
 
 def normalise_email(email: str | None, *, param: str = "email") -> str:
     if not email:
-        raise ParameterError(
-            f"Missing required param: {param}.", param=param, code="parameter_missing"
-        )
+        raise codes.PARAMETER_MISSING(param=param)
     return email.strip().lower()
 
 
@@ -78,10 +63,8 @@ async def create_user(
 ) -> User:
     email = normalise_email(email)
     if await repository.email_taken(session, merchant_id, email):
-        raise ParameterError(
-            "This account already has a user with this email.",
-            param="email",
-            code="email_in_use",
+        raise codes.EMAIL_IN_USE(
+            param="email", message="This account already has a user with this email."
         )
     user = User(
         id=new_id("usr"),
@@ -101,10 +84,9 @@ async def check_login_rate(limiter: RateLimiter, email: str, *, per_minute: int)
     per_email = hashlib.sha256(email.encode()).hexdigest()[:32]
     hit = await limiter.hit(f"login-email:{per_email}", per_minute, 60)
     if not hit.allowed:
-        raise InvalidRequestError(
-            f"Too many login attempts for this email. Retry after {hit.retry_after} seconds.",
-            code="rate_limit",
-            status=429,
+        raise codes.RATE_LIMIT(
+            message="Too many login attempts for this email. Retry after "
+            f"{hit.retry_after} seconds.",
             headers={"Retry-After": str(hit.retry_after)},
         )
 
@@ -122,11 +104,7 @@ async def replacement_hash(user: User, current_password: str, new_password: str)
     argon2 takes a while, so the caller runs this outside any transaction)."""
     new = passwords.check_strength(new_password, param="new_password")
     if not await passwords.verify_password(user.password_hash, current_password):
-        raise ParameterError(
-            "The current password is incorrect.",
-            param="current_password",
-            code="password_incorrect",
-        )
+        raise codes.PASSWORD_INCORRECT(param="current_password")
     return await passwords.hash_password(new)
 
 
@@ -145,15 +123,14 @@ async def match_password(candidates: list[User], password: str) -> User:
     """
     if not candidates:
         await passwords.verify_password(None, password)
-        raise invalid_credentials()
+        raise codes.INVALID_CREDENTIALS()
     matched = [u for u in candidates if await passwords.verify_password(u.password_hash, password)]
     if not matched:
-        raise invalid_credentials()
+        raise codes.INVALID_CREDENTIALS()
     if len(matched) > 1:
-        raise ParameterError(
-            "This email signs in to several accounts: send `merchant` with the account id.",
+        raise codes.PARAMETER_MISSING(
             param="merchant",
-            code="parameter_missing",
+            message="This email signs in to several accounts: send `merchant` with the account id.",
         )
     return matched[0]
 
@@ -173,10 +150,12 @@ async def record_login(
     if livemode:
         merchant = await merchants.get(session, user.merchant_id)
         if merchant.live_activated_at is None:
-            raise ParameterError("This account is not activated for live mode.", param="livemode")
+            raise codes.PARAMETER_INVALID(
+                param="livemode", message="This account is not activated for live mode."
+            )
     current = await repository.find(session, user.merchant_id, user.id)
     if current is None or current.status != "active" or current.password_hash != user.password_hash:
-        raise invalid_credentials()
+        raise codes.INVALID_CREDENTIALS()
     if passwords.needs_rehash(current.password_hash):
         current.password_hash = await passwords.hash_password(password)
     current.last_login_at = now
@@ -228,16 +207,13 @@ async def rotate(
     A family lives at most `max_session_seconds` from its login (its id's time), however often
     it is refreshed; the last token expires with it."""
     if not presented.startswith(tokens.REFRESH_PREFIX) or len(presented) > 128:
-        raise invalid_refresh_token()
+        raise codes.REFRESH_TOKEN_INVALID()
     old = await repository.token_by_digest(session, tokens.refresh_digest(key_secret, presented))
     if old is None or old.revoked_at is not None or old.expires_at <= now:
-        raise invalid_refresh_token()
+        raise codes.REFRESH_TOKEN_INVALID()
     session_ends = created_ms(old.family_id) // 1000 + max_session_seconds
     if session_ends <= now:
-        raise AuthenticationError(
-            "This session is older than the longest a session may last: log in again.",
-            code="session_expired",
-        )
+        raise codes.SESSION_EXPIRED()
     ttl = min(ttl, session_ends - now)
     if old.used_at is not None:
         await repository.revoke_family(session, old.family_id, now)
@@ -249,7 +225,7 @@ async def rotate(
         return Reused(old.family_id)
     user = await repository.find(session, old.merchant_id, old.user_id)
     if user is None or user.status != "active":
-        raise invalid_refresh_token()
+        raise codes.REFRESH_TOKEN_INVALID()
     return await start_session(
         session,
         user,
@@ -281,7 +257,7 @@ async def list_users(
 async def get_user(session: AsyncSession, merchant_id: str, user_id: str) -> User:
     user = await repository.find(session, merchant_id, user_id)
     if user is None:
-        raise NotFoundError(f"No such user: '{user_id}'", param="id")
+        raise codes.RESOURCE_MISSING(param="id", object="user", id=user_id)
     return user
 
 
@@ -291,11 +267,7 @@ async def _keeps_an_owner(session: AsyncSession, user: User, *, param: str) -> N
         and user.status == "active"
         and await repository.active_owners(session, user.merchant_id) <= 1
     ):
-        raise ParameterError(
-            "An account must keep at least one active owner: add another owner first.",
-            param=param,
-            code="last_owner",
-        )
+        raise codes.LAST_OWNER(param=param)
 
 
 async def update_user(
@@ -308,7 +280,9 @@ async def update_user(
 ) -> User:
     """Change a user's role or status; either change ends the user's sessions."""
     if params.status is not None and params.status not in STATUSES:
-        raise ParameterError("status must be one of active, disabled.", param="status")
+        raise codes.PARAMETER_INVALID(
+            param="status", message="status must be one of active, disabled."
+        )
     await repository.lock_merchant(session, merchant_id)
     user = await get_user(session, merchant_id, user_id)
     if not may_manage(permissions, user.role):
@@ -353,7 +327,7 @@ async def set_password(
     other session of the user."""
     current = await get_user(session, user.merchant_id, user.id)
     if current.password_hash != user.password_hash:
-        raise ConflictError("The password changed meanwhile; try again.", code="password_changed")
+        raise codes.PASSWORD_CHANGED()
     current.password_hash = new_hash
     await repository.revoke_user(session, current.id, now, keep_family=keep_family)
     await session.flush()

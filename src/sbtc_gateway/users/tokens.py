@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import RSAAlgorithm
 
-from sbtc_gateway.core.errors import AuthenticationError
+from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.rsa_keys import (
     load_private_key,
 )
@@ -117,11 +117,9 @@ class TokenSigner:
                 expires_at=int(claims["exp"]),
             )
         except jwt.ExpiredSignatureError:
-            raise AuthenticationError(
-                "The access token has expired; refresh it.", code="token_expired"
-            ) from None
+            raise codes.TOKEN_EXPIRED() from None
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-            raise AuthenticationError("Invalid access token.", code="invalid_token") from None
+            raise codes.INVALID_TOKEN() from None
 
 
 def _text(claims: dict[str, Any], name: str) -> str:

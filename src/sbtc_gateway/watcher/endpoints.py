@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from sbtc_gateway.api.deps import gateway
 from sbtc_gateway.api.responses import json_response
-from sbtc_gateway.core.errors import AuthenticationError, InvalidRequestError
+from sbtc_gateway.core import error_codes as codes
 
 router = APIRouter(prefix="/chain", tags=["Chain pushes"], include_in_schema=False)
 WAKE_CHANNEL = "chain-wake"
@@ -28,20 +28,20 @@ WAKE_CHANNEL = "chain-wake"
 
 def _check_token(request: Request, expected: str | None) -> None:
     if not expected:
-        raise AuthenticationError("Chain pushes are not enabled (SBTC_CHAIN_PUSH_TOKEN).")
+        raise codes.API_KEY_INVALID(message="Chain pushes are not enabled (SBTC_CHAIN_PUSH_TOKEN).")
     header = request.headers.get("authorization", "")
     given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise AuthenticationError("Invalid chain push token.")
+        raise codes.API_KEY_INVALID(message="Invalid chain push token.")
 
 
 async def _body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body())
     except ValueError:
-        raise InvalidRequestError("The push body is not JSON.") from None
+        raise codes.CHAIN_PUSH_NOT_JSON() from None
     if not isinstance(body, dict):
-        raise InvalidRequestError("The push body must be a JSON object.")
+        raise codes.CHAIN_PUSH_NOT_OBJECT()
     return body
 
 
@@ -55,12 +55,12 @@ def chainhook_heights(body: dict[str, Any]) -> tuple[list[int], list[int]]:
         for block in event.get(key) or []:
             ident = block.get("block_identifier") if isinstance(block, dict) else None
             if not isinstance(ident, dict) or not isinstance(ident.get("index"), int):
-                raise InvalidRequestError(f"Chainhook `{key}` block without block_identifier.")
+                raise codes.CHAIN_PUSH_BLOCK_INVALID(key=key)
             out.append(ident["index"])
         return out
 
     if "apply" not in event and "rollback" not in event:
-        raise InvalidRequestError("Not a Chainhook payload (no apply / rollback).")
+        raise codes.CHAIN_PUSH_UNRECOGNIZED(kind="Chainhook", detail="no apply / rollback")
     return heights("apply"), heights("rollback")
 
 
@@ -86,7 +86,7 @@ async def new_block(request: Request) -> Response:
     body = await _body(request)
     height = body.get("block_height")
     if not isinstance(height, int) or not isinstance(body.get("block_hash"), str):
-        raise InvalidRequestError("Not a /new_block payload (block_height, block_hash).")
+        raise codes.CHAIN_PUSH_UNRECOGNIZED(kind="/new_block", detail="block_height, block_hash")
     return await _wake(request, "event_observer", [height], [])
 
 
@@ -107,7 +107,7 @@ async def new_mempool_tx(request: Request) -> Response:
     try:
         json.loads(await request.body())
     except ValueError:
-        raise InvalidRequestError("The push body is not JSON.") from None
+        raise codes.CHAIN_PUSH_NOT_JSON() from None
     return await _wake(request, "event_observer", [], [])
 
 

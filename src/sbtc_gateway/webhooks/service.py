@@ -7,12 +7,8 @@ from collections import Counter
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sbtc_gateway.core.errors import (
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    ParameterError,
-)
+from sbtc_gateway.core import error_codes as codes
+from sbtc_gateway.core.errors import GatewayError
 from sbtc_gateway.core.ids import new_id
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import check_limit
@@ -38,22 +34,22 @@ MAX_ENDPOINTS = 16
 MAX_ROTATION_OVERLAP = 7 * 24 * 3600
 
 
-def _not_found(endpoint_id: str) -> NotFoundError:
-    return NotFoundError(f"No such webhook_endpoint: '{endpoint_id}'", param="webhook_endpoint")
+def _not_found(endpoint_id: str) -> GatewayError:
+    return codes.RESOURCE_MISSING(
+        param="webhook_endpoint", object="webhook_endpoint", id=endpoint_id
+    )
 
 
 def check_enabled_events(values: list[str]) -> list[str]:
     if not values:
-        raise ParameterError(
-            "enabled_events must list at least one event type, or '*'.",
+        raise codes.PARAMETER_MISSING(
             param="enabled_events",
-            code="parameter_missing",
+            message="enabled_events must list at least one event type, or '*'.",
         )
     for i, value in enumerate(values):
         if value != "*" and value not in EVENT_TYPES:
-            raise ParameterError(
-                f"Invalid enabled_events[{i}]: unknown event type {value[:80]!r}.",
-                param=f"enabled_events[{i}]",
+            raise codes.PARAMETER_INVALID(
+                param=f"enabled_events[{i}]", reason=f"unknown event type {value[:80]!r}"
             )
     return ["*"] if "*" in values else list(dict.fromkeys(values))
 
@@ -62,7 +58,7 @@ async def check_url(config: WebhookConfig, url: str, *, livemode: bool) -> str:
     try:
         await ssrf.vet(url, require_https=livemode, public_only=config.public_only)
     except ssrf.UrlRejected as exc:
-        raise ParameterError(f"Invalid url: {exc}", param="url", code="url_invalid") from None
+        raise codes.URL_INVALID(param="url", reason=exc) from None
     return url
 
 
@@ -75,10 +71,7 @@ async def create(
     enabled = check_enabled_events(params.enabled_events)
     url = await check_url(config, params.url, livemode=caller.livemode)
     if await repository.count(session, caller.merchant_id, caller.livemode) >= MAX_ENDPOINTS:
-        raise InvalidRequestError(
-            f"You have reached the maximum of {MAX_ENDPOINTS} webhook endpoints.",
-            code="webhook_endpoint_limit_reached",
-        )
+        raise codes.WEBHOOK_ENDPOINT_LIMIT_REACHED(maximum=MAX_ENDPOINTS)
     endpoint_id = new_id("we")
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
@@ -133,7 +126,7 @@ async def update(
     fields = params.model_fields_set - {"expand"}
     if "url" in fields:
         if not params.url:
-            raise ParameterError("url cannot be unset.", param="url")
+            raise codes.PARAMETER_INVALID(param="url", message="url cannot be unset.")
         endpoint.url = await check_url(config, params.url, livemode=caller.livemode)
     if "enabled_events" in fields:
         endpoint.enabled_events = check_enabled_events(params.enabled_events)
@@ -172,8 +165,9 @@ async def rotate_secret(
     """A new secret; the old one keeps signing (a second `v1=`) for the overlap window."""
     overlap = config.secret_overlap_seconds if params.expires_in is None else params.expires_in
     if not 0 <= overlap <= MAX_ROTATION_OVERLAP:
-        raise ParameterError(
-            f"expires_in must be between 0 and {MAX_ROTATION_OVERLAP} seconds.", param="expires_in"
+        raise codes.PARAMETER_INVALID(
+            param="expires_in",
+            message=f"expires_in must be between 0 and {MAX_ROTATION_OVERLAP} seconds.",
         )
     endpoint = await retrieve(session, caller, endpoint_id, lock=True)
     secret = signing.new_secret()
@@ -203,8 +197,9 @@ async def _deliver_to(
         session, config, limit=1, event_ids=[event.id]
     ):
         # A worker is fanning this event out right now (its row is locked): let it finish.
-        raise ConflictError(
-            "This event is being dispatched to your webhook endpoints right now; retry shortly."
+        raise codes.LOCK_TIMEOUT(
+            message="This event is being dispatched to your webhook endpoints right now; "
+            "retry shortly."
         )
     existing = await repository.delivery(session, event.id, endpoint.id, lock=True)
     if existing is None:
@@ -236,16 +231,12 @@ async def resend(
 ) -> Event:
     event = await event_repository.get(session, caller.merchant_id, caller.livemode, event_id)
     if event is None:
-        raise NotFoundError(f"No such event: '{event_id}'", param="id")
+        raise codes.RESOURCE_MISSING(param="id", object="event", id=event_id)
     endpoint = await repository.get(session, caller.merchant_id, caller.livemode, endpoint_id)
     if endpoint is None:
         raise _not_found(endpoint_id)
     if endpoint.status != "enabled":
-        raise InvalidRequestError(
-            "This webhook endpoint is disabled; enable it before resending.",
-            param="webhook_endpoint",
-            code="webhook_endpoint_disabled",
-        )
+        raise codes.WEBHOOK_ENDPOINT_DISABLED(param="webhook_endpoint")
     await _deliver_to(session, config, event, endpoint)
     await session.refresh(event)
     return event
@@ -262,14 +253,12 @@ async def send_test_event(
     """A synthetic event delivered to this endpoint only (its object is marked as a test)."""
     type_ = params.type or "payment_intent.succeeded"
     if not type_.startswith("payment_intent.") or type_ not in EVENT_TYPES:
-        raise ParameterError(
-            "type must be a payment_intent.* event type.", param="type", code="parameter_invalid"
+        raise codes.PARAMETER_INVALID(
+            param="type", message="type must be a payment_intent.* event type."
         )
     endpoint = await retrieve(session, caller, endpoint_id)
     if endpoint.status != "enabled":
-        raise InvalidRequestError(
-            "This webhook endpoint is disabled.", code="webhook_endpoint_disabled"
-        )
+        raise codes.WEBHOOK_ENDPOINT_DISABLED(message="This webhook endpoint is disabled.")
     obj = {
         "id": new_id("pi"),
         "object": "payment_intent",
