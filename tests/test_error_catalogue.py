@@ -101,6 +101,7 @@ def test_validation_failures_are_the_codes_the_idempotency_layer_forgets() -> No
         "invalid_stacks_address",
         "email_invalid",
         "url_invalid",
+        "customers_unsupported",
     }
 
 

@@ -144,13 +144,13 @@ async def succeed(
     return True
 
 
-def fail(session: AsyncSession, charge: Charge, *, code: str, message: str) -> bool:
+def fail(session: AsyncSession, charge: Charge, *, failure_code: str, message: str) -> bool:
     """An attempt that moved no money: aborted on chain, or dropped before it was mined."""
     if charge.status != "pending":
         return False
     previous = {"status": charge.status}
     charge.status = "failed"
-    charge.failure_code, charge.failure_message = code, message
+    charge.failure_code, charge.failure_message = failure_code, message
     _touch(charge)
     _emit(session, charge, "charge.failed", previous)
     return True

@@ -314,7 +314,9 @@ class Watcher:
                 charge = await charges_repository.by_txid(session, self.network, txid)
                 if charge is not None:
                     message = f"The payment transaction was not mined ({reason})."
-                    charges.fail(session, charge, code="transaction_dropped", message=message)
+                    charges.fail(
+                        session, charge, failure_code="transaction_dropped", message=message
+                    )
                 charge_id = charge.id if charge is not None else None
                 moved = lifecycle.tx_gone(
                     session, pi, txid=txid, charge_id=charge_id, reason=reason

@@ -295,7 +295,7 @@ async def _aborted(
         payer=tx.sender_address,
         amount=amount,
     )
-    charges.fail(session, charge, code=name, message=message)
+    charges.fail(session, charge, failure_code=name, message=message)
     changed = lifecycle.failed(
         session, pi, txid=tx.tx_id, charge_id=charge.id, code=name, message=message
     )
