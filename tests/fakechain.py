@@ -216,6 +216,8 @@ class FakeChain:
     burn_height: int = 2
     genesis_time: int = field(default_factory=lambda: int(time.time()))
     outage: bool = False  # every request answers 503 while set
+    # pending transactions no block includes while listed (a miner that ignores them)
+    held: set[str] = field(default_factory=set, init=False)
     txs: dict[str, FakeTx] = field(default_factory=dict, init=False)
     mempool: list[str] = field(default_factory=list, init=False)
     blocks: list[FakeBlock] = field(default_factory=list, init=False)
@@ -570,6 +572,8 @@ class FakeChain:
         confirmed nonce (in nonce order), senders interleaved in arrival order."""
         queues: dict[str, list[FakeTx]] = {}
         for record in sorted((self.txs[t] for t in list(self.mempool)), key=lambda r: r.nonce):
+            if record.txid in self.held:
+                continue
             confirmed = self.confirmed_nonce(record.sender)
             queue = queues.setdefault(record.sender, [])
             if record.nonce < confirmed:  # a stale sibling, e.g. re-queued by a reorg

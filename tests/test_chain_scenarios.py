@@ -36,7 +36,6 @@ from sbtc_gateway.chain import (
     ChainSource,
     PrivateKey,
     StacksApiClient,
-    StacksBlockchainService,
     StringAscii,
     TransactionInfo,
     TxStatus,
@@ -46,7 +45,8 @@ from sbtc_gateway.chain import (
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.migrate import upgrade
 from sbtc_gateway.events.models import Event
-from sbtc_gateway.payments.fees import FeeJob, distribute_fees
+from sbtc_gateway.operator import worker as outbox
+from sbtc_gateway.payments import fees
 from sbtc_gateway.payments.onchain import contract_call
 from sbtc_gateway.runtime.app import create_app
 from sbtc_gateway.watcher import setup as chain_setup
@@ -284,6 +284,28 @@ class World:
             return list(rows)
 
 
+async def distribute_fees(world: World) -> int:
+    """The worker's fee step: queue the fees of paid intents, then send them (the outbox)."""
+    async with world.state.sessions.begin() as session:
+        await fees.enqueue_fee_calls(
+            session,
+            network="devnet",
+            contract_id=world.backend.contract_id,
+            livemode=False,
+            batch=50,
+        )
+    result = await outbox.run_once(
+        world.state.sessions,
+        world.backend.source,
+        outbox.OperatorAccount(DEVNET, world.backend.operator),
+        worker_id="scenarios",
+        config=outbox.OperatorConfig(batch=50),
+        on_change=fees.record_call,
+        after_commit=world._after_commit,
+    )
+    return result.broadcast
+
+
 def call_of(obj: dict[str, Any]) -> dict[str, Any]:
     call: dict[str, Any] = obj["next_action"]["sbtc_contract_call"]
     return call
@@ -474,9 +496,7 @@ async def test_the_operator_distributes_the_fees(world: World) -> None:
     done, _ = await world.paid(shop)
     pending = (await world.read("get-config"))["fees-pending"]
     recipient = await world.balance(backend.fee_recipient)
-    operator = StacksBlockchainService(backend.source, DEVNET, backend.operator)
-    job = FeeJob(backend.contract_id, False, batch=50)
-    assert await distribute_fees(world.state.sessions, operator, job, world._after_commit) >= 1
+    await distribute_fees(world)
     backend.mine()
     await world.round()
     assert (await world.intent(shop, done))["sbtc"]["fee_status"] == "distributed"
@@ -641,3 +661,141 @@ async def test_the_fake_answers_with_the_devnets_shapes(sqlite_settings: Setting
     assert from_fake.keys() == from_devnet.keys()
     for label, want in from_devnet.items():
         assert from_fake[label] == want, label
+
+
+# --- the money model: reorgs, lost payments and the ledger (ADR 0010, 0011) --------------------
+
+
+def fake_only(world: World) -> FakeChain:
+    if not isinstance(world.backend, FakeBackend):
+        pytest.skip(
+            "the devnet re-mines every rolled-back transaction (and is shared: its totals "
+            "include other tests' payments)"
+        )
+    return world.backend.chain
+
+
+async def charge_of(world: World, shop: Merchant, pi: dict[str, Any]) -> dict[str, Any]:
+    intent = await world.intent(shop, pi)
+    response = await shop.get(f"/v1/charges/{intent['latest_charge']}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_reorged_payment_stays_succeeded_and_is_not_announced_twice(world: World) -> None:
+    shop = await world.shop()
+    done, txid = await world.paid(shop)
+    block = (await world.tx(txid)).block_height
+    assert block is not None
+    world.backend.reorg(await world.tip() - block + 1)
+    result = await world.round()
+    assert result.rolled_back == 1
+    assert (await world.intent(shop, done))["status"] == "succeeded"
+    waiting = (await charge_of(world, shop, done))["payment_method_details"]["sbtc"]
+    assert (waiting["confirmations"], waiting["block_hash"]) == (0, None)
+    world.backend.mine()
+    await world.round()
+    back = (await charge_of(world, shop, done))["payment_method_details"]["sbtc"]
+    assert back["confirmations"] >= 1
+    assert back["reorged_at"] is None
+    events = await world.events(done["id"])
+    assert events.count("payment_intent.succeeded") == 1
+    assert "payment_intent.processing" not in events[events.index("payment_intent.succeeded") :]
+
+
+async def test_a_payment_not_mined_again_within_the_window_is_reversed(world: World) -> None:
+    chain = fake_only(world)
+    shop = await world.shop()
+    done, txid = await world.paid(shop)
+    block = (await world.tx(txid)).block_height
+    assert block is not None
+    chain.held.add(txid)  # back in the mempool, and no miner takes it
+    world.backend.reorg(await world.tip() - block + 1)
+    await world.round()
+    window = world.watcher.target.reinclusion_blocks
+    world.backend.mine(window - 1)
+    await world.round()
+    assert (await world.intent(shop, done))["status"] == "succeeded"  # still waiting
+    world.backend.mine()
+    result = await world.round()
+    assert result.reversed == 1
+    lost = await world.intent(shop, done)
+    told = (await shop.get("/v1/events", {"type": "payment_intent.payment_reversed"})).json()
+    [reversal] = [e for e in told["data"] if e["data"]["object"]["id"] == done["id"]]
+    error = reversal["data"]["object"]["last_payment_error"]
+    assert error["code"] == "payment_reversed"
+    assert f"within {window} blocks" in error["message"]
+    charge = (await shop.get(f"/v1/charges/{done['latest_charge']}")).json()
+    assert (charge["status"], charge["failure_code"]) == ("failed", "payment_reversed")
+    events = await world.events(done["id"])
+    assert "payment_intent.payment_reversed" in events
+    # The transaction is still in the mempool, so the intent shows it as `processing` again; if
+    # a miner takes it after all, the money moves and the payment succeeds a second time (after
+    # the merchant was told of the reversal), with a new `charge` row in the ledger.
+    assert lost["status"] == "processing"
+    chain.held.discard(txid)
+    world.backend.mine()
+    await world.round()
+    assert (await world.intent(shop, done))["status"] == "succeeded"
+    rows = (await shop.get("/v1/balance_transactions", {"source": charge["id"]})).json()["data"]
+    assert sorted(r["type"] for r in rows) == ["charge", "charge", "payment_reversal"]
+    assert sum(r["net"] for r in rows) == AMOUNT - done["application_fee_amount"]
+
+
+async def test_a_payment_after_cancel_is_paid_late(world: World) -> None:
+    shop = await world.shop()
+    pi = await world.confirmed(shop)
+    canceled = await shop.post(f"/v1/payment_intents/{pi['id']}/cancel")
+    assert canceled.json()["status"] == "canceled"
+    txid = await world.backend.pay(call_of(pi))
+    world.backend.mine()
+    await world.round()
+    late = await world.intent(shop, pi)
+    assert late["status"] == "canceled"
+    record = late["sbtc"]["late_payment"]
+    assert (record["txid"], record["amount"]) == (txid, AMOUNT)
+    owed = (await shop.get(f"/v1/refunds/{record['refund']}")).json()
+    assert (owed["status"], owed["reason"], owed["amount"]) == (
+        "requires_action",
+        "paid_late",
+        AMOUNT,
+    )
+    assert owed["next_action"]["sbtc_contract_call"]["function_name"] == "refund-payment"
+    assert "payment_intent.paid_late" in await world.events(pi["id"])
+
+
+async def test_a_refund_call_has_the_payments_shape(world: World) -> None:
+    shop = await world.shop()
+    done, _ = await world.paid(shop)
+    pay_keys = set(call_of(await world.confirmed(shop)))
+    refund = await shop.post("/v1/refunds", {"payment_intent": done["id"], "amount": 1_000})
+    assert refund.status_code == 200, refund.text
+    call = refund.json()["next_action"]["sbtc_contract_call"]
+    assert set(call) == pay_keys - {"gateway_public_key"}
+    assert (call["payer"], call["recipient"]) == (world.backend.merchant, world.backend.payer)
+    assert call["contract_address"] + "." + call["contract_name"] == world.backend.contract_id
+    assert done["sbtc"]["payer"] == world.backend.payer  # who paid shows on the intent
+
+
+async def test_the_ledger_equals_the_chain(world: World) -> None:
+    """After everything the scenarios above did on this chain (payments, refunds, reorgs, a
+    lost payment, fee distribution), the ledger's sums are the contract's counters, exactly."""
+    from sbtc_gateway.ledger import reconcile
+
+    fake_only(world)
+    for _ in range(3):  # whatever is still in the mempool is mined and seen
+        world.backend.mine()
+        await world.round()
+    report = await reconcile.reconcile(
+        world.state.sessions,
+        world.backend.source,
+        network="devnet",
+        contract_id=world.backend.contract_id,
+        livemode=False,
+    )
+    assert report.settled
+    assert report.differences == []
+    assert report.checked >= 2
+    config = await world.read("get-config")
+    assert await world.balance(world.backend.contract_id) == config["fees-pending"]
