@@ -31,6 +31,9 @@ from sbtc_gateway.devnet import DevnetProcess
 from sbtc_gateway.devnet import available as devnet_available
 from sbtc_gateway.runtime.app import create_app
 
+# The devnet fixtures the chain suites share (chain_env, watcher, shop, …).
+pytest_plugins = ["tests.chain_fixtures"]
+
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_ADDRESS = "ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG"

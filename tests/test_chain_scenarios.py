@@ -142,7 +142,7 @@ class FakeBackend:
 
 class DevnetBackend:
     def __init__(self, env: Any, client: StacksApiClient) -> None:
-        from tests.test_payments_chain import CONTRACT
+        from tests.chain_fixtures import CONTRACT
 
         self.env = env
         self.source: ChainSource = client
@@ -341,7 +341,7 @@ async def world(
             await fake.prepare(gateway_key)
             backend = fake
         else:
-            from tests.test_payments_chain import prepare_chain_env
+            from tests.chain_fixtures import prepare_chain_env
 
             assert DEVNET_URL is not None
             env = await prepare_chain_env(settings.secret("gateway_signing_key"))
@@ -639,8 +639,8 @@ async def answers(
 @pytest.mark.devnet
 @pytest.mark.skipif(not DEVNET_URL, reason="no devnet (STACKS_DEVNET_URL)")
 async def test_the_fake_answers_with_the_devnets_shapes(sqlite_settings: Settings) -> None:
+    from tests.chain_fixtures import prepare_chain_env
     from tests.fakechain_api import HiroApi
-    from tests.test_payments_chain import prepare_chain_env
 
     assert DEVNET_URL is not None
     gateway_key_hex = sqlite_settings.secret("gateway_signing_key")

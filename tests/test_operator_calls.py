@@ -40,11 +40,11 @@ from sbtc_gateway.payments import fees
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.watcher.decode import py
 from sbtc_gateway.watcher.runner import Watcher
-from tests.conftest import OTHER_ADDRESS, ServerThread
-from tests.test_payments_chain import (
+from tests.chain_fixtures import CHAIN_MARKS as chain_marks
+from tests.chain_fixtures import (
     CONTRACT,
-    DEVNET_URL,
     ChainEnv,
+    devnet_url,
     new_intent,
     prepare_chain_env,
     run_until,
@@ -52,7 +52,7 @@ from tests.test_payments_chain import (
     status_is,
     target,
 )
-from tests.test_payments_chain import pytestmark as chain_marks
+from tests.conftest import OTHER_ADDRESS, ServerThread
 
 pytestmark = chain_marks
 FEES, REVOKE = "distribute-fees", "revoke-signed-intent"
@@ -87,8 +87,7 @@ async def db(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSessio
 
 @pytest.fixture(scope="session")
 async def stacks() -> AsyncIterator[StacksApiClient]:
-    assert DEVNET_URL is not None
-    async with StacksApiClient(DEVNET_URL, timeout=30) as client:
+    async with StacksApiClient(devnet_url(), timeout=30) as client:
         yield client
 
 

@@ -10,14 +10,8 @@ broadcasts it. The watcher runs in the test, round by round, while the test mine
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import shutil
-import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,256 +34,31 @@ from sbtc_gateway.chain import (
     verify_terms,
 )
 from sbtc_gateway.chainstate import repository as watch_repo
-from sbtc_gateway.chainstate.models import ChainInboxEntry
 from sbtc_gateway.config import Settings
-from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.payments.onchain import terms_tuple
-from sbtc_gateway.watcher import setup as chain_setup
-from sbtc_gateway.watcher.runner import RoundResult, Watcher
-from sbtc_gateway.watcher.target import WatchTarget
+from sbtc_gateway.watcher.runner import Watcher
+from tests.chain_fixtures import (
+    CHAIN_MARKS,
+    CONTRACT,
+    DEADLINE,
+    ChainEnv,
+    _wait_tx,
+    charge_of,
+    events_for,
+    inbox_for,
+    ledger_of,
+    new_intent,
+    refund_is,
+    run_until,
+    sign_up_shop,
+    status_is,
+    target,
+)
 from tests.conftest import ServerThread
 
-DEVNET_URL = os.environ.get("STACKS_DEVNET_URL")
-JS_DIR = Path(__file__).parent / "js"
-pytestmark = [
-    pytest.mark.devnet,
-    pytest.mark.skipif(not DEVNET_URL, reason="no devnet (STACKS_DEVNET_URL)"),
-    pytest.mark.skipif(
-        shutil.which("node") is None or not (JS_DIR / "node_modules").is_dir(),
-        reason="node or tests/js/node_modules missing (make setup)",
-    ),
-]
-CONTRACT = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
-DEADLINE = 90.0
-
-
-@dataclass
-class ChainEnv:
-    url: str
-    deployer: PrivateKey
-    merchant_key: PrivateKey
-    merchant: str
-    payer_key: str
-    payer: str
-    poor_payer_key: str
-    poor_payer: str
-    merchant_key_hex: str
-
-    def mine(self, blocks: int = 1) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/devnet/mine", json={"blocks": blocks}, timeout=60)
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        return body
-
-    def reorg(self, depth: int, drop: Sequence[str] = ()) -> dict[str, Any]:
-        """Roll back `depth` blocks; the txids in `drop` are lost with the fork."""
-        body = {"depth": depth, "drop": ["0x" + t.removeprefix("0x") for t in drop]}
-        response = httpx.post(f"{self.url}/devnet/reorg", json=body, timeout=60)
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        return body
-
-    def tip(self) -> int:
-        height: int = httpx.get(f"{self.url}/v2/info", timeout=30).json()["stacks_tip_height"]
-        return height
-
-    def pay(
-        self,
-        call: dict[str, Any],
-        *,
-        key: str | None = None,
-        override: dict[str, Any] | None = None,
-        fee: int = 10_000,
-        nonce: int | None = None,
-    ) -> str:
-        """Pay as a wallet: @stacks/transactions builds, signs and broadcasts the call."""
-        payload = {
-            "call": call,
-            "senderKey": key or self.payer_key,
-            "apiUrl": self.url,
-            "fee": fee,
-            "nonce": nonce,
-            "override": override or {},
-        }
-        out = subprocess.run(
-            [shutil.which("node") or "node", "pay_intent.mjs", json.dumps(payload)],
-            cwd=JS_DIR,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-        assert isinstance(result["broadcast"], dict), result
-        assert "error" not in result["broadcast"], result
-        txid: str = result["txid"]
-        return txid
-
-
-async def _wait_tx(client: StacksApiClient, env: ChainEnv, txid: str) -> str:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        info = await client.get_transaction(txid)
-        if info.block_height is not None:
-            return info.status.value
-        env.mine()
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{txid} was not mined")
-
-
-@pytest.fixture(scope="session")
-async def chain_env(settings: Settings) -> ChainEnv:
-    return await prepare_chain_env(settings.secret("gateway_signing_key"))
-
-
-async def prepare_chain_env(gateway_signing_key: str) -> ChainEnv:
-    """Devnet set-up: the gateway's key in the contract (as the deployer, i.e. the owner), a
-    registered merchant wallet, a funded payer and a payer with no sBTC. (Also used by
-    tests/test_scaleout.py, whose gateway processes sign with the same key.)"""
-    assert DEVNET_URL is not None
-    async with httpx.AsyncClient(base_url=DEVNET_URL, timeout=30) as http:
-        accounts = {a["name"]: a for a in (await http.get("/devnet/accounts")).json()}
-        contracts = (await http.get("/devnet/contracts")).json()
-        assert CONTRACT in json.dumps(contracts)
-        deployer = PrivateKey.from_hex(accounts["deployer"]["private_key"])
-        merchant_key = PrivateKey.from_hex(accounts["wallet_3"]["private_key"])
-        env = ChainEnv(
-            url=DEVNET_URL,
-            deployer=deployer,
-            merchant_key=merchant_key,
-            merchant=accounts["wallet_3"]["address"],
-            payer_key=accounts["wallet_4"]["private_key"],
-            payer=accounts["wallet_4"]["address"],
-            poor_payer_key=accounts["wallet_5"]["private_key"],
-            poor_payer=accounts["wallet_5"]["address"],
-            merchant_key_hex=accounts["wallet_3"]["private_key"],
-        )
-        await http.post("/devnet/faucet", json={"address": env.payer, "stx": 10**10, "sbtc": 10**9})
-        await http.post("/devnet/faucet", json={"address": env.poor_payer, "stx": 10**10})
-        # the merchant refunds from its own balance (incl. the fee it never received)
-        await http.post(
-            "/devnet/faucet", json={"address": env.merchant, "stx": 10**10, "sbtc": 10**8}
-        )
-    gateway_key = PrivateKey.from_hex(gateway_signing_key)
-    async with StacksApiClient(DEVNET_URL, timeout=30) as client:
-        sent = await chain_setup.set_gateway_key(
-            client, DEVNET, CONTRACT, deployer, gateway_key.public_key
-        )
-        assert await _wait_tx(client, env, sent.txid) == "success"
-        reg = await chain_setup.register_merchant(
-            client, DEVNET, CONTRACT, merchant_key, name="E2E Shop", email="e2e@example.com"
-        )
-        await _wait_tx(client, env, reg.txid)  # (err u104) when already registered: fine
-        merchant = await client.call_read_only(CONTRACT, "get-merchant", [principal(env.merchant)])
-        assert "name" in repr(merchant)
-    return env
-
-
-@pytest.fixture(scope="session")
-async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(settings.resolved_database_url, pool_size=5)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
-
-
-@pytest.fixture(scope="session")
-async def api() -> AsyncIterator[StacksApiClient]:
-    assert DEVNET_URL is not None
-    async with StacksApiClient(DEVNET_URL, timeout=30) as client:
-        yield client
-
-
-def target(settings: Settings) -> WatchTarget:
-    return WatchTarget(
-        network=DEVNET,
-        contract_id=CONTRACT,
-        livemode=False,
-        large_payment_sats=settings.large_payment_sats,
-        large_payment_confirmations=settings.large_payment_confirmations,
-    )
-
-
-@pytest.fixture
-def watcher(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    api: StacksApiClient,
-    chain_env: ChainEnv,
-) -> Watcher:
-    return Watcher(sessions, target(settings), api, poll_interval=0.1, reconcile_every=1)
-
-
-def sign_up_shop(server_url: str, payout_address: str) -> stripe.StripeClient:
-    response = httpx.post(
-        f"{server_url}/v1/merchants",
-        data={
-            "business_name": "Chain Shop",
-            "email": f"chain-{uuid.uuid4().hex[:10]}@example.com",
-            "stacks_address": payout_address,
-        },
-    )
-    assert response.status_code == 200, response.text
-    return stripe.StripeClient(
-        response.json()["secret_key"], base_addresses={"api": server_url}, max_network_retries=2
-    )
-
-
-@pytest.fixture
-def shop(live_server: ServerThread, chain_env: ChainEnv) -> stripe.StripeClient:
-    return sign_up_shop(live_server.url, chain_env.merchant)
-
-
-async def run_until(
-    watcher: Watcher,
-    env: ChainEnv,
-    check: Callable[[], bool],
-    *,
-    mine: bool = True,
-    what: str = "condition",
-) -> RoundResult:
-    deadline = time.monotonic() + DEADLINE
-    result = RoundResult()
-    while time.monotonic() < deadline:
-        if mine:
-            env.mine()
-        result = await watcher.run_round()
-        if check():
-            return result
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last round: {result})")
-
-
-def status_is(client: stripe.StripeClient, pi_id: str, *statuses: str) -> Callable[[], bool]:
-    return lambda: client.v1.payment_intents.retrieve(pi_id).status in statuses
-
-
-def new_intent(client: stripe.StripeClient, env: ChainEnv, amount: int = 25_000) -> Any:
-    pi = client.v1.payment_intents.create(
-        params={
-            "amount": amount,
-            "currency": "sbtc",
-            "payment_method_data": {"type": "sbtc", "sbtc": {"payer": env.payer}},
-        }
-    )
-    return client.v1.payment_intents.confirm(pi.id)
-
-
-async def events_for(sessions: async_sessionmaker[AsyncSession], pi_id: str) -> list[str]:
-    async with sessions() as session:
-        rows = await session.scalars(
-            select(Event).where(Event.object_id == pi_id).order_by(Event.created, Event.id)
-        )
-        return [e.type for e in rows]
-
-
-async def inbox_for(
-    sessions: async_sessionmaker[AsyncSession], pi_id: str
-) -> list[ChainInboxEntry]:
-    async with sessions() as session:
-        return await watch_repo.inbox_for(session, "devnet", pi_id)
-
+pytestmark = CHAIN_MARKS
 
 # --- confirm ------------------------------------------------------------------------------------
 
@@ -568,15 +337,6 @@ async def test_stacks_api_outage_fails_nothing(
 # --- reorgs ---------------------------------------------------------------------------------------
 
 
-def charge_of(client: stripe.StripeClient, pi_id: str) -> Any:
-    return client.v1.charges.retrieve(client.v1.payment_intents.retrieve(pi_id).latest_charge)
-
-
-def ledger_of(client: stripe.StripeClient, source: str) -> list[tuple[str, int, int, int]]:
-    rows = client.v1.balance_transactions.list(params={"source": source, "limit": 100}).data
-    return sorted((r.type, r.amount, r.fee, r.net) for r in rows)
-
-
 async def test_a_reorg_of_a_block_with_a_payment_and_a_refund_sends_succeeded_once(
     shop: stripe.StripeClient,
     chain_env: ChainEnv,
@@ -734,10 +494,6 @@ async def test_a_payment_after_cancel_is_recorded_with_the_refund_owed(
 
 
 # --- refunds --------------------------------------------------------------------------------------
-
-
-def refund_is(client: stripe.StripeClient, refund_id: str, status: str) -> Callable[[], bool]:
-    return lambda: client.v1.refunds.retrieve(refund_id).status == status
 
 
 async def test_partial_then_full_refund_paid_by_the_merchant_wallet(

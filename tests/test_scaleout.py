@@ -33,14 +33,13 @@ from scripts.scaleout import (
     requests_served,
     watcher_state,
 )
-from tests.conftest import IN_CI, PG_ADMIN_URL, TEST_ADDRESS, _pg_reachable
-from tests.test_payments_chain import (
-    DEVNET_URL,
+from tests.chain_fixtures import (
     JS_DIR,
     new_intent,
     prepare_chain_env,
     sign_up_shop,
 )
+from tests.conftest import IN_CI, PG_ADMIN_URL, TEST_ADDRESS, _pg_reachable
 
 LIMIT = 20  # requests per minute per API key in this deployment
 # The key the other chain tests set in the devnet contract: intents signed here pay there too.
@@ -272,7 +271,7 @@ def test_one_watcher_active_and_the_standby_takes_over(
 
 
 @pytest.mark.devnet
-@pytest.mark.skipif(not DEVNET_URL, reason="no devnet (STACKS_DEVNET_URL)")
+@pytest.mark.skipif("not os.environ.get('STACKS_DEVNET_URL')", reason="no devnet")
 @pytest.mark.skipif(
     shutil.which("node") is None or not (JS_DIR / "node_modules").is_dir(),
     reason="node or tests/js/node_modules missing (make setup)",
