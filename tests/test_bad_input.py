@@ -29,9 +29,7 @@ async def _counts(app: Any, merchant_id: str) -> tuple[int, int, int]:
         for model in (PaymentIntent, Event, WebhookEndpoint):
             counts.append(
                 await session.scalar(
-                    select(func.count())
-                    .select_from(model)
-                    .where(model.merchant_id == merchant_id)
+                    select(func.count()).select_from(model).where(model.merchant_id == merchant_id)
                 )
             )
     return int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
@@ -89,9 +87,7 @@ CREATE = b"amount=5000&currency=sbtc&"
         (b"amount=5000&currency=sb%00tc", "currency"),
     ],
 )
-async def test_nul_in_a_form_body(
-    app: Any, merchant: Merchant, content: bytes, param: str
-) -> None:
+async def test_nul_in_a_form_body(app: Any, merchant: Merchant, content: bytes, param: str) -> None:
     before = await _counts(app, merchant.id)
     response = await _send(merchant, "POST", PI, content=content)
     _expect(response, param)
@@ -106,7 +102,7 @@ async def test_nul_in_a_form_body(
         ({"metadata": {"a\x00": "1"}}, "metadata[a\x00]"),
         ({"description": "\ud800"}, "description"),
         ({"metadata": {"order": "x\udfff"}}, "metadata[order]"),
-        ({"metadata": {"\ud83d": "1"}}, "metadata[\ud83d]"),
+        ({"metadata": {"\ud83d": "1"}}, "metadata[\ufffd]"),  # a name JSON can carry
         ({"payment_method_data": {"type": "sbtc", "sbtc": {"payer": "\ud800"}}},
          "payment_method_data[sbtc][payer]"),
     ],

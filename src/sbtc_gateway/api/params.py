@@ -7,6 +7,7 @@ the offending parameter in bracket notation (`metadata[order]`).
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 import orjson
@@ -20,7 +21,7 @@ from sbtc_gateway.core.errors import (
     ParameterError,
     PayloadTooLargeError,
 )
-from sbtc_gateway.core.forms import parse_form, parse_query
+from sbtc_gateway.core.forms import check_strings, parse_form, parse_query
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,7 +46,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def raw_params(request: Request, limit: int) -> dict[str, Any]:
-    params = parse_query(request.url.query) if request.url.query else {}
+    """The request's parameters, every string in them storable (see `check_strings`)."""
+    query: bytes = request.scope.get("query_string", b"")
+    params = parse_query(query) if query else {}
+    check_strings(params)
     if request.method in ("GET", "DELETE", "HEAD"):
         return params
     body = await read_body(request, limit)
@@ -53,13 +57,7 @@ async def raw_params(request: Request, limit: int) -> dict[str, Any]:
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise InvalidRequestError("The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise InvalidRequestError("The JSON request body must be an object.")
-        body_params: dict[str, Any] = data
+        body_params = _json_params(body)
     elif content_type in ("application/x-www-form-urlencoded", ""):
         body_params = parse_form(body)
     else:
@@ -67,8 +65,37 @@ async def raw_params(request: Request, limit: int) -> dict[str, Any]:
             f"Unsupported content type {content_type!r}: send "
             "application/x-www-form-urlencoded or application/json."
         )
+    check_strings(body_params)
     params.update(body_params)
     return params
+
+
+def _json_params(body: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # orjson refuses the whole body over one lone surrogate or byte that is not UTF-8.
+        # Read it again leniently (such bytes become lone surrogates) so that the error can
+        # name the parameter holding them; anything else stays "not valid JSON".
+        data = _lenient_json(body)
+        if isinstance(data, dict):
+            check_strings(data)
+        raise InvalidRequestError("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The JSON request body must be an object.")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _lenient_json(body: bytes) -> Any:
+    try:
+        text = body.decode("utf-8", "surrogateescape")
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
 
 
 def param_path(loc: tuple[int | str, ...]) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import ParameterError
+from .text import printable, text_problem
 
 
 class ParamValueError(ValueError):
@@ -49,6 +50,8 @@ def _metadata(value: Any) -> Any:
     out: dict[str, str] = {}
     for key, item in value.items():
         key = str(key)
+        if (problem := text_problem(key)) is not None:
+            raise ParamValueError(f"Invalid metadata key {printable(key)[:60]!r}: it {problem}.")
         if not key or len(key) > 40 or "[" in key or "]" in key:
             raise ParamValueError(
                 f"Invalid metadata key {key[:60]!r}: keys are 1 to 40 characters without "
@@ -59,6 +62,8 @@ def _metadata(value: Any) -> Any:
         if isinstance(item, bool | dict | list):
             raise ParamValueError(f"Invalid metadata[{key}]: values must be strings.")
         item = str(item)
+        if (problem := text_problem(item)) is not None:
+            raise ParamValueError(f"Invalid metadata[{key}]: it {problem}.")
         if len(item) > 500:
             raise ParamValueError(f"Invalid metadata[{key}]: values are at most 500 characters.")
         out[key] = item
@@ -80,7 +85,12 @@ def email_value(value: Any) -> Any:
     value = _empty_to_none(value)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.match(value):
+    if (
+        not isinstance(value, str)
+        or len(value) > 254
+        or text_problem(value) is not None
+        or not _EMAIL.match(value)
+    ):
         raise ParamValueError(f"Invalid email address: {str(value)[:80]}", "email_invalid")
     return value.strip()
 
