@@ -146,7 +146,7 @@ def to_parameter_error(exc: ValidationError) -> ParameterError:
             f"Invalid {param}: must be one of {expected}.", param=param, code="parameter_invalid"
         )
     if kind == "value_error":
-        message = str(err.get("ctx", {}).get("error", err["msg"]))
+        message = str(err.get("ctx", {}).get("error", err["msg"])).replace("{param}", param)
         code = getattr(err.get("ctx", {}).get("error"), "code", "parameter_invalid")
         return ParameterError(message, param=param, code=code)
     return ParameterError(f"Invalid {param}: {err['msg']}.", param=param)

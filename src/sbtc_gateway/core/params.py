@@ -1,18 +1,33 @@
-"""Reusable parameter types for request models (coercion from form strings included)."""
+"""Reusable parameter types for request models (coercion from form strings included).
+
+Every string type carries a maximum length (`Text`), shown as `maxLength` in the OpenAPI
+document, and refuses what no text column can hold.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from .errors import ParameterError
-from .text import printable, text_problem
+from .text import MAX_ID, MAX_STRING, printable, text_problem
 
 
 class ParamValueError(ValueError):
-    """A validation failure that carries a Stripe error code."""
+    """A validation failure that carries a Stripe error code. `{param}` in the message is
+    replaced by the parameter's name, which only the caller of the model knows."""
 
     def __init__(self, message: str, code: str = "parameter_invalid") -> None:
         super().__init__(message)
@@ -33,6 +48,46 @@ def _no_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise ParamValueError(f"Invalid integer: {value}", "parameter_invalid_integer")
     return _empty_to_none(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string parameter of at most `max_length` characters that a text column can hold.
+
+    `""` reads as not given (Stripe's way of unsetting), unless `empty_is_none=False` (array
+    items). The length is published as `maxLength` in the OpenAPI document.
+    """
+
+    max_length: int = MAX_STRING
+    empty_is_none: bool = True
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["maxLength"] = self.max_length
+        return json_schema
+
+    def _check(self, value: Any) -> Any:
+        if self.empty_is_none and value == "":
+            return None
+        if not isinstance(value, str):
+            return value  # pydantic's own type error
+        problem = text_problem(value)
+        if problem is not None:
+            raise ParamValueError(f"Invalid {{param}}: it {problem}.", "parameter_invalid_string")
+        if len(value) > self.max_length:
+            raise ParamValueError(
+                f"Invalid {{param}}: it must be at most {self.max_length} characters "
+                f"(it has {len(value)}).",
+                "parameter_invalid_string",
+            )
+        return value
 
 
 def _metadata(value: Any) -> Any:
@@ -95,8 +150,11 @@ def email_value(value: Any) -> Any:
     return value.strip()
 
 
-OptStr = Annotated[str | None, BeforeValidator(_empty_to_none)]
-ReqStr = Annotated[str, BeforeValidator(_empty_to_none)]
+OptStr = Annotated[str | None, Text()]
+ReqStr = Annotated[str, Text()]
+# Ids (and other tokens) the gateway issued: looked up, never stored from the request.
+OptId = Annotated[str | None, Text(MAX_ID)]
+ReqId = Annotated[str, Text(MAX_ID)]
 EmptyIsMissing = BeforeValidator(_empty_to_none)
 OptInt = Annotated[int | None, BeforeValidator(_no_bool)]
 # Unix seconds, 1970 to 9999: anything else is a mistake, and would overflow a 64-bit column or
@@ -108,8 +166,9 @@ OptTimestamp = Annotated[
 ReqInt = Annotated[int, BeforeValidator(_no_bool)]
 OptBool = Annotated[bool | None, BeforeValidator(_empty_to_none)]
 Metadata = Annotated[dict[str, str] | None, BeforeValidator(_metadata)]
-StrList = Annotated[list[str], BeforeValidator(_str_list)]
-Email = Annotated[str | None, BeforeValidator(email_value)]
+StrList = Annotated[list[Annotated[str, Text(empty_is_none=False)]], BeforeValidator(_str_list)]
+# 254: the longest address SMTP carries; the column is String(255).
+Email = Annotated[str | None, BeforeValidator(email_value), Text(254)]
 
 
 def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> dict[str, str]:

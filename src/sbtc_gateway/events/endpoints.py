@@ -18,7 +18,15 @@ from sbtc_gateway.core.paging import (
     list_envelope,
     page_query,
 )
-from sbtc_gateway.core.params import OptBool, OptInt, OptStr, OptTimestamp, Params, StrList
+from sbtc_gateway.core.params import (
+    OptBool,
+    OptId,
+    OptInt,
+    OptStr,
+    OptTimestamp,
+    Params,
+    StrList,
+)
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.events.service import EVENT_TYPES, render_event
 from sbtc_gateway.payments.schemas import RangeFilter
@@ -33,8 +41,8 @@ openapi.describe(
 
 class EventListParams(Params):
     limit: OptInt = None
-    starting_after: OptStr = None
-    ending_before: OptStr = None
+    starting_after: OptId = None
+    ending_before: OptId = None
     created: RangeFilter | OptTimestamp = None
     type: OptStr = None
     types: StrList = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sbtc_gateway.core.params import Metadata, OptInt, OptStr, Params, ReqStr, StrList
+from sbtc_gateway.core.params import Metadata, OptId, OptInt, Params, ReqId, StrList
 from sbtc_gateway.refunds.models import Refund
 
 REFUND_FIELDS = [
@@ -15,7 +15,7 @@ REFUND_FIELDS = [
 
 
 class RefundCreateParams(Params):
-    payment_intent: ReqStr
+    payment_intent: ReqId
     amount: OptInt = None
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
     metadata: Metadata = None
@@ -23,10 +23,10 @@ class RefundCreateParams(Params):
 
 
 class RefundListParams(Params):
-    payment_intent: OptStr = None
+    payment_intent: OptId = None
     limit: OptInt = None
-    starting_after: OptStr = None
-    ending_before: OptStr = None
+    starting_after: OptId = None
+    ending_before: OptId = None
     expand: StrList = []
 
 
