@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.requests import ClientDisconnect
 
 from sbtc_gateway.core.errors import (
@@ -22,6 +23,7 @@ from sbtc_gateway.core.errors import (
     PayloadTooLargeError,
 )
 from sbtc_gateway.core.forms import check_strings, parse_form, parse_query
+from sbtc_gateway.core.params import ParamValueError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -110,9 +112,28 @@ def validate(model: type[M], params: dict[str, Any]) -> M:
         raise to_parameter_error(exc) from None
 
 
+def _union_tag(part: int | str) -> bool:
+    """A location part that names a union member (`RangeFilter`, `function-before[…]`,
+    `nullable[int]`) rather than a parameter: parameters are lower-case, without brackets."""
+    return isinstance(part, str) and (part[:1].isupper() or "[" in part or "-" in part)
+
+
+def _most_specific(errors: list[ErrorDetails]) -> ErrorDetails:
+    """The first parameter's error; of a union's errors (`created` is a range or a timestamp),
+    the one about the shape the caller sent: one of ours with its code, else any that is not
+    "wrong type for this member" (an unknown key of the range), else the first."""
+    first = errors[0]["loc"][:1]
+    errors = [e for e in errors if e["loc"][:1] == first]
+    ours = [e for e in errors if isinstance(e.get("ctx", {}).get("error"), ParamValueError)]
+    if ours:
+        return ours[0]
+    shaped = [e for e in errors if not e["type"].endswith("_type")]
+    return shaped[0] if shaped else errors[0]
+
+
 def to_parameter_error(exc: ValidationError) -> ParameterError:
-    err = exc.errors(include_url=False)[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    err = _most_specific(exc.errors(include_url=False))
+    loc = tuple(p for p in err["loc"] if not _union_tag(p))
     param = param_path(loc)
     kind = err["type"]
     value = err.get("input")

@@ -1,7 +1,8 @@
 """Reusable parameter types for request models (coercion from form strings included).
 
 Every string type carries a maximum length (`Text`), shown as `maxLength` in the OpenAPI
-document, and refuses what no text column can hold.
+document, and refuses what no text column can hold; every integer type is as strict as
+Stripe's (`_strict_int`).
 """
 
 from __future__ import annotations
@@ -44,10 +45,32 @@ def _empty_to_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-def _no_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ParamValueError(f"Invalid integer: {value}", "parameter_invalid_integer")
-    return _empty_to_none(value)
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: `\d` would take '１' or '٣'
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _strict_int(value: Any) -> Any:
+    """An integer as Stripe reads one: JSON integers, or form strings of ASCII digits with an
+    optional minus. Not `1_000`, ` 1000`, `+1000`, `1e3`, `1000.0`, `0x10`, full-width digits
+    or booleans (Python's and pydantic's `int` take most of these). Within 64 bits, the size
+    of every integer column."""
+    value = _empty_to_none(value)
+    if value is None or isinstance(value, dict | list):
+        return value  # missing, or a hash/array: pydantic's own error, naming the parameter
+    if isinstance(value, str) and _INTEGER.fullmatch(value) and len(value) <= 20:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParamValueError(f"Invalid integer: {_shown(value)}", "parameter_invalid_integer")
+    if not INT64[0] <= value <= INT64[1]:
+        raise ParamValueError(
+            f"Invalid integer: {_shown(value)} is out of range.", "parameter_invalid_integer"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,14 +179,14 @@ ReqStr = Annotated[str, Text()]
 OptId = Annotated[str | None, Text(MAX_ID)]
 ReqId = Annotated[str, Text(MAX_ID)]
 EmptyIsMissing = BeforeValidator(_empty_to_none)
-OptInt = Annotated[int | None, BeforeValidator(_no_bool)]
+OptInt = Annotated[int | None, BeforeValidator(_strict_int)]
 # Unix seconds, 1970 to 9999: anything else is a mistake, and would overflow a 64-bit column or
 # a datetime (`created[gte]=10**30` must be a 400 naming the parameter, not a 500).
 MAX_TIMESTAMP = 253_402_300_799
 OptTimestamp = Annotated[
-    Annotated[int, Field(ge=0, le=MAX_TIMESTAMP)] | None, BeforeValidator(_no_bool)
+    Annotated[int, Field(ge=0, le=MAX_TIMESTAMP)] | None, BeforeValidator(_strict_int)
 ]
-ReqInt = Annotated[int, BeforeValidator(_no_bool)]
+ReqInt = Annotated[int, BeforeValidator(_strict_int)]
 OptBool = Annotated[bool | None, BeforeValidator(_empty_to_none)]
 Metadata = Annotated[dict[str, str] | None, BeforeValidator(_metadata)]
 StrList = Annotated[list[Annotated[str, Text(empty_is_none=False)]], BeforeValidator(_str_list)]
