@@ -205,6 +205,34 @@ async def test_ids_longer_than_any_id_are_400_or_404(merchant: Merchant, path: s
     assert response.json()["error"]["param"] in ("intent", "id")
 
 
+def test_every_route_with_a_path_parameter_checks_it(app: Any) -> None:
+    """The check lives in the routers' route class: a new router must use it too."""
+    from fastapi.routing import APIRoute
+
+    from sbtc_gateway.api.routing import CheckedPathRoute
+
+    def walk(routes: list[Any]) -> list[Any]:  # FastAPI keeps included routers nested
+        found: list[Any] = []
+        for route in routes:
+            context = getattr(route, "include_context", None)
+            found += walk(context.included_router.routes) if context is not None else [route]
+        return found
+
+    routes = walk(app.routes)
+    with_params = [r for r in routes if isinstance(r, APIRoute) and r.param_convertors]
+    assert len(with_params) >= 15
+    unchecked = [r.path for r in with_params if not isinstance(r, CheckedPathRoute)]
+    assert unchecked == []
+
+
+async def test_a_real_u_fffd_in_a_path_is_just_an_unknown_id(merchant: Merchant) -> None:
+    """Only bytes that are not UTF-8 are refused; a U+FFFD the client really sent is an id
+    like any other (and no such object exists)."""
+    response = await _send(merchant, "GET", PI + "/pi_%EF%BF%BD")
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["param"] == "intent"
+
+
 @pytest.mark.parametrize(
     ("data", "param"),
     [

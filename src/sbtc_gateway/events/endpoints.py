@@ -10,6 +10,7 @@ from sbtc_gateway.api import openapi
 from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.core.errors import NotFoundError, ParameterError
 from sbtc_gateway.core.paging import (
     check_limit,
@@ -31,7 +32,7 @@ from sbtc_gateway.events.models import Event
 from sbtc_gateway.events.service import EVENT_TYPES, render_event
 from sbtc_gateway.payments.schemas import RangeFilter
 
-router = APIRouter(prefix="/v1/events", tags=["Events"])
+router = APIRouter(prefix="/v1/events", tags=["Events"], route_class=checked_routes())
 openapi.describe(
     "Event",
     ["id", "object", "account", "api_version", "created", "data", "livemode",

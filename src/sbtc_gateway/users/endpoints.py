@@ -19,6 +19,7 @@ from sbtc_gateway.api.auth import authorize, permissions_of
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.api.state import GatewayState
 from sbtc_gateway.core.errors import (
     AuthenticationError,
@@ -44,7 +45,7 @@ from sbtc_gateway.users.schemas import (
     render_user,
 )
 
-router = APIRouter(tags=["Users"])
+router = APIRouter(tags=["Users"], route_class=checked_routes())
 BASE = "/v1/users"
 
 openapi.describe("User", USER_FIELDS)
