@@ -358,6 +358,14 @@ async def test_unknown_keys_inside_a_range_filter(merchant: Merchant) -> None:
     _expect(response, "created[x]", "parameter_unknown")
 
 
+WRITES = [
+    (PI, {"amount": "5000", "currency": "sbtc"}),
+    ("/v1/webhook_endpoints", {"url": "https://hooks.example/h", "enabled_events[0]": "*"}),
+    ("/v1/account", {"business_name": "Renamed"}),
+]
+
+
+@pytest.mark.parametrize(("path", "data"), WRITES)
 @pytest.mark.parametrize(
     ("header", "value"),
     [
@@ -368,9 +376,18 @@ async def test_unknown_keys_inside_a_range_filter(merchant: Merchant) -> None:
     ],
 )
 async def test_bad_headers_on_a_write(
-    app: Any, merchant: Merchant, header: str, value: str
+    app: Any, merchant: Merchant, path: str, data: dict[str, str], header: str, value: str
 ) -> None:
     before = await _counts(app, merchant.id)
-    response = await merchant.post(PI, {"amount": "5000", "currency": "sbtc"}, **{header: value})
-    _expect(response, header)
+    _expect(await merchant.post(path, data, **{header: value}), header)
     assert await _counts(app, merchant.id) == before
+    assert (await merchant.get("/v1/account")).json()["business_name"] == "Test Shop"
+
+
+async def test_good_headers_still_work(merchant: Merchant) -> None:
+    headers = {"Idempotency-Key": "k" * 255, "Stripe-Version": "2024-06-20"}
+    first = await merchant.post(PI, {"amount": "5000", "currency": "sbtc"}, **headers)
+    again = await merchant.post(PI, {"amount": "5000", "currency": "sbtc"}, **headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]

@@ -18,7 +18,14 @@ from starlette.responses import Response
 
 from sbtc_gateway.api.responses import dumps, error_body, error_response, json_response
 from sbtc_gateway.api.state import GatewayState
-from sbtc_gateway.core.errors import ApiError, ConflictError, GatewayError, IdempotencyError
+from sbtc_gateway.core.errors import (
+    ApiError,
+    ConflictError,
+    GatewayError,
+    IdempotencyError,
+    ParameterError,
+)
+from sbtc_gateway.core.text import text_problem
 from sbtc_gateway.events.service import Origin
 from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.observability.metrics import count_database_failure
@@ -28,11 +35,22 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[AsyncSession, Origin], Awaitable[tuple[int, Any]]]
 
 
+# The events a write records keep its Stripe-Version in a String(64) column.
+MAX_API_VERSION = 64
+
+
 def origin_of(request: Request) -> Origin:
+    version = request.headers.get("stripe-version")
+    if version is not None and (len(version) > MAX_API_VERSION or text_problem(version)):
+        raise ParameterError(
+            f"Stripe-Version must be at most {MAX_API_VERSION} characters, without NUL.",
+            param="Stripe-Version",
+            code="parameter_invalid_string",
+        )
     return Origin(
         request_id=request.scope.get("state", {}).get("request_id"),
         idempotency_key=request.headers.get("idempotency-key"),
-        api_version=request.headers.get("stripe-version"),
+        api_version=version,
     )
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sbtc_gateway.core.errors import ConflictError, IdempotencyError, ParameterError
+from sbtc_gateway.core.text import text_problem
 from sbtc_gateway.idempotency.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -68,9 +69,10 @@ def request_hash(method: str, path: str, params: dict[str, Any]) -> str:
 
 
 def check_key(key: str) -> str:
-    if not key or len(key) > MAX_KEY_LENGTH:
+    # Stored as text (events keep it too): NUL would be a PostgreSQL error, not a 400.
+    if not key or len(key) > MAX_KEY_LENGTH or text_problem(key) is not None:
         raise ParameterError(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters, without NUL.",
             param="Idempotency-Key",
             code="idempotency_key_invalid",
         )
