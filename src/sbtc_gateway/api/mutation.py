@@ -22,6 +22,7 @@ from sbtc_gateway.api.responses import dumps, error_body, error_response, json_r
 from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.errors import ConflictError, GatewayError, IdempotencyError
 from sbtc_gateway.core.origin import Origin
+from sbtc_gateway.core.text import text_problem
 from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.observability.metrics import count_database_failure
 
@@ -30,11 +31,21 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[AsyncSession, Origin], Awaitable[tuple[int, Any]]]
 
 
+# The events a write records keep its Stripe-Version in a String(64) column.
+MAX_API_VERSION = 64
+
+
 def origin_of(request: Request) -> Origin:
+    version = request.headers.get("stripe-version")
+    if version is not None and (len(version) > MAX_API_VERSION or text_problem(version)):
+        raise codes.PARAMETER_INVALID_STRING(
+            param="Stripe-Version",
+            message=f"Stripe-Version must be at most {MAX_API_VERSION} characters, without NUL.",
+        )
     return Origin(
         request_id=request.scope.get("state", {}).get("request_id"),
         idempotency_key=request.headers.get("idempotency-key"),
-        api_version=request.headers.get("stripe-version"),
+        api_version=version,
     )
 
 

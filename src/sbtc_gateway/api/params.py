@@ -7,16 +7,19 @@ the offending parameter in bracket notation (`metadata[order]`).
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.requests import ClientDisconnect
 
 from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.errors import ErrorCode, GatewayError
-from sbtc_gateway.core.forms import parse_form, parse_query
+from sbtc_gateway.core.forms import check_strings, parse_form, parse_query
+from sbtc_gateway.core.params import ParamValueError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,7 +44,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def raw_params(request: Request, limit: int) -> dict[str, Any]:
-    params = parse_query(request.url.query) if request.url.query else {}
+    """The request's parameters, every string in them storable (see `check_strings`)."""
+    query: bytes = request.scope.get("query_string", b"")
+    params = parse_query(query) if query else {}
+    check_strings(params)
     if request.method in ("GET", "DELETE", "HEAD"):
         return params
     body = await read_body(request, limit)
@@ -49,19 +55,42 @@ async def raw_params(request: Request, limit: int) -> dict[str, Any]:
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise codes.REQUEST_BODY_INVALID_JSON() from None
-        if not isinstance(data, dict):
-            raise codes.REQUEST_BODY_NOT_OBJECT()
-        body_params: dict[str, Any] = data
+        body_params = _json_params(body)
     elif content_type in ("application/x-www-form-urlencoded", ""):
         body_params = parse_form(body)
     else:
         raise codes.CONTENT_TYPE_UNSUPPORTED(content_type=content_type)
+    check_strings(body_params)
     params.update(body_params)
     return params
+
+
+def _json_params(body: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # orjson refuses the whole body over one lone surrogate or byte that is not UTF-8.
+        # Read it again leniently (such bytes become lone surrogates) so that the error can
+        # name the parameter holding them; anything else stays "not valid JSON".
+        data = _lenient_json(body)
+        if isinstance(data, dict):
+            check_strings(data)
+        raise codes.REQUEST_BODY_INVALID_JSON() from None
+    if not isinstance(data, dict):
+        raise codes.REQUEST_BODY_NOT_OBJECT()
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _lenient_json(body: bytes) -> Any:
+    try:
+        text = body.decode("utf-8", "surrogateescape")
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
 
 
 def param_path(loc: tuple[int | str, ...]) -> str:
@@ -76,9 +105,28 @@ def validate(model: type[M], params: dict[str, Any]) -> M:
         raise to_parameter_error(exc) from None
 
 
+def _union_tag(part: int | str) -> bool:
+    """A location part that names a union member (`RangeFilter`, `function-before[…]`,
+    `nullable[int]`) rather than a parameter: parameters are lower-case, without brackets."""
+    return isinstance(part, str) and (part[:1].isupper() or "[" in part or "-" in part)
+
+
+def _most_specific(errors: list[ErrorDetails]) -> ErrorDetails:
+    """The first parameter's error; of a union's errors (`created` is a range or a timestamp),
+    the one about the shape the caller sent: one of ours with its code, else any that is not
+    "wrong type for this member" (an unknown key of the range), else the first."""
+    first = errors[0]["loc"][:1]
+    errors = [e for e in errors if e["loc"][:1] == first]
+    ours = [e for e in errors if isinstance(e.get("ctx", {}).get("error"), ParamValueError)]
+    if ours:
+        return ours[0]
+    shaped = [e for e in errors if not e["type"].endswith("_type")]
+    return shaped[0] if shaped else errors[0]
+
+
 def to_parameter_error(exc: ValidationError) -> GatewayError:
-    err = exc.errors(include_url=False)[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    err = _most_specific(exc.errors(include_url=False))
+    loc = tuple(p for p in err["loc"] if not _union_tag(p))
     param = param_path(loc)
     kind = err["type"]
     value = err.get("input")
@@ -98,10 +146,11 @@ def to_parameter_error(exc: ValidationError) -> GatewayError:
         expected = err.get("ctx", {}).get("expected", "")
         return codes.PARAMETER_INVALID(param=param, reason=f"must be one of {expected}")
     if kind == "value_error":
-        # A `ParamValueError` brings its entry, its text rendered where the rule was checked.
+        # A `ParamValueError` brings its entry, its text rendered where the rule was checked
+        # (with `{param}` where only this caller knows the parameter's name).
         error = err.get("ctx", {}).get("error", err["msg"])
         entry = getattr(error, "error", None)
         if not isinstance(entry, ErrorCode):
             entry = codes.PARAMETER_INVALID
-        return entry(param=param, message=str(error))
+        return entry(param=param, message=str(error).replace("{param}", param))
     return codes.PARAMETER_INVALID(param=param, reason=err["msg"])

@@ -13,6 +13,7 @@ from sbtc_gateway.api import openapi
 from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.chainstate import repository as chainstate
 from sbtc_gateway.charges import service
 from sbtc_gateway.charges.models import Charge
@@ -27,7 +28,7 @@ from sbtc_gateway.core.paging import list_envelope
 from sbtc_gateway.refunds import repository as refunds
 from sbtc_gateway.refunds.schemas import render_refund
 
-router = APIRouter(prefix="/v1/charges", tags=["Charges"])
+router = APIRouter(prefix="/v1/charges", tags=["Charges"], route_class=checked_routes())
 BASE = "/v1/charges"
 openapi.describe("Charge", CHARGE_FIELDS)
 

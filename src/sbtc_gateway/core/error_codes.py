@@ -63,6 +63,16 @@ PARAMETER_INVALID = ErrorCode(
     "stored, so the same Idempotency-Key may be reused.",
     validation=True,
 )
+PARAMETER_INVALID_STRING = ErrorCode(
+    "parameter_invalid_string",
+    400,
+    "Invalid string for {param}: it {reason}.",
+    "A text parameter (or a parameter's name) holds what no text field can: a NUL byte, a "
+    "lone UTF-16 surrogate, bytes that are not UTF-8, or more characters than the field "
+    "takes (the API reference gives each one's `maxLength`). `param` names it; nothing was "
+    "stored. Send valid UTF-8 text within the length.",
+    validation=True,
+)
 PARAMETERS_EXCLUSIVE = ErrorCode(
     "parameters_exclusive",
     400,

@@ -9,6 +9,7 @@ from sbtc_gateway.api import openapi
 from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.paging import (
     check_limit,
@@ -16,6 +17,7 @@ from sbtc_gateway.core.paging import (
 )
 from sbtc_gateway.core.params import (
     OptBool,
+    OptId,
     OptInt,
     OptStr,
     OptTimestamp,
@@ -26,7 +28,7 @@ from sbtc_gateway.core.params import (
 from sbtc_gateway.events import repository
 from sbtc_gateway.events.service import EVENT_TYPES, render_event
 
-router = APIRouter(prefix="/v1/events", tags=["Events"])
+router = APIRouter(prefix="/v1/events", tags=["Events"], route_class=checked_routes())
 openapi.describe(
     "Event",
     ["id", "object", "account", "api_version", "created", "data", "livemode",
@@ -36,8 +38,8 @@ openapi.describe(
 
 class EventListParams(Params):
     limit: OptInt = None
-    starting_after: OptStr = None
-    ending_before: OptStr = None
+    starting_after: OptId = None
+    ending_before: OptId = None
     created: RangeFilter | OptTimestamp = None
     type: OptStr = None
     types: StrList = []

@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.crypto import Keyring, KeyringError, is_sealed
 from sbtc_gateway.core.errors import GatewayError
+from sbtc_gateway.core.text import text_problem
 from sbtc_gateway.idempotency.models import IdempotencyKey
 
 log = structlog.get_logger(__name__)
@@ -80,8 +81,12 @@ def request_hash(method: str, path: str, params: dict[str, Any]) -> str:
 
 
 def check_key(key: str) -> str:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise codes.IDEMPOTENCY_KEY_INVALID(param="Idempotency-Key", maximum=MAX_KEY_LENGTH)
+    # Stored as text (events keep it too): NUL would be a PostgreSQL error, not a 400.
+    if not key or len(key) > MAX_KEY_LENGTH or text_problem(key) is not None:
+        raise codes.IDEMPOTENCY_KEY_INVALID(
+            param="Idempotency-Key",
+            message=f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters, without NUL.",
+        )
     return key
 
 

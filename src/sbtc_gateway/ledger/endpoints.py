@@ -9,6 +9,7 @@ from sbtc_gateway.api import openapi
 from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.core.paging import list_envelope
 from sbtc_gateway.ledger import service
 from sbtc_gateway.ledger.schemas import (
@@ -18,7 +19,9 @@ from sbtc_gateway.ledger.schemas import (
     render_balance_transaction,
 )
 
-router = APIRouter(prefix="/v1/balance_transactions", tags=["Balance transactions"])
+router = APIRouter(
+    prefix="/v1/balance_transactions", tags=["Balance transactions"], route_class=checked_routes()
+)
 BASE = "/v1/balance_transactions"
 openapi.describe("BalanceTransaction", BALANCE_TRANSACTION_FIELDS)
 

@@ -15,6 +15,7 @@ from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.api.signing import require_signature
 from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.origin import Origin
@@ -31,7 +32,7 @@ from sbtc_gateway.users import passwords
 from sbtc_gateway.users import service as users
 from sbtc_gateway.users.roles import Role
 
-router = APIRouter(tags=["Merchants"])
+router = APIRouter(tags=["Merchants"], route_class=checked_routes())
 
 ACCOUNT_FIELDS = [
     "id", "object", "business_name", "email", "stacks_address", "live_stacks_address", "tier",

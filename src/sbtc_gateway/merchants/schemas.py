@@ -10,7 +10,7 @@ from sbtc_gateway.core.params import (
     OptStr,
     Params,
     ParamValueError,
-    ReqStr,
+    Text,
     email_value,
 )
 from sbtc_gateway.merchants import keys
@@ -18,11 +18,15 @@ from sbtc_gateway.merchants.keys import NewKey
 from sbtc_gateway.merchants.models import Merchant
 from sbtc_gateway.merchants.tiers import FEE_BASIS_POINTS, Tier
 
+# Column sizes: business_name String(255), email String(255), addresses String(64).
+BUSINESS_NAME = Text(255)
+ADDRESS = Text(64)
+
 
 class MerchantCreateParams(Params):
-    business_name: ReqStr
-    email: Annotated[str, BeforeValidator(email_value)]
-    stacks_address: ReqStr
+    business_name: Annotated[str, BUSINESS_NAME]
+    email: Annotated[str, BeforeValidator(email_value), Text(254)]
+    stacks_address: Annotated[str, ADDRESS]
     tier: Tier | None = None
     # The dashboard owner's password (the user's email is the merchant's); optional.
     password: OptStr = None
@@ -40,12 +44,12 @@ class MerchantCreateParams(Params):
 
 
 class AccountUpdateParams(Params):
-    business_name: OptStr = None
+    business_name: Annotated[str | None, BUSINESS_NAME] = None
     payment_expiry_seconds: OptInt = None
     # Payout addresses: a sensitive change (signed request with an API key, see
     # docs/request-signing.md); an `account.updated` event records the previous value.
-    stacks_address: OptStr = None
-    live_stacks_address: OptStr = None
+    stacks_address: Annotated[str | None, ADDRESS] = None
+    live_stacks_address: Annotated[str | None, ADDRESS] = None
     expand: list[str] | None = None
 
     @property

@@ -13,6 +13,7 @@ from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
 from sbtc_gateway.merchants.cache import MerchantTermsCache
@@ -32,7 +33,11 @@ from sbtc_gateway.payments.schemas import (
 from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.payments.views import present
 
-router = APIRouter(prefix="/v1/payment_intents", tags=["PaymentIntents"])
+router = APIRouter(
+    prefix="/v1/payment_intents",
+    tags=["PaymentIntents"],
+    route_class=checked_routes(intent_id="intent"),
+)
 BASE = "/v1/payment_intents"
 
 openapi.describe("PaymentIntent", list(PAYMENT_INTENT_FIELDS))

@@ -9,6 +9,7 @@ from sbtc_gateway.core.params import (
     EmptyIsMissing,
     Metadata,
     OptBool,
+    OptId,
     OptInt,
     OptStr,
     OptTimestamp,
@@ -17,12 +18,16 @@ from sbtc_gateway.core.params import (
     ReqInt,
     ReqStr,
     StrList,
+    Text,
 )
 from sbtc_gateway.payments.models import PaymentIntent
 
+# Stripe's limit for a PaymentIntent's description (most of its strings allow 5000).
+Description = Annotated[str | None, Text(1000)]
+
 
 class SbtcPaymentMethodData(Params):
-    payer: OptStr = None
+    payer: Annotated[str | None, Text(64)] = None  # a Stacks principal; String(64)
 
 
 class PaymentMethodData(Params):
@@ -37,7 +42,7 @@ class _Common(Params):
 class PaymentIntentCreateParams(_Common):
     amount: ReqInt
     currency: Annotated[Literal["sbtc"], EmptyIsMissing]
-    description: OptStr = None
+    description: Description = None
     metadata: Metadata = None
     receipt_email: Email = None
     confirm: OptBool = None
@@ -51,7 +56,7 @@ class PaymentIntentCreateParams(_Common):
 class PaymentIntentUpdateParams(_Common):
     amount: OptInt = None
     currency: Literal["sbtc"] | None = None
-    description: OptStr = None
+    description: Description = None
     metadata: Metadata = None
     receipt_email: Email = None
     payment_method_types: StrList = []
@@ -59,7 +64,7 @@ class PaymentIntentUpdateParams(_Common):
 
 
 class PaymentIntentConfirmParams(_Common):
-    client_secret: OptStr = None
+    client_secret: OptStr = None  # compared, never stored: a wrong one is the usual 404
     payment_method_data: PaymentMethodData | None = None
     payment_method_types: StrList = []
     receipt_email: Email = None
@@ -73,21 +78,21 @@ class PaymentIntentCancelParams(_Common):
 
 
 class RetrieveParams(_Common):
-    client_secret: OptStr = None
+    client_secret: OptStr = None  # compared, never stored: a wrong one is the usual 404
 
 
 class ListParams(_Common):
     limit: OptInt = None
-    starting_after: OptStr = None
-    ending_before: OptStr = None
+    starting_after: OptId = None
+    ending_before: OptId = None
     created: RangeFilter | OptTimestamp = None
-    customer: OptStr = None
+    customer: OptId = None
 
 
 class SearchParams(_Common):
     query: ReqStr
     limit: OptInt = None
-    page: OptStr = None
+    page: OptId = None
 
 
 # Fields a publishable key (a browser) may see; everything else is null for it.

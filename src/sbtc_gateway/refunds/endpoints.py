@@ -13,6 +13,7 @@ from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.api.signing import require_signature
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
@@ -26,7 +27,7 @@ from sbtc_gateway.refunds.schemas import (
     render_refund,
 )
 
-router = APIRouter(prefix="/v1/refunds", tags=["Refunds"])
+router = APIRouter(prefix="/v1/refunds", tags=["Refunds"], route_class=checked_routes())
 BASE = "/v1/refunds"
 openapi.describe("Refund", REFUND_FIELDS)
 

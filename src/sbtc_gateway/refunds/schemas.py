@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sbtc_gateway.core.params import Metadata, OptInt, OptStr, Params, StrList
+from sbtc_gateway.core.params import Metadata, OptId, OptInt, Params, StrList
 from sbtc_gateway.refunds.models import Refund
 
 REFUND_FIELDS = [
@@ -15,8 +15,8 @@ REFUND_FIELDS = [
 
 
 class RefundCreateParams(Params):
-    payment_intent: OptStr = None
-    charge: OptStr = None
+    payment_intent: OptId = None
+    charge: OptId = None
     amount: OptInt = None
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
     metadata: Metadata = None
@@ -24,11 +24,11 @@ class RefundCreateParams(Params):
 
 
 class RefundListParams(Params):
-    payment_intent: OptStr = None
-    charge: OptStr = None
+    payment_intent: OptId = None
+    charge: OptId = None
     limit: OptInt = None
-    starting_after: OptStr = None
-    ending_before: OptStr = None
+    starting_after: OptId = None
+    ending_before: OptId = None
     expand: StrList = []
 
 

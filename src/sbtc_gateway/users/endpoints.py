@@ -19,6 +19,7 @@ from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.core import error_codes as codes
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
@@ -39,7 +40,7 @@ from sbtc_gateway.users.schemas import (
 )
 from sbtc_gateway.users.tokens import TokenSigner
 
-router = APIRouter(tags=["Users"])
+router = APIRouter(tags=["Users"], route_class=checked_routes())
 BASE = "/v1/users"
 
 openapi.describe("User", USER_FIELDS)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sbtc_gateway.core.params import Email, OptBool, OptInt, OptStr, Params, ReqStr
+from sbtc_gateway.core.params import Email, OptBool, OptId, OptInt, OptStr, Params, ReqStr
 from sbtc_gateway.users.models import User
 from sbtc_gateway.users.roles import Role
 
@@ -16,11 +16,12 @@ AUTH_SESSION_FIELDS = [
 class LoginParams(Params):
     email: Email = None
     password: OptStr = None
-    merchant: OptStr = None
+    merchant: OptId = None
     livemode: OptBool = None
 
 
 class RefreshParams(Params):
+    # a secret: any wrong one, however long, is the same 401 (never stored, only digested)
     refresh_token: OptStr = None
 
 
@@ -37,8 +38,8 @@ class UserUpdateParams(Params):
 
 class UserListParams(Params):
     limit: OptInt = None
-    starting_after: OptStr = None
-    ending_before: OptStr = None
+    starting_after: OptId = None
+    ending_before: OptId = None
 
 
 class PasswordChangeParams(Params):

@@ -13,6 +13,7 @@ from sbtc_gateway.api.auth import authorize
 from sbtc_gateway.api.deps import gateway, parse
 from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.api.signing import require_signature
 from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope
@@ -34,7 +35,7 @@ from sbtc_gateway.webhooks.schemas import (
 )
 from sbtc_gateway.webhooks.settings import WebhookConfig
 
-router = APIRouter(tags=["Webhooks"])
+router = APIRouter(tags=["Webhooks"], route_class=checked_routes(endpoint_id="webhook_endpoint"))
 BASE = "/v1/webhook_endpoints"
 
 openapi.describe("WebhookEndpoint", list(WEBHOOK_ENDPOINT_FIELDS))

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from sbtc_gateway.core.params import Metadata, OptBool, OptInt, OptStr, Params, ReqStr, StrList
+from sbtc_gateway.core.params import (
+    Metadata,
+    OptBool,
+    OptId,
+    OptInt,
+    OptStr,
+    Params,
+    ReqId,
+    ReqStr,
+    StrList,
+    Text,
+)
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookEndpoint
 
 WEBHOOK_ENDPOINT_FIELDS = (
@@ -23,7 +34,7 @@ class WebhookEndpointCreateParams(Params):
     enabled_events: StrList
     description: OptStr = None
     metadata: Metadata = None
-    api_version: OptStr = None
+    api_version: Annotated[str | None, Text(64)] = None  # String(64)
     expand: StrList = []
 
 
@@ -38,8 +49,8 @@ class WebhookEndpointUpdateParams(Params):
 
 class WebhookEndpointListParams(Params):
     limit: OptInt = None
-    starting_after: OptStr = None
-    ending_before: OptStr = None
+    starting_after: OptId = None
+    ending_before: OptId = None
     expand: StrList = []
 
 
@@ -54,15 +65,15 @@ class TestEventParams(Params):
 
 
 class EventRetryParams(Params):
-    webhook_endpoint: ReqStr
+    webhook_endpoint: ReqId
     expand: StrList = []
 
 
 class AttemptListParams(Params):
     limit: OptInt = None
-    starting_after: OptStr = None
-    ending_before: OptStr = None
-    event: OptStr = None
+    starting_after: OptId = None
+    ending_before: OptId = None
+    event: OptId = None
 
 
 def render_endpoint(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
