@@ -144,18 +144,20 @@ async def chain_env(settings: Settings) -> ChainEnv:
     return await prepare_chain_env(settings.secret("gateway_signing_key"))
 
 
-async def prepare_chain_env(gateway_signing_key: str) -> ChainEnv:
+async def prepare_chain_env(gateway_signing_key: str, url: str | None = None) -> ChainEnv:
     """Devnet set-up: the gateway's key in the contract (as the deployer, i.e. the owner), a
     registered merchant wallet, a funded payer and a payer with no sBTC. (Also used by
-    tests/test_scaleout.py, whose gateway processes sign with the same key.)"""
-    async with httpx.AsyncClient(base_url=devnet_url(), timeout=30) as http:
+    tests/test_scaleout.py, whose gateway processes sign with the same key.) `url`: another
+    devnet than the run's."""
+    url = url or devnet_url()
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         accounts = {a["name"]: a for a in (await http.get("/devnet/accounts")).json()}
         contracts = (await http.get("/devnet/contracts")).json()
         assert CONTRACT in json.dumps(contracts)
         deployer = PrivateKey.from_hex(accounts["deployer"]["private_key"])
         merchant_key = PrivateKey.from_hex(accounts["wallet_3"]["private_key"])
         env = ChainEnv(
-            url=devnet_url(),
+            url=url,
             deployer=deployer,
             merchant_key=merchant_key,
             merchant=accounts["wallet_3"]["address"],
@@ -172,7 +174,7 @@ async def prepare_chain_env(gateway_signing_key: str) -> ChainEnv:
             "/devnet/faucet", json={"address": env.merchant, "stx": 10**10, "sbtc": 10**8}
         )
     gateway_key = PrivateKey.from_hex(gateway_signing_key)
-    async with StacksApiClient(devnet_url(), timeout=30) as client:
+    async with StacksApiClient(url, timeout=30) as client:
         sent = await chain_setup.set_gateway_key(
             client, DEVNET, CONTRACT, deployer, gateway_key.public_key
         )

@@ -54,7 +54,6 @@ from sbtc_gateway.chain import (
     verify_origin,
 )
 from sbtc_gateway.chain.api_types import ContractLogPage, normalize_txid
-from sbtc_gateway.chain.client import CircuitBreaker
 from sbtc_gateway.chain.errors import SignatureError, TransactionError
 from sbtc_gateway.chain.hashing import sha512_256
 from sbtc_gateway.chain.networks import Network
@@ -69,6 +68,7 @@ from sbtc_gateway.chain.postconditions import (
     StxPostCondition,
     deserialize_post_condition,
 )
+from sbtc_gateway.chain.resilience import CircuitBreaker
 from sbtc_gateway.chain.transactions import (
     ContractCallPayload,
     SingleSigSpendingCondition,

@@ -326,7 +326,12 @@ async def _setup(client: httpx.AsyncClient) -> Fuzzer:
         "user_id": user.json()["id"],
         "event_id": event["id"],
         "refund_id": "re_none",
+        "charge_id": "ch_none",
+        "balance_transaction_id": "txn_none",
     }
+    # every path parameter the document names has a value here (a new route must add one)
+    templates = "".join(spec.doc["paths"])
+    assert all("{" + name + "}" in templates for name in fuzzer.ids)
     return fuzzer
 
 

@@ -102,6 +102,7 @@ def test_validation_failures_are_the_codes_the_idempotency_layer_forgets() -> No
         "email_invalid",
         "url_invalid",
         "customers_unsupported",
+        "parameter_invalid_string",
     }
 
 

@@ -29,8 +29,7 @@ from sbtc_gateway.chain import (
     principal,
     sign_terms,
 )
-from sbtc_gateway.payments.onchain import contract_call, terms_tuple
-from sbtc_gateway.refunds.service import REFUND_FUNCTION
+from sbtc_gateway.payments.onchain import REFUND_FUNCTION, contract_call, terms_tuple
 from sbtc_gateway.watcher import setup
 from sbtc_gateway.watcher.decode import py
 from tests.chain.chain_vectors import VEC1, VEC1_TXID, VEC2

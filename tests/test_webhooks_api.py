@@ -136,7 +136,7 @@ async def test_unknown_event_types(merchant: Merchant) -> None:
     assert missing.json()["error"]["param"] == "enabled_events"
     star = await create_endpoint(merchant, URL, "*")
     update = await merchant.post(
-        f"/v1/webhook_endpoints/{star['id']}", {"enabled_events[0]": "charge.succeeded"}
+        f"/v1/webhook_endpoints/{star['id']}", {"enabled_events[0]": "charge.captured"}
     )
     assert update.status_code == 400
     assert update.json()["error"]["param"] == "enabled_events[0]"

@@ -15,7 +15,7 @@ from chain_vectors import GATEWAY, RECIPIENT, SBTC_TESTNET, VEC1, VEC1_TXID
 
 from sbtc_gateway.chain.api_types import FeeEstimate, TxStatus, normalize_txid
 from sbtc_gateway.chain.clarity import NONE, TRUE, Ok, Some, StringAscii, Tuple, UInt
-from sbtc_gateway.chain.client import CircuitBreaker, RetryPolicy, StacksApiClient
+from sbtc_gateway.chain.client import StacksApiClient
 from sbtc_gateway.chain.errors import (
     ApiRequestError,
     ApiUnavailableError,
@@ -26,6 +26,7 @@ from sbtc_gateway.chain.errors import (
     StacksApiError,
     TransactionRejectedError,
 )
+from sbtc_gateway.chain.resilience import CircuitBreaker, RetryPolicy
 from sbtc_gateway.chain.transactions import deserialize_transaction
 
 BASE = "http://127.0.0.1:3999"

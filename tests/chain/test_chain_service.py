@@ -13,7 +13,7 @@ from chain_vectors import ADDRESS_TESTNET, GATEWAY, PRIVATE_KEY, RECIPIENT, SBTC
 
 from sbtc_gateway.chain.api_types import TxStatus
 from sbtc_gateway.chain.clarity import StringAscii, Tuple, UInt, principal
-from sbtc_gateway.chain.client import RetryPolicy, StacksApiClient
+from sbtc_gateway.chain.client import StacksApiClient
 from sbtc_gateway.chain.errors import (
     MonitorTimeoutError,
     TransactionRejectedError,
@@ -21,6 +21,7 @@ from sbtc_gateway.chain.errors import (
 from sbtc_gateway.chain.keys import PrivateKey
 from sbtc_gateway.chain.networks import TESTNET
 from sbtc_gateway.chain.postconditions import ft_post_condition
+from sbtc_gateway.chain.resilience import RetryPolicy
 from sbtc_gateway.chain.service import (
     BlockchainService,
     EventCursor,

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from sbtc_gateway.api.context import HttpContext
@@ -100,8 +101,9 @@ async def run_write(
             await _store_quietly(gateway, req, exc)
         return error_response(exc)
     except Exception as exc:
-        if idempotency.is_lock_timeout(exc):
-            # Waited too long for a row another request holds: nothing happened; retry is safe.
+        if idempotency.is_lock_timeout(exc) or isinstance(exc, StaleDataError):
+            # Waited too long for a row another request holds, or the row changed under an
+            # optimistic version check: nothing happened; a retry is safe.
             return error_response(codes.LOCK_TIMEOUT())
         count_database_failure(exc, "write")
         log.exception("unhandled error in write request", path=request.url.path)

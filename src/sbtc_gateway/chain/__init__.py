@@ -54,7 +54,7 @@ from .clarity import (
     deserialize,
     principal,
 )
-from .client import CircuitBreaker, RetryPolicy, StacksApiClient
+from .client import StacksApiClient
 from .errors import (
     ApiRequestError,
     ApiUnavailableError,
@@ -79,6 +79,7 @@ from .postconditions import (
     ft_post_condition,
     stx_post_condition,
 )
+from .resilience import CircuitBreaker, RetryPolicy
 from .service import (
     BlockchainService,
     BroadcastResult,

@@ -15,12 +15,10 @@ test backoff and the breaker without waiting.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -44,7 +42,6 @@ from .errors import (
     ApiRequestError,
     ApiUnavailableError,
     BroadcastOutcomeUnknownError,
-    CircuitOpenError,
     ClarityError,
     NotFoundError,
     ReadOnlyCallError,
@@ -52,98 +49,9 @@ from .errors import (
     TransactionRejectedError,
 )
 from .hashing import sha512_256
+from .resilience import CircuitBreaker, RetryPolicy, Sleep, retry_after_seconds
 
 log = logging.getLogger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """``attempts`` tries in all; delay ``base_delay * 2**n`` capped at ``max_delay``, ± jitter.
-
-    A ``retry-after`` header replaces the computed delay (capped at ``max_retry_after``; a longer
-    one ends the retries at once, since waiting that long inside a request helps nobody).
-    """
-
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 30.0
-    jitter: float = 0.2
-
-    def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float | None:
-        """Seconds to wait before retry number ``retry`` (1-based), or None to stop retrying."""
-        if retry >= self.attempts:
-            return None
-        if retry_after is not None:
-            return retry_after if retry_after <= self.max_retry_after else None
-        backoff = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
-        return backoff * (1 + self.jitter * (2 * rng.random() - 1))
-
-
-class CircuitBreaker:
-    """Closed → open after ``failure_threshold`` consecutive failures; after ``reset_timeout``
-    seconds one trial call is let through (half-open): success closes, failure re-opens."""
-
-    def __init__(
-        self,
-        failure_threshold: int = 5,
-        reset_timeout: float = 30.0,
-        *,
-        clock: Clock = time.monotonic,
-    ):
-        self.failure_threshold = failure_threshold
-        self.reset_timeout = reset_timeout
-        self._clock = clock
-        self._failures = 0
-        self._opened_at: float | None = None
-        self._trial_in_flight = False
-
-    @property
-    def state(self) -> str:
-        if self._opened_at is None:
-            return "closed"
-        if self._clock() - self._opened_at >= self.reset_timeout:
-            return "half-open"
-        return "open"
-
-    def before_call(self) -> None:
-        state = self.state
-        if state == "open" or (state == "half-open" and self._trial_in_flight):
-            raise CircuitOpenError("Stacks API circuit is open after repeated failures")
-        if state == "half-open":
-            self._trial_in_flight = True
-
-    def record_success(self) -> None:
-        self._failures = 0
-        self._opened_at = None
-        self._trial_in_flight = False
-
-    def abandon(self) -> None:
-        """A call ended without a verdict (cancelled, programming error): free the trial slot."""
-        self._trial_in_flight = False
-
-    def record_failure(self) -> None:
-        self._failures += 1
-        if self._trial_in_flight or self._failures >= self.failure_threshold:
-            self._opened_at = self._clock()
-            self._trial_in_flight = False
-
-
-def _retry_after_seconds(value: str | None, now: float) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def _contract_path(contract_id: str) -> str:
@@ -257,7 +165,7 @@ class StacksApiClient:
                 if status == 429:
                     # Rate limiting: the API is up and answering, just not to us right now.
                     self.breaker.record_success()
-                    retry_after = _retry_after_seconds(
+                    retry_after = retry_after_seconds(
                         response.headers.get("retry-after"), time.time()
                     )
                     failure = "rate limited by the Stacks API (429)"
@@ -266,7 +174,7 @@ class StacksApiClient:
                     failure = f"Stacks API error {status}"
                     if broadcast_txid is not None and status != 503:
                         raise BroadcastOutcomeUnknownError(broadcast_txid, failure, status=status)
-                    retry_after = _retry_after_seconds(
+                    retry_after = retry_after_seconds(
                         response.headers.get("retry-after"), time.time()
                     )
                 else:

@@ -25,7 +25,6 @@ from .api_types import (
 )
 from .builders import make_contract_call, make_contract_deploy
 from .clarity import ClarityValue
-from .client import Sleep
 from .errors import (
     ApiUnavailableError,
     MonitorTimeoutError,
@@ -36,6 +35,7 @@ from .errors import (
 from .keys import PrivateKey
 from .networks import Network
 from .postconditions import PostCondition, PostConditionMode
+from .resilience import Sleep
 from .source import ChainSource
 from .transactions import ClarityVersion, Transaction
 

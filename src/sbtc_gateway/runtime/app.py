@@ -83,6 +83,18 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    _install_middleware(app, settings)
+    tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
+    for router in ROUTERS:
+        app.include_router(router)
+    _install_error_handlers(app)
+    openapi.install(app)
+
+    _install_operations_routes(app)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
     # Outermost last: request id → metrics/access log → CORS → compression → rate limit →
     # deprecation headers → routes. All pure ASGI.
     app.add_middleware(DeprecationMiddleware)
@@ -117,12 +129,9 @@ def create_app(
         )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(StripeHeadersMiddleware)
-    tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
-    for router in ROUTERS:
-        app.include_router(router)
-    _install_error_handlers(app)
-    openapi.install(app)
 
+
+def _install_operations_routes(app: FastAPI) -> None:
     @app.get("/health", tags=["Operations"], summary="Liveness")
     async def health() -> Response:
         return json_response({"status": "ok", "version": __version__})
@@ -143,11 +152,9 @@ def create_app(
     )
     async def ready(request: Request) -> Response:
         """503 only when the database is down; Redis or a Stacks API down is `degraded`
-        (200): see `api/readiness.py` for why."""
+        (200): see `runtime/readiness.py` for why."""
         status, body = await readiness(request.app.state.gateway)
         return json_response(body, status)
-
-    return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:

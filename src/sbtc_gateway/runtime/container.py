@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.chain import PrivateKey
 from sbtc_gateway.config import Settings
+from sbtc_gateway.core.crypto import Keyring
 from sbtc_gateway.core.rsa_keys import generate_private_key_pem
 from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events import service as events
@@ -42,6 +43,10 @@ class Gateway:
     @property
     def key_secret(self) -> str:
         return self.settings.secret("api_key_secret")
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.http.keyring
 
     async def after_commit(self, session: AsyncSession) -> None:
         """Call once a transaction has committed: drop cached copies of what it changed and

@@ -23,7 +23,8 @@ from sbtc_gateway.payments import lifecycle
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.refunds import repository as refunds_repository
 from sbtc_gateway.refunds import service as refunds
-from sbtc_gateway.watcher.service import credit, intent_for
+from sbtc_gateway.watcher.inbox import intent_for
+from sbtc_gateway.watcher.service import credit
 from sbtc_gateway.watcher.target import WatchTarget
 
 log = structlog.get_logger(__name__)

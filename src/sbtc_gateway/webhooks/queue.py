@@ -274,7 +274,20 @@ async def record_outcomes(
         return []
     now = now_ms()
     now_s = now // 1000
-    attempts = [
+    await session.execute(insert(WebhookAttempt), _attempt_rows(results, worker, now_s))
+    await _mark_delivered(session, [(job, out) for job, out in results if out.ok], now_s)
+    for job, out in results:
+        if not out.ok:
+            await _reschedule(session, config, job, out, now)
+    healthy = {job.endpoint_id for job, out in results if out.ok}
+    failing = {job.endpoint_id for job, out in results if not out.ok} - healthy
+    return await _endpoint_health(session, config, healthy, failing, now_s)
+
+
+def _attempt_rows(
+    results: list[tuple[Job, Outcome]], worker: str, now_s: int
+) -> list[dict[str, Any]]:
+    return [
         {
             "id": new_id("wha"),
             "delivery_id": job.delivery_id,
@@ -293,12 +306,16 @@ async def record_outcomes(
         }
         for job, out in results
     ]
-    await session.execute(insert(WebhookAttempt), attempts)
+
+
+async def _mark_delivered(
+    session: AsyncSession, succeeded: list[tuple[Job, Outcome]], now_s: int
+) -> None:
+    """Succeeded deliveries (one UPDATE per status code) and their events' pending counts."""
     delivered: Counter[str] = Counter()
     by_code: dict[int | None, list[int]] = {}
-    for job, out in results:
-        if out.ok:
-            by_code.setdefault(out.status_code, []).append(job.delivery_id)
+    for job, out in succeeded:
+        by_code.setdefault(out.status_code, []).append(job.delivery_id)
     for code, ids in by_code.items():
         done = await session.execute(
             update(D)
@@ -318,32 +335,38 @@ async def record_outcomes(
         )
         delivered.update(event_id for (event_id,) in done.all())
     await adjust_pending(session, Counter({k: -v for k, v in delivered.items()}))
-    healthy = {job.endpoint_id for job, out in results if out.ok}
-    failing: set[str] = set()
-    for job, out in results:
-        if out.ok:
-            continue
-        failing.add(job.endpoint_id)
-        attempts_done = job.attempts + 1
-        next_ms = now + config.schedule(job.livemode).delay_ms(attempts_done)
-        give_up = next_ms > job.deadline_ms
-        if give_up:  # counted when decided (a rolled-back round may count it twice)
-            metrics.WEBHOOK_DELIVERIES.labels("gave_up").inc()
-        await session.execute(
-            update(D)
-            .where(D.id == job.delivery_id, D.lease_token == job.lease_token, D.status == PENDING)
-            .values(
-                status=FAILED if give_up else PENDING,
-                attempts=attempts_done,
-                next_attempt_ms=next_ms,
-                lease_until_ms=None,
-                lease_token=None,
-                last_status_code=out.status_code,
-                last_error=(out.error or f"HTTP {out.status_code}")[:255],
-                updated=now_s,
-            )
-            .execution_options(synchronize_session=False)
+
+
+async def _reschedule(
+    session: AsyncSession, config: WebhookConfig, job: Job, out: Outcome, now: int
+) -> None:
+    """A failed attempt: the next one on the schedule, or given up past the deadline."""
+    attempts_done = job.attempts + 1
+    next_ms = now + config.schedule(job.livemode).delay_ms(attempts_done)
+    give_up = next_ms > job.deadline_ms
+    if give_up:  # counted when decided (a rolled-back round may count it twice)
+        metrics.WEBHOOK_DELIVERIES.labels("gave_up").inc()
+    await session.execute(
+        update(D)
+        .where(D.id == job.delivery_id, D.lease_token == job.lease_token, D.status == PENDING)
+        .values(
+            status=FAILED if give_up else PENDING,
+            attempts=attempts_done,
+            next_attempt_ms=next_ms,
+            lease_until_ms=None,
+            lease_token=None,
+            last_status_code=out.status_code,
+            last_error=(out.error or f"HTTP {out.status_code}")[:255],
+            updated=now // 1000,
         )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _endpoint_health(
+    session: AsyncSession, config: WebhookConfig, healthy: set[str], failing: set[str], now_s: int
+) -> list[str]:
+    """Endpoints that answered are healthy again; those failing since too long are disabled."""
     if healthy:
         await session.execute(
             update(E)
@@ -351,7 +374,6 @@ async def record_outcomes(
             .values(failing_since=None)
             .execution_options(synchronize_session=False)
         )
-    failing -= healthy
     if not failing:
         return []
     await session.execute(
