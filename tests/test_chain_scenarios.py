@@ -784,6 +784,7 @@ async def test_the_ledger_equals_the_chain(world: World) -> None:
     from sbtc_gateway.ledger import reconcile
 
     fake_only(world)
+    await world.paid(await world.shop())  # at least one payment, even when run alone
     for _ in range(3):  # whatever is still in the mempool is mined and seen
         world.backend.mine()
         await world.round()
@@ -799,3 +800,33 @@ async def test_the_ledger_equals_the_chain(world: World) -> None:
     assert report.checked >= 2
     config = await world.read("get-config")
     assert await world.balance(world.backend.contract_id) == config["fees-pending"]
+
+
+async def test_a_late_payment_lost_in_a_reorg_owes_nothing(world: World) -> None:
+    chain = fake_only(world)
+    shop = await world.shop()
+    pi = await world.confirmed(shop)
+    await shop.post(f"/v1/payment_intents/{pi['id']}/cancel")
+    txid = await world.backend.pay(call_of(pi))
+    world.backend.mine()
+    await world.round()
+    record = (await world.intent(shop, pi))["sbtc"]["late_payment"]
+    block = (await world.tx(txid)).block_height
+    assert block is not None
+    chain.held.add(txid)
+    try:
+        world.backend.reorg(await world.tip() - block + 1)
+        await world.round()
+        world.backend.mine(world.watcher.target.reinclusion_blocks)
+        assert (await world.round()).reversed == 1
+    finally:
+        chain.held.discard(txid)
+        chain.mempool.remove(txid)  # it never comes back
+    after = await world.intent(shop, pi)
+    assert after["status"] == "canceled"
+    assert after["amount_received"] == 0
+    assert "not mined again" in after["sbtc"]["late_payment"]["reversed"]
+    owed = (await shop.get(f"/v1/refunds/{record['refund']}")).json()
+    assert owed["status"] == "canceled"
+    rows = (await shop.get("/v1/balance_transactions", {"source": record["charge"]})).json()
+    assert sum(r["net"] for r in rows["data"]) == 0

@@ -24,7 +24,7 @@ from sbtc_gateway.charges.schemas import (
     RetrieveParams,
     render_charge,
 )
-from sbtc_gateway.core.paging import list_envelope
+from sbtc_gateway.core.paging import list_envelope, search_envelope
 from sbtc_gateway.refunds import repository as refunds
 from sbtc_gateway.refunds.schemas import render_refund
 
@@ -76,15 +76,7 @@ async def search_charges(request: Request) -> Response:
     async with gw.sessions() as session:
         items, has_more, next_page = await service.search_charges(session, caller, params)
         data = await _render(session, items)
-    return json_response(
-        {
-            "object": "search_result",
-            "data": data,
-            "has_more": has_more,
-            "next_page": next_page,
-            "url": f"{BASE}/search",
-        }
-    )
+    return json_response(search_envelope(data, has_more, next_page, f"{BASE}/search"))
 
 
 @router.get(

@@ -34,6 +34,18 @@ def list_envelope(data: list[dict[str, Any]], has_more: bool, url: str) -> dict[
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
 
+def search_envelope(
+    data: list[dict[str, Any]], has_more: bool, next_page: str | None, url: str
+) -> dict[str, Any]:
+    return {
+        "object": "search_result",
+        "data": data,
+        "has_more": has_more,
+        "next_page": next_page,
+        "url": url,
+    }
+
+
 def encode_page(last_id: str) -> str:
     """A search result's `next_page` cursor: the last id shown, opaque to the client."""
     return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")

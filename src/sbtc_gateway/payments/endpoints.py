@@ -15,7 +15,7 @@ from sbtc_gateway.api.mutation import run_write
 from sbtc_gateway.api.responses import json_response
 from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.core.origin import Origin
-from sbtc_gateway.core.paging import list_envelope
+from sbtc_gateway.core.paging import list_envelope, search_envelope
 from sbtc_gateway.merchants.cache import MerchantTermsCache
 from sbtc_gateway.payments import service
 from sbtc_gateway.payments.cache import IntentCache
@@ -95,15 +95,8 @@ async def search_payment_intents(request: Request) -> Response:
     cfg = gw.get(PaymentSettings)
     async with gw.sessions() as session:
         items, has_more, next_page = await service.search_intents(session, caller, params)
-    return json_response(
-        {
-            "object": "search_result",
-            "data": [present(render_payment_intent(pi), cfg) for pi in items],
-            "has_more": has_more,
-            "next_page": next_page,
-            "url": f"{BASE}/search",
-        }
-    )
+    data = [present(render_payment_intent(pi), cfg) for pi in items]
+    return json_response(search_envelope(data, has_more, next_page, f"{BASE}/search"))
 
 
 @router.get(

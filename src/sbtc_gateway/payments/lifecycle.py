@@ -183,6 +183,21 @@ def paid_late(
     return True
 
 
+def late_payment_reversed(
+    session: AsyncSession, pi: PaymentIntent, *, charge_id: str, reason: str
+) -> bool:
+    """A late payment was lost for good after a reorg: nothing is owed any more."""
+    record = pi.late_payment
+    if pi.status != Status.CANCELED or record is None or record.get("charge") != charge_id:
+        return False
+    previous = {"amount_received": pi.amount_received}
+    pi.amount_received = 0
+    pi.late_payment = {**record, "reversed": reason}
+    touch(pi)
+    emit(session, pi, PAYMENT_REVERSED, SYSTEM, previous)
+    return True
+
+
 def mismatch(session: AsyncSession, pi: PaymentIntent, *, txid: str, problem: str) -> None:
     """An on-chain payment names this intent but does not match it: recorded and reported
     (last_payment_error and a `payment_intent.payment_failed` event), never credited."""

@@ -193,6 +193,20 @@ async def owe_for_late_payment(
     return refund
 
 
+async def cancel_owed(session: AsyncSession, refund_id: str, reason: str) -> bool:
+    """A refund owed for a late payment that turned out not to have happened (reversed after a
+    reorg): canceled, if the merchant has not paid it yet."""
+    refund = await repository.lock(session, refund_id)
+    if refund is None or refund.status not in repository.UNPAID:
+        return False
+    previous = {"status": refund.status}
+    refund.status = "canceled"
+    refund.next_action = None
+    refund.failure_reason = reason
+    _changed(session, refund, previous)
+    return True
+
+
 async def chain_refunded(
     session: AsyncSession, pi: PaymentIntent, amount: int, txid: str
 ) -> Refund | None:

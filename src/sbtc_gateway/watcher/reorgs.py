@@ -129,6 +129,12 @@ async def _reverse_charge(
     charge = await charges_repository.lock_by_id(session, item.object_id)
     if charge is None or not await charges.reverse(session, charge, reason=reason):
         return 0
+    if charge.late:  # money for a canceled intent that, after all, never arrived
+        owed = (pi.late_payment or {}).get("refund")
+        lifecycle.late_payment_reversed(session, pi, charge_id=charge.id, reason=reason)
+        if isinstance(owed, str):
+            await refunds.cancel_owed(session, owed, f"the payment was reversed: {reason}")
+        return 1
     lifecycle.reversed_(session, pi, txid=charge.txid, charge_id=charge.id, reason=reason)
     log.warning("payment lost after a reorg", intent=pi.id, txid=charge.txid, reason=reason)
     return 1

@@ -245,6 +245,25 @@ async def _aborted(
             error_code(tx) or 0,
             ("payment_failed", f"The payment failed on chain ({tx.tx_result_repr})."),
         )
+    charge = await _attempt(session, target, pi, tx, call)
+    charges.fail(session, charge, failure_code=name, message=message)
+    changed = lifecycle.failed(
+        session, pi, txid=tx.tx_id, charge_id=charge.id, code=name, message=message
+    )
+    entry.status = "applied" if changed else "ignored"
+    entry.note, entry.object_id = name, charge.id
+    return 1
+
+
+async def _attempt(
+    session: AsyncSession,
+    target: WatchTarget,
+    pi: PaymentIntent,
+    tx: TransactionInfo,
+    call: Mapping[str, Any],
+) -> Charge:
+    """The charge of a payment call seen before its `intent-paid` event (in the mempool, or
+    aborted): what it tried to pay is its fourth argument, who paid it its sender."""
     args = call_args(call)
     amount = args[3] if len(args) > 3 and isinstance(args[3], int) else None
     charge, _ = await charges.observed(
@@ -255,13 +274,7 @@ async def _aborted(
         payer=tx.sender_address,
         amount=amount,
     )
-    charges.fail(session, charge, failure_code=name, message=message)
-    changed = lifecycle.failed(
-        session, pi, txid=tx.tx_id, charge_id=charge.id, code=name, message=message
-    )
-    entry.status = "applied" if changed else "ignored"
-    entry.note, entry.object_id = name, charge.id
-    return 1
+    return charge
 
 
 # --- the mempool ----------------------------------------------------------------------------
@@ -294,16 +307,7 @@ async def handle_pending(
     if pi is None:
         entry.status = "ignored"
         return int(created)
-    args = call_args(call)
-    amount = args[3] if len(args) > 3 and isinstance(args[3], int) else None
-    charge, _ = await charges.observed(
-        session,
-        pi,
-        network=target.network.name,
-        txid=tx.tx_id,
-        payer=tx.sender_address,
-        amount=amount,
-    )
+    charge = await _attempt(session, target, pi, tx, call)
     entry.object_id = charge.id
     moved = lifecycle.processing(session, pi, txid=tx.tx_id, charge_id=charge.id)
     entry.status = "applied" if moved else "ignored"
