@@ -27,8 +27,8 @@ from sbtc_gateway.core.logging import configure_logging
 from sbtc_gateway.payments import service as payments_service
 from sbtc_gateway.runtime.app import create_app
 from tests.conftest import OTHER_ADDRESS, TEST_ADDRESS, make_settings
-from tests.webhook_helpers import dispatcher, eventually
-from tests.webhook_receiver import Receiver
+from tests.webhooks.helpers import dispatcher, eventually
+from tests.webhooks.receiver import Receiver
 
 PASSWORD = "correct horse battery staple " + secrets.token_hex(4)
 FORM = "application/x-www-form-urlencoded"

@@ -1,0 +1,1 @@
+"""Tests of `sbtc_gateway.chain`: `test_<module>.py` tests `chain/<module>.py`."""

@@ -1,0 +1,1 @@
+"""Tests of `sbtc_gateway.db`: `test_<module>.py` tests `db/<module>.py`."""

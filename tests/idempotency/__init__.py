@@ -1,0 +1,1 @@
+"""Tests of `sbtc_gateway.idempotency`: `test_<module>.py` tests `idempotency/<module>.py`."""

@@ -1,0 +1,1 @@
+"""Tests of `sbtc_gateway.observability`: `test_<module>.py` tests `observability/<module>.py`."""

@@ -1,0 +1,1 @@
+"""Tests of `sbtc_gateway.payments`: `test_<module>.py` tests `payments/<module>.py`."""

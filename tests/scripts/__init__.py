@@ -1,0 +1,1 @@
+"""Tests of `scripts/`: `test_<module>.py` tests `scripts/<module>.py`."""

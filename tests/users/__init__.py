@@ -1,0 +1,1 @@
+"""Tests of `sbtc_gateway.users`: `test_<module>.py` tests `users/<module>.py`."""
