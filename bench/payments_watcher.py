@@ -8,7 +8,7 @@ PostgreSQL) database, sets the contract up (gateway key, merchant), then:
 2. absorption: `--batch` payments mined into ONE block, and how long one watcher round takes to
    take them all to `succeeded` (payments per second per block).
 
-Push latency is measured by `tests/test_payments_chain.py -k push` (it needs a real HTTP server
+Push latency is measured by `tests/watcher/test_devnet.py -k push` (it needs a real HTTP server
 the devnet can post to); run it with `-s` to see the figures.
 Payments are signed by the Python builder from `next_action` (the E2E tests pay with
 @stacks/transactions; the bench wants many payments quickly).

@@ -21,7 +21,7 @@ generated for the run; every other SBTC_* variable of the environment reaches ev
 example SBTC_RATE_LIMIT_PER_MINUTE). The Stacks API is SBTC_TEST_STACKS_API_URL, else
 STACKS_DEVNET_URL, else the default devnet URL. Ctrl-C or SIGTERM stops everything.
 
-The test (`tests/test_scaleout.py`) and the benchmark (`bench/scaleout.py`) use `ScaleOut`.
+The test (`tests/scripts/test_scaleout.py`) and the benchmark (`bench/scaleout.py`) use `ScaleOut`.
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ async def chain_env(settings: Settings) -> ChainEnv:
 async def prepare_chain_env(gateway_signing_key: str, url: str | None = None) -> ChainEnv:
     """Devnet set-up: the gateway's key in the contract (as the deployer, i.e. the owner), a
     registered merchant wallet, a funded payer and a payer with no sBTC. (Also used by
-    tests/test_scaleout.py, whose gateway processes sign with the same key.) `url`: another
+    tests/scripts/test_scaleout.py, whose gateway processes sign with the same key.) `url`: another
     devnet than the run's."""
     url = url or devnet_url()
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:

@@ -1,4 +1,5 @@
-"""Every setting is documented in the README's configuration table."""
+"""Every setting is documented in the README's configuration table (cross-cutting: the
+settings against the docs, so it stays at the top of tests/)."""
 
 from __future__ import annotations
 

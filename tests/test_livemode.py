@@ -1,4 +1,5 @@
-"""Test and live mode are two isolated data sets behind one API, as in Stripe."""
+"""Test and live mode are two isolated data sets behind one API, as in Stripe (cross-cutting:
+every domain keeps the two apart, so it stays at the top of tests/)."""
 
 from __future__ import annotations
 

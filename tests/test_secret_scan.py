@@ -1,4 +1,5 @@
-"""No secret in plain text at rest, none in any log line.
+"""No secret in plain text at rest, none in any log line (cross-cutting: the whole gateway, so it
+stays at the top of tests/).
 
 A full run of the gateway at DEBUG (`tests/secret_scan_run.py`, in a child process with the
 production logging configuration) on a database of its own, for each backend and each renderer

@@ -391,3 +391,44 @@ async def test_good_headers_still_work(merchant: Merchant) -> None:
     assert first.status_code == again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
+
+
+async def test_a_client_that_leaves_mid_body_is_a_499_not_a_server_error(
+    app: Any, merchant: Merchant
+) -> None:
+    """wrk stopping, a browser tab closed: not a 5xx (which would page), no trace logged."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/payment_intents",
+        "raw_path": b"/v1/payment_intents",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"gateway.test"),
+            (b"authorization", f"Bearer {merchant.sk}".encode()),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    messages = iter(
+        [
+            {"type": "http.request", "body": b"amount=100", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 499
+    assert b"client_closed_request" in sent[1]["body"]

@@ -1,4 +1,4 @@
-"""The operator command line."""
+"""The operator commands for merchants (`cli/merchants.py`): `create` and `activate`."""
 
 from __future__ import annotations
 
@@ -10,22 +10,6 @@ from click.testing import CliRunner
 
 from sbtc_gateway.cli import main
 from tests.conftest import MAINNET_ADDRESS, TEST_ADDRESS
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in (
-        "SBTC_MODE",
-        "SBTC_DATABASE_URL",
-        "SBTC_API_KEY_SECRET",
-        "SBTC_GATEWAY_SIGNING_KEY",
-        "SBTC_ENCRYPTION_KEYS",
-        "SBTC_WEBHOOK_ENCRYPTION_KEYS",
-        "SBTC_JWT_PRIVATE_KEY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SBTC_DATA_DIR", str(tmp_path))
-    return tmp_path
 
 
 def test_merchants_create_json(env: Path) -> None:
@@ -60,16 +44,6 @@ def test_activate_refuses_in_test_mode(env: Path) -> None:
     )
     assert result.exit_code != 0
     assert "test mode" in result.output
-
-
-def test_live_mode_refuses_to_start_without_secrets(
-    env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SBTC_MODE", "live")
-    result = CliRunner().invoke(main, ["migrate"])
-    assert result.exit_code != 0
-    assert "refusing to start" in result.output
-    assert not (env / "dev-secrets.json").exists()
 
 
 def test_activation_issues_live_keys(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,27 +86,3 @@ def test_activation_issues_live_keys(env: Path, monkeypatch: pytest.MonkeyPatch)
     )
     assert twice.exit_code != 0
     assert "already activated" in twice.output
-
-
-def test_backup_and_restore_commands(
-    env: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    runner = CliRunner()
-    created = runner.invoke(
-        main,
-        ["merchants", "create", "--business-name", "Backed up", "--email", "b@example.com",
-         "--stacks-address", TEST_ADDRESS, "--json"],
-    )  # fmt: skip
-    assert created.exit_code == 0, created.output
-    file = env / "gateway.backup"
-    done = runner.invoke(main, ["backup", "--output", str(file)])
-    assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["rows"]["merchants"] == 1
-    other = tmp_path_factory.mktemp("restored")
-    monkeypatch.setenv("SBTC_DATA_DIR", str(other))
-    loaded = runner.invoke(main, ["restore", "--input", str(file)])
-    assert loaded.exit_code == 0, loaded.output
-    assert json.loads(loaded.stdout)["rows"]["merchants"] == 1
-    refused = runner.invoke(main, ["restore", "--input", str(file)])
-    assert refused.exit_code != 0
-    assert "already has tables" in refused.output

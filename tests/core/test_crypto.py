@@ -1,4 +1,5 @@
-"""The keyring's binary form (`seal` / `unseal`), used for stored idempotent responses."""
+"""The keyring for data at rest (`core/crypto.py`): its binary form (`seal` / `unseal`, used for
+stored idempotent responses) and its text form (`encrypt` / `decrypt`, webhook secrets)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,20 @@ def test_key_ids_are_short_ascii_names() -> None:
         with pytest.raises(KeyringError):
             parse_keys(f"{kid}:{key}")
     assert parse_keys(f"{'k' * 64}:{key}")[0][0] == "k" * 64
+
+
+def test_keyring_binds_ciphertext_to_row_and_key_id() -> None:
+    ring = Keyring(parse_keys(generate_key_entry("a") + "," + generate_key_entry("b")))
+    sealed = ring.encrypt("whsec_abc", "we_1")
+    assert sealed.startswith("a:")
+    assert ring.decrypt(sealed, "we_1") == "whsec_abc"
+    with pytest.raises(KeyringError):
+        ring.decrypt(sealed, "we_2")  # copied onto another endpoint
+    with pytest.raises(KeyringError):
+        ring.decrypt("zz:" + sealed[2:], "we_1")
+    tampered = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
+    with pytest.raises(KeyringError):
+        ring.decrypt(tampered, "we_1")
+    for bad in ("nokid", "k:notbase64!", "k:c2hvcnQ=", "a:" + "A" * 44 + ",a:" + "A" * 44):
+        with pytest.raises(KeyringError):
+            parse_keys(bad)

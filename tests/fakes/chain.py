@@ -3,7 +3,7 @@
 What it models: blocks (height, hash, parent, canonical), a mempool with the node's admission
 checks (deserialization, version and chain id, origin signature, minimum fee, nonces,
 replace-by-fee, chaining limit, contract, function and argument types), per-sender nonces, sBTC
-balances, the payment contract (`tests/fakechain_contract.py`), post-conditions evaluated against
+balances, the payment contract (`tests/fakes/chain_contract.py`), post-conditions evaluated against
 the sBTC movements as stacks-core does, reorgs (with lost transactions) and replace-by-fee.
 What it does not: STX balances and fees (every account shows a fixed balance; fees are checked,
 never charged), Bitcoin anchoring beyond a burn height that `mine(burn_blocks=…)` raises,

@@ -1,6 +1,6 @@
 """The fake chain's HTTP surface: the node RPC and Hiro API routes the gateway calls.
 
-`FakeChain` (tests/fakechain.py) talks to its own `StacksApiClient` through an
+`FakeChain` (tests/fakes/chain.py) talks to its own `StacksApiClient` through an
 `httpx.MockTransport` whose handler is `HiroApi.handle`, so every answer is built here as the JSON
 a node and the Hiro API send (the shapes of `devnet/src/shapes.mjs`: the same fields, value
 formats, paging limits and 400/404 bodies) and read back by the client's own parsers.

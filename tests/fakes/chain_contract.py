@@ -1,4 +1,4 @@
-"""The payment contract and the sBTC ledger, as the fake chain (`tests/fakechain.py`) runs them.
+"""The payment contract and the sBTC ledger, as the fake chain (`tests/fakes/chain.py`) runs them.
 
 Copied from `contracts/contracts/sbtc-payment-gateway.clar`, function by function, in the
 contract's own order of checks (so the first failing assertion decides the error code, as in

@@ -2,7 +2,7 @@
 
 No database, no devnet: each test builds its own chain. The contract's behaviour is checked call
 by call against `contracts/contracts/sbtc-payment-gateway.clar` (error codes, balances, maps,
-print events); `tests/test_chain_scenarios.py` runs the gateway itself on it and on the devnet.
+print events); `tests/watcher/test_scenarios.py` runs the gateway itself on it and on the devnet.
 """
 
 from __future__ import annotations

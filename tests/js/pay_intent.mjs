@@ -1,6 +1,6 @@
 // Pays a PaymentIntent as a customer's wallet would: builds the contract call from exactly what
 // `next_action.sbtc_contract_call` gave (hex arguments, hex post-conditions, deny mode), signs it
-// with the payer's key and broadcasts it. Run from tests/test_payments_chain.py:
+// with the payer's key and broadcasts it. Run from tests/watcher/test_devnet.py:
 //   node pay_intent.mjs '{"call": {...}, "senderKey": "...", "apiUrl": "http://127.0.0.1:N",
 //                          "fee": 10000, "nonce": 3, "override": {...}}'
 // Prints one JSON line: {"txid": "...", "broadcast": <node answer>}.

@@ -1,7 +1,7 @@
 """The operator account's transactions, on the devnet: each is broadcast at most once, however
 many workers run and wherever one dies (ADR 0012).
 
-Intents are paid as in tests/test_payments_chain.py (a stacks.js wallet, the watcher run round
+Intents are paid as in tests/watcher/test_devnet.py (a stacks.js wallet, the watcher run round
 by round). The worker step runs in the test with a clock the test moves, so leases and re-checks
 expire when the test says so, not after real seconds.
 """

@@ -1,16 +1,13 @@
-"""The watcher's money rules and its lock, without a wallet: crafted chain records."""
+"""The watcher's money rules (`watcher/service.py`), without a wallet: crafted chain records."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.chain import (
@@ -22,9 +19,6 @@ from sbtc_gateway.chain import (
     principal,
 )
 from sbtc_gateway.chainstate import repository
-from sbtc_gateway.config import Settings
-from sbtc_gateway.db.engine import make_engine
-from sbtc_gateway.payments.onchain import blocks_for
 from sbtc_gateway.watcher import reorgs
 from sbtc_gateway.watcher import service as watch
 from sbtc_gateway.watcher.target import WatchTarget
@@ -36,21 +30,6 @@ TARGET = WatchTarget(network=DEVNET, contract_id=CONTRACT, livemode=False)
 needs_devnet = pytest.mark.skipif(
     not os.environ.get("STACKS_DEVNET_URL"), reason="confirm reads the devnet's tip"
 )
-
-
-def test_blocks_for_covers_the_lifetime() -> None:
-    assert blocks_for(1800, 5) == 360
-    assert blocks_for(1801, 5) == 361
-    assert blocks_for(0, 5) == 1
-    assert blocks_for(-10, 5) == 1
-
-
-def test_large_payments_wait_for_more_blocks() -> None:
-    target = WatchTarget(
-        DEVNET, CONTRACT, False, large_payment_sats=1_000_000, large_payment_confirmations=6
-    )
-    assert target.confirmations_for(999_999) == 1
-    assert target.confirmations_for(1_000_000) == 6
 
 
 def paid_tx(
@@ -178,71 +157,3 @@ async def test_a_large_payment_waits_for_confirmations(
     done = (await merchant.get(f"/v1/payment_intents/{pi['id']}")).json()
     assert done["status"] == "succeeded"
     assert done["amount_received"] == 25_000
-
-
-async def test_one_active_watcher_per_network(settings: Settings) -> None:
-    engine = make_engine(settings.resolved_database_url, pool_size=3)
-    try:
-        if engine.dialect.name != "postgresql":  # one process: nothing to lock
-            async with engine.connect() as only:
-                assert await repository.try_advisory_lock(only, "testnet-lock-test")
-            return
-        async with engine.connect() as first, engine.connect() as second:
-            assert await repository.try_advisory_lock(first, "testnet-lock-test")
-            assert not await repository.try_advisory_lock(second, "testnet-lock-test")
-            await repository.release_advisory_lock(first, "testnet-lock-test")
-            assert await repository.try_advisory_lock(second, "testnet-lock-test")
-            await repository.release_advisory_lock(second, "testnet-lock-test")
-    finally:
-        await engine.dispose()
-
-
-# --- pushes -------------------------------------------------------------------------------------
-
-CHAINHOOK_2X = {
-    "apply": [{"block_identifier": {"index": 12, "hash": "0x" + "ab" * 32}, "transactions": []}],
-    "rollback": [],
-    "chainhook": {"uuid": "x", "predicate": {}, "is_streaming_blocks": True},
-}
-CHAINHOOK_HOSTED = {
-    "event": {
-        "apply": [{"block_identifier": {"index": 13, "hash": "0x" + "cd" * 32}}],
-        "rollback": [{"block_identifier": {"index": 12, "hash": "0x" + "ab" * 32}}],
-    },
-    "chainhook": {"uuid": "y"},
-}
-NEW_BLOCK = {"block_height": 14, "block_hash": "0x" + "ef" * 32, "transactions": [], "events": []}
-
-
-async def test_pushes_need_the_bearer_token_and_wake_the_watcher(
-    app: Any, client: httpx.AsyncClient
-) -> None:
-    gw = app.state.gateway
-    woken: list[dict[str, Any]] = []
-
-    async def on_wake(message: bytes) -> None:
-        woken.append(json.loads(message))
-
-    gw.shared.pubsub.subscribe("chain-wake", on_wake)
-    # not configured: refused
-    response = await client.post("/chain/chainhook", json=CHAINHOOK_2X)
-    assert response.status_code == 401
-    gw.settings.chain_push_token = SecretStr("push-secret")
-    try:
-        bad = await client.post(
-            "/chain/chainhook", json=CHAINHOOK_2X, headers={"Authorization": "Bearer nope"}
-        )
-        assert bad.status_code == 401
-        auth = {"Authorization": "Bearer push-secret"}
-        ok = await client.post("/chain/chainhook", json=CHAINHOOK_2X, headers=auth)
-        assert ok.status_code == 200, ok.text
-        assert ok.json()["apply"] == [12]
-        hosted = await client.post("/chain/chainhook", json=CHAINHOOK_HOSTED, headers=auth)
-        assert (hosted.json()["apply"], hosted.json()["rollback"]) == ([13], [12])
-        block = await client.post("/chain/new_block", json=NEW_BLOCK, headers=auth)
-        assert block.json()["apply"] == [14]
-        junk = await client.post("/chain/new_block", json={"nope": 1}, headers=auth)
-        assert junk.status_code == 400
-        assert [w["apply"] for w in woken] == [[12], [13], [14]]
-    finally:
-        gw.settings.chain_push_token = None

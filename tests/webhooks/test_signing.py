@@ -1,4 +1,5 @@
-"""The official `stripe` npm SDK verifies every delivered payload, also during a rotation."""
+"""`Stripe-Signature` headers (`webhooks/signing.py`): the official `stripe` SDKs accept them, the
+Python one on a signed body, the npm one on every delivered payload, also during a rotation."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import stripe
 
+from sbtc_gateway.webhooks import signing
 from tests.conftest import IN_CI, Merchant
 from tests.webhooks.helpers import create_endpoint, dispatcher, event_ids, eventually
 from tests.webhooks.receiver import Receiver
@@ -72,3 +75,19 @@ async def test_node_sdk_construct_event(app: Any, merchant: Merchant, tmp_path: 
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["ok"] is True
     assert summary["deliveries"] == len(records)
+
+
+def test_signature_matches_stripe_sdk() -> None:
+    body = b'{"id":"evt_1","object":"event","type":"payment_intent.succeeded","data":{}}'
+    one, two = signing.new_secret(), signing.new_secret()
+    header = signing.header([one, two], body)
+    assert header.startswith("t=")
+    assert header.count(",v1=") == 2
+    for secret in (one, two):
+        event = stripe.Webhook.construct_event(body.decode(), header, secret)
+        assert event.id == "evt_1"
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(body.decode() + " ", header, one)
+    stale = signing.header([one], body, timestamp=1)
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(body.decode(), stale, one)

@@ -5,7 +5,7 @@ Exactly the methods of :class:`~.client.StacksApiClient` that the gateway calls 
 cache behind confirmations and readiness (`get_info`), and
 :class:`~.service.StacksBlockchainService` (nonces, broadcast, fee estimate, data vars, map
 entries, events, contract logs). `StacksApiClient` satisfies it; so does the in-memory fake chain
-of the unit tests (`tests/fakechain.py`), which is why these are written down here rather than
+of the unit tests (`tests/fakes/chain.py`), which is why these are written down here rather than
 left implied by the client class. Adding a call to the gateway means adding it here first.
 """
 
