@@ -80,6 +80,11 @@ USER 0
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-15 \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* \
+    && (getent group 999 >/dev/null || groupadd --system --gid 999 pgarchive) \
+    && (getent passwd 999 >/dev/null || useradd --system --uid 999 --gid 999 --no-create-home \
+        --shell /usr/sbin/nologin pgarchive) \
+    && install -d -o 999 -g 999 -m 0700 /backups/base /backups/wal /backups/scratch
 ENV PATH=/usr/lib/postgresql/15/bin:/opt/sbtc-gateway/bin:$PATH
+# the postgres image's uid (999) owns the archive it writes; compose runs this stage as 999
 USER 10001:10001

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     db_pool_size: int = Field(default=20, ge=1)
+    # Point-in-time recovery (db/pitr.py): base backups here, WAL in this archive (a directory
+    # or file:// URL, db/wal.py), both pruned past the window; the daily restore check works in
+    # SBTC_DATA_DIR. Events and webhook attempts older than their window are dropped with their
+    # monthly partitions on PostgreSQL (db/partitions.py; 0 keeps them).
+    backup_dir: Path | None = None
+    wal_archive: str | None = None
+    backup_retention_days: int = Field(default=7, ge=1, le=3650)
+    event_retention_days: int = Field(default=90, ge=0, le=3650)
     # PostgreSQL through PgBouncer in transaction pooling mode: no prepared-statement cache,
     # statement names unique per prepare, no startup parameters (db/engine.py).
     db_pgbouncer: bool = False
