@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     # or file:// URL, db/wal.py), both pruned past the window; the daily restore check works in
     # SBTC_DATA_DIR. Events and webhook attempts older than their window are dropped with their
     # monthly partitions on PostgreSQL (db/partitions.py; 0 keeps them).
+    # Built web assets served at /static/ (the image sets /opt/sbtc-gateway/static).
+    static_dir: Path | None = None
     backup_dir: Path | None = None
     wal_archive: str | None = None
     backup_retention_days: int = Field(default=7, ge=1, le=3650)

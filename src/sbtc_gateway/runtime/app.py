@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from sbtc_gateway import __version__
 from sbtc_gateway.api import openapi
@@ -29,6 +29,8 @@ from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.runtime.container import build_gateway
 from sbtc_gateway.runtime.readiness import readiness
 from sbtc_gateway.runtime.routers import ROUTERS
+from sbtc_gateway.runtime.static import serve
+from sbtc_gateway.runtime.status import StatusPage, render_html
 from sbtc_gateway.runtime.watcher import default_network, run_watcher
 from sbtc_gateway.runtime.worker import run_worker
 
@@ -91,6 +93,7 @@ def create_app(
     openapi.install(app)
 
     _install_operations_routes(app)
+    _install_public_pages(app, settings)
     return app
 
 
@@ -155,6 +158,24 @@ def _install_operations_routes(app: FastAPI) -> None:
         (200): see `runtime/readiness.py` for why."""
         status, body = await readiness(request.app.state.gateway)
         return json_response(body, status)
+
+
+def _install_public_pages(app: FastAPI, settings: Settings) -> None:
+    """The status page (`runtime/status.py`) and the static assets (`runtime/static.py`)."""
+    page = StatusPage()
+
+    @app.get("/status.json", tags=["Operations"], summary="Public status of each component")
+    async def status_json(request: Request) -> Response:
+        return json_response(await page.get(request.app.state.gateway))
+
+    @app.get("/status", tags=["Operations"], summary="Public status page", include_in_schema=False)
+    async def status_html(request: Request) -> Response:
+        body = await page.get(request.app.state.gateway)
+        return HTMLResponse(render_html(body), headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/{path:path}", include_in_schema=False)
+    async def static(path: str, request: Request) -> Response:
+        return serve(settings.static_dir, path, request)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
