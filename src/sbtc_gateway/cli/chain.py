@@ -88,9 +88,10 @@ def chain_rotate_gateway_key(new_key_file: Path, owner_key: str, network: str | 
     SBTC_GATEWAY_SIGNING_KEY to the new key on every replica and restart them. Intents awaiting
     payment are shown with terms signed again by the new key as soon as they are retrieved (the
     call is rebuilt when shown, never stored); a payment a wallet already signed with the old
-    key's terms aborts on chain (the contract checks the new key) and its intent is handled as any
-    failed payment attempt (ADR 0008; docs/runbooks/gateway-signing-key.md). Mainnet: the owner signs `set-gateway-key`
-    in their own wallet with the public key printed by `chain public-key`."""
+    key's terms aborts on chain (the contract checks the new key) and its intent is handled as
+    any failed payment attempt (ADR 0008; docs/runbooks/gateway-signing-key.md). Mainnet: the
+    owner signs `set-gateway-key` in their own wallet with the public key printed by `chain
+    public-key`."""
     from sbtc_gateway.chain import PrivateKey, StacksApiClient, get_network
     from sbtc_gateway.runtime.watcher import api_url
     from sbtc_gateway.watcher import setup
