@@ -56,3 +56,6 @@ async def test_serving_rules(make_instance: Any, tmp_path: Path) -> None:
 
 async def test_no_static_directory_serves_nothing(client: Any) -> None:
     assert (await client.get("/static/app.js")).status_code == 404
+    nul = await client.get("/static/app%00.js")  # the routers' path check applies here too
+    assert nul.status_code == 400
+    assert nul.json()["error"]["code"] == "parameter_invalid_string"

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
@@ -21,6 +21,7 @@ from sbtc_gateway.api.metrics import MetricsMiddleware, forget_this_process, met
 from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMiddleware
 from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.api.tracing import setup_tracing
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core import error_codes as codes
@@ -173,9 +174,14 @@ def _install_public_pages(app: FastAPI, settings: Settings) -> None:
         body = await page.get(request.app.state.gateway)
         return HTMLResponse(render_html(body), headers={"Cache-Control": "no-cache"})
 
-    @app.get("/static/{path:path}", include_in_schema=False)
+    # the checked route class, as every router: NUL, lone surrogates, over-long paths are 400s
+    assets = APIRouter(route_class=checked_routes(path="path"))
+
+    @assets.get("/static/{path:path}", include_in_schema=False)
     async def static(path: str, request: Request) -> Response:
         return serve(settings.static_dir, path, request)
+
+    app.include_router(assets)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
