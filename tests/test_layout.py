@@ -26,11 +26,13 @@ OTHER_HOMES = {
 FREE_FOLDERS = {
     "sdk",  # compatibility suites of the official Stripe SDKs (see tests/sdk/__init__.py)
     "deploy",  # the files under deploy/ (alert rules, dashboards), which are not Python
+    "docs",  # the runbooks and other pages under docs/, which are not Python
 }
 # Files in package folders that name no module, each for its reason. Keep this list short.
 EXCEPTIONS = {
     "api/test_params_fuzz.py": "params.py's checks, fuzzed over the whole OpenAPI document",
     "chain/test_devnet.py": "the chain toolkit against a real devnet",
+    "db/test_pgbouncer.py": "engine.py's PgBouncer mode, through a real PgBouncer",
     "chain/test_node_crosscheck.py": "serialization checked against @stacks/transactions",
     "chain/test_vm_crosscheck.py": "values and hashes checked against the Clarity VM",
     "payments/test_concurrency.py": "simultaneous transitions of one intent",

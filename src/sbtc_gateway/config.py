@@ -106,6 +106,19 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     db_pool_size: int = Field(default=20, ge=1)
+    # Point-in-time recovery (db/pitr.py): base backups here, WAL in this archive (a directory
+    # or file:// URL, db/wal.py), both pruned past the window; the daily restore check works in
+    # SBTC_DATA_DIR. Events and webhook attempts older than their window are dropped with their
+    # monthly partitions on PostgreSQL (db/partitions.py; 0 keeps them).
+    # Built web assets served at /static/ (the image sets /opt/sbtc-gateway/static).
+    static_dir: Path | None = None
+    backup_dir: Path | None = None
+    wal_archive: str | None = None
+    backup_retention_days: int = Field(default=7, ge=1, le=3650)
+    event_retention_days: int = Field(default=90, ge=0, le=3650)
+    # PostgreSQL through PgBouncer in transaction pooling mode: no prepared-statement cache,
+    # statement names unique per prepare, no startup parameters (db/engine.py).
+    db_pgbouncer: bool = False
     db_lock_timeout_ms: int = Field(default=2_000, ge=50, le=60_000)
 
     # Webhook delivery (see docs/adr/0006-webhook-delivery.md).
@@ -198,8 +211,18 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings, then make sure every secret is present (or refuse to start)."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    """Read settings, then make sure every secret is present (or refuse to start).
+
+    With SBTC_SECRETS_DIR (compose and Kubernetes mount secrets as files), any setting may be
+    a file there named like its variable in lower case (`sbtc_api_key_secret`); a variable
+    that is set wins over its file."""
+    values: dict[str, object] = dict(overrides)
+    secrets_dir = os.environ.get("SBTC_SECRETS_DIR")
+    if secrets_dir:
+        if not Path(secrets_dir).is_dir():
+            raise ConfigurationError(f"SBTC_SECRETS_DIR {secrets_dir} is not a directory")
+        values["_secrets_dir"] = secrets_dir
+    settings = Settings(**values)  # type: ignore[arg-type]
     return ensure_secrets(settings)
 
 

@@ -544,6 +544,9 @@ async def test_user_list_pages(client: httpx.AsyncClient) -> None:
 PUBLIC = {
     ("GET", "/health"),
     ("GET", "/ready"),
+    ("GET", "/status"),
+    ("GET", "/status.json"),
+    ("GET", "/static/{path:path}"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,3 +66,63 @@ def chain_setup(owner_key: str, network: str | None, no_wait: bool) -> None:
             return out
 
     click.echo(json.dumps(asyncio.run(_main())))
+
+
+@chain.command("rotate-gateway-key")
+@click.option(
+    "--new-key-file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the new gateway signing key (hex). Never printed or logged.",
+)
+@click.option(
+    "--owner-key",
+    envvar="SBTC_CHAIN_OWNER_KEY",
+    required=True,
+    help="The contract owner's private key (hex; env SBTC_CHAIN_OWNER_KEY). Never logged.",
+)
+@click.option("--network", type=click.Choice(["devnet", "testnet"]), default=None)
+def chain_rotate_gateway_key(new_key_file: Path, owner_key: str, network: str | None) -> None:
+    """Rotate the gateway's signing key on the contract (`set-gateway-key`), waiting until the
+    transaction is mined. From that block on only the new key's signatures pay; then set
+    SBTC_GATEWAY_SIGNING_KEY to the new key on every replica and restart them. Intents awaiting
+    payment are shown with terms signed again by the new key as soon as they are retrieved (the
+    call is rebuilt when shown, never stored); a payment a wallet already signed with the old
+    key's terms aborts on chain (the contract checks the new key) and its intent is handled as
+    any failed payment attempt (ADR 0008; docs/runbooks/gateway-signing-key.md). Mainnet: the
+    owner signs `set-gateway-key` in their own wallet with the public key printed by `chain
+    public-key`."""
+    from sbtc_gateway.chain import PrivateKey, StacksApiClient, get_network
+    from sbtc_gateway.runtime.watcher import api_url
+    from sbtc_gateway.watcher import setup
+
+    settings = _settings()
+    name = network or settings.test_network
+    try:
+        new_key = PrivateKey.from_hex(new_key_file.read_text().strip())
+    except ValueError:
+        raise click.ClickException(f"{new_key_file} does not hold a private key (hex)") from None
+    old_public = PrivateKey.from_hex(settings.secret("gateway_signing_key")).public_key
+    if new_key.public_key == old_public:
+        raise click.ClickException("the new key is the key in use: nothing to rotate")
+    owner = PrivateKey.from_hex(owner_key)
+
+    async def _main() -> dict[str, Any]:
+        async with StacksApiClient(api_url(settings, name)) as client:
+            sent = await setup.set_gateway_key(
+                client, get_network(name), settings.test_gateway_contract, owner,
+                new_key.public_key,
+            )  # fmt: skip
+            info = await setup.wait(client, sent.txid)
+        return {
+            "txid": sent.txid,
+            "tx_status": info.status.value,
+            "old_public_key": "0x" + old_public.hex(),
+            "new_public_key": "0x" + new_key.public_key.hex(),
+            "next": "set SBTC_GATEWAY_SIGNING_KEY to the new key on every replica, restart them",
+        }
+
+    out = asyncio.run(_main())
+    click.echo(json.dumps(out))
+    if out["tx_status"] != "success":
+        raise click.ClickException(f"set-gateway-key did not succeed: {out['tx_status']}")

@@ -3,6 +3,7 @@
 from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry
 from sbtc_gateway.charges.models import Charge
 from sbtc_gateway.db.base import Base
+from sbtc_gateway.db.checks import BackupCheck
 from sbtc_gateway.events.models import Event
 from sbtc_gateway.idempotency.models import IdempotencyKey
 from sbtc_gateway.ledger.models import BalanceTransaction
@@ -15,6 +16,7 @@ from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, Webhoo
 
 __all__ = [
     "ApiKey",
+    "BackupCheck",
     "BalanceTransaction",
     "Base",
     "ChainBlock",

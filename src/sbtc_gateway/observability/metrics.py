@@ -119,3 +119,37 @@ def count_database_failure(exc: BaseException, where: str) -> None:
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):
         DB_ERRORS.labels(where).inc()
+
+
+# Disaster recovery (db/verify.py writes backup_checks; the worker exports them) and WAL
+# archiving (pg_stat_archiver, read by the worker).
+BACKUP_VERIFIED = Gauge(
+    "sbtc_backup_verified_timestamp_seconds",
+    "When a restore of the newest base backup plus the archived WAL last passed its check",
+    multiprocess_mode="max",
+)
+BACKUP_VERIFICATION_OK = Gauge(
+    "sbtc_backup_verification_ok",
+    "1 if the latest restore check passed, 0 if it failed (no check yet: absent)",
+    multiprocess_mode="min",
+)
+BACKUP_RESTORE_SECONDS = Gauge(
+    "sbtc_backup_restore_seconds",
+    "Unpack + WAL replay + promotion time of the latest restore check (the measured RTO)",
+    multiprocess_mode="max",
+)
+WAL_ARCHIVE_FAILING = Gauge(
+    "sbtc_wal_archive_failing",
+    "1 while PostgreSQL's latest WAL archive attempt failed (pg_stat_archiver)",
+    multiprocess_mode="max",
+)
+WAL_ARCHIVED = Gauge(
+    "sbtc_wal_archived_timestamp_seconds",
+    "When PostgreSQL last archived a WAL segment (pg_stat_archiver)",
+    multiprocess_mode="max",
+)
+PARTITIONS_DROPPED = Counter(
+    "sbtc_partitions_dropped_total",
+    "Monthly partitions dropped past the retention window, by table",
+    ["table"],
+)

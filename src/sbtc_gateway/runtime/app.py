@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from sbtc_gateway import __version__
 from sbtc_gateway.api import openapi
@@ -21,6 +21,7 @@ from sbtc_gateway.api.metrics import MetricsMiddleware, forget_this_process, met
 from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMiddleware
 from sbtc_gateway.api.ratelimit import RateLimitMiddleware
 from sbtc_gateway.api.responses import error_response, json_response
+from sbtc_gateway.api.routing import checked_routes
 from sbtc_gateway.api.tracing import setup_tracing
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core import error_codes as codes
@@ -29,6 +30,8 @@ from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.runtime.container import build_gateway
 from sbtc_gateway.runtime.readiness import readiness
 from sbtc_gateway.runtime.routers import ROUTERS
+from sbtc_gateway.runtime.static import serve
+from sbtc_gateway.runtime.status import StatusPage, render_html
 from sbtc_gateway.runtime.watcher import default_network, run_watcher
 from sbtc_gateway.runtime.worker import run_worker
 
@@ -91,6 +94,7 @@ def create_app(
     openapi.install(app)
 
     _install_operations_routes(app)
+    _install_public_pages(app, settings)
     return app
 
 
@@ -155,6 +159,29 @@ def _install_operations_routes(app: FastAPI) -> None:
         (200): see `runtime/readiness.py` for why."""
         status, body = await readiness(request.app.state.gateway)
         return json_response(body, status)
+
+
+def _install_public_pages(app: FastAPI, settings: Settings) -> None:
+    """The status page (`runtime/status.py`) and the static assets (`runtime/static.py`)."""
+    page = StatusPage()
+
+    @app.get("/status.json", tags=["Operations"], summary="Public status of each component")
+    async def status_json(request: Request) -> Response:
+        return json_response(await page.get(request.app.state.gateway))
+
+    @app.get("/status", tags=["Operations"], summary="Public status page", include_in_schema=False)
+    async def status_html(request: Request) -> Response:
+        body = await page.get(request.app.state.gateway)
+        return HTMLResponse(render_html(body), headers={"Cache-Control": "no-cache"})
+
+    # the checked route class, as every router: NUL, lone surrogates, over-long paths are 400s
+    assets = APIRouter(route_class=checked_routes(path="path"))
+
+    @assets.get("/static/{path:path}", include_in_schema=False)
+    async def static(path: str, request: Request) -> Response:
+        return serve(settings.static_dir, path, request)
+
+    app.include_router(assets)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

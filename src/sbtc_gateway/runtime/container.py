@@ -96,6 +96,7 @@ def build_gateway(settings: Settings) -> Gateway:
         settings.resolved_database_url,
         pool_size=settings.db_pool_size,
         lock_timeout_ms=settings.db_lock_timeout_ms,
+        pgbouncer=settings.db_pgbouncer,
     )
     sessions = make_sessionmaker(engine)
     shared = build_shared_state(settings.redis_url, key_prefix=settings.redis_key_prefix)

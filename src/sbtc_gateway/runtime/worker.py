@@ -21,6 +21,7 @@ from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.ledger import reconcile as reconciliation
 from sbtc_gateway.payments import service as payments
 from sbtc_gateway.runtime.container import Gateway
+from sbtc_gateway.runtime.operations import Operations
 from sbtc_gateway.webhooks.dispatcher import Dispatcher
 
 log = structlog.get_logger(__name__)
@@ -111,11 +112,16 @@ async def reconcile_books(state: Gateway) -> list[reconciliation.Report]:
 async def run_periodic_tasks(state: Gateway, *, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     next_reconcile = 0.0
+    operations = Operations(state)
     while not stop.is_set():
         try:
             await run_once(state)
         except Exception:  # a failed sweep is retried next round; never kill the loop
             log.exception("periodic jobs failed")
+        try:
+            await operations.run()
+        except Exception:
+            log.warning("database operations step failed", exc_info=True)
         if time.monotonic() >= next_reconcile:
             next_reconcile = time.monotonic() + state.settings.reconcile_interval_seconds
             try:
