@@ -11,12 +11,19 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sbtc_gateway.analytics.service import AnalyticsReader
 from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.chain import PrivateKey
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core.crypto import Keyring
 from sbtc_gateway.core.rsa_keys import generate_private_key_pem
-from sbtc_gateway.db.engine import make_engine, make_sessionmaker
+from sbtc_gateway.db.engine import (
+    ReadSession,
+    make_engine,
+    make_read_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from sbtc_gateway.events import service as events
 from sbtc_gateway.infra.shared import SharedState, build_shared_state
 from sbtc_gateway.merchants.cache import MerchantTermsCache
@@ -39,6 +46,10 @@ class Gateway:
     signer: TokenSigner
     authenticator: GatewayAuthenticator
     http: HttpContext
+    # Analytics reads: a read-only engine on SBTC_ANALYTICS_DATABASE_URL (a replica) or the
+    # primary (ADR 0014).
+    analytics_engine: AsyncEngine
+    analytics_sessions: async_sessionmaker[ReadSession]
 
     @property
     def key_secret(self) -> str:
@@ -58,6 +69,7 @@ class Gateway:
         await self.shared.close()
         if self.payments.tips is not None:
             await self.payments.tips.aclose()
+        await self.analytics_engine.dispose()
         await self.engine.dispose()
 
 
@@ -113,6 +125,17 @@ def build_gateway(settings: Settings) -> Gateway:
     http = HttpContext(
         settings=settings, sessions=sessions, shared=shared, authenticator=authenticator
     )
+    analytics_engine = make_read_engine(
+        settings.analytics_database_url or settings.resolved_database_url,
+        pool_size=max(2, settings.db_pool_size // 4),
+    )
+    analytics_sessions = make_read_sessionmaker(analytics_engine)
+    reader = AnalyticsReader(
+        sessions=analytics_sessions,
+        realtime_cache=shared.cache("metrics:realtime"),
+        projection_cache=shared.cache("analytics:projections"),
+        realtime_seconds=settings.analytics_realtime_cache_seconds,
+    )
     gateway = Gateway(
         settings=settings,
         engine=engine,
@@ -124,9 +147,11 @@ def build_gateway(settings: Settings) -> Gateway:
         signer=signer,
         authenticator=authenticator,
         http=http,
+        analytics_engine=analytics_engine,
+        analytics_sessions=analytics_sessions,
     )
     http.after_commit = gateway.after_commit
     http.on_access_change.append(merchant_terms.forget)
-    for dependency in (payments, intents, merchant_terms, signer):
+    for dependency in (payments, intents, merchant_terms, signer, reader):
         http.provide(dependency)
     return gateway

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from sbtc_gateway.analytics.endpoints import router as analytics
 from sbtc_gateway.charges.endpoints import router as charges
 from sbtc_gateway.events.endpoints import router as events
 from sbtc_gateway.ledger.endpoints import router as balance_transactions
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     chain_pushes,
     events,
     users,
+    analytics,
 )
