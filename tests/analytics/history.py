@@ -215,5 +215,3 @@ def _plan(at: Any, rng: random.Random, gw: Any, merchant_id: str, t: int, end: i
     elif roll < 0.18 and later < end - 600:
         at(later, reorged)
         at(later + 60, lost if rng.random() < 0.6 else remined)
-
-

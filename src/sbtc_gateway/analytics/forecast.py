@@ -11,6 +11,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -33,15 +34,14 @@ class Forecast:
 
 
 def fit_and_forecast(history: list[float], horizon: int) -> Forecast:
+    import pandas as pd
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    y = np.asarray(history, dtype=float)
-    model = ETSModel(
-        y, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=SEASON
-    )
+    # a Series (with its RangeIndex): statsmodels 0.15's prediction needs an index
+    y = pd.Series(np.asarray(history, dtype=float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; the backtest says how good it is
-        fitted = model.fit(disp=False, maxiter=200)
+        fitted = _fit(ETSModel, y)
         prediction = fitted.get_prediction(start=len(y), end=len(y) + horizon - 1)
         band80 = prediction.summary_frame(alpha=0.20)
         band95 = prediction.summary_frame(alpha=0.05)
@@ -56,6 +56,26 @@ def fit_and_forecast(history: list[float], horizon: int) -> Forecast:
         lower_95=column(band95, "pi_lower"),
         upper_95=column(band95, "pi_upper"),
     )
+
+
+def _fit(model: Any, y: Any) -> Any:
+    """Initial states from the classical decomposition where there is enough history (its
+    variance estimate is close to the noise's; estimating them with the parameters inflates
+    it, and the bands with it), estimated otherwise."""
+    for init in ("heuristic", "estimated"):
+        try:
+            return model(
+                y,
+                error="add",
+                trend="add",
+                damped_trend=True,
+                seasonal="add",
+                seasonal_periods=SEASON,
+                initialization_method=init,
+            ).fit(disp=False, maxiter=500)
+        except ValueError:  # too short for the heuristic
+            continue
+    raise ValueError("the series is too short to fit")
 
 
 @dataclass(frozen=True)
