@@ -30,6 +30,8 @@ from sbtc_gateway.merchants.cache import MerchantTermsCache
 from sbtc_gateway.payments.cache import IntentCache
 from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.service import PaymentSettings
+from sbtc_gateway.reporting.service import ReportSettings
+from sbtc_gateway.reporting.store import LocalFileStore
 from sbtc_gateway.users.authentication import GatewayAuthenticator
 from sbtc_gateway.users.tokens import TokenSigner
 
@@ -50,6 +52,7 @@ class Gateway:
     # primary (ADR 0014).
     analytics_engine: AsyncEngine
     analytics_sessions: async_sessionmaker[ReadSession]
+    reports: ReportSettings
 
     @property
     def key_secret(self) -> str:
@@ -136,6 +139,11 @@ def build_gateway(settings: Settings) -> Gateway:
         projection_cache=shared.cache("analytics:projections"),
         realtime_seconds=settings.analytics_realtime_cache_seconds,
     )
+    reports = ReportSettings(
+        store=LocalFileStore(settings.resolved_reports_dir),
+        base_url=settings.base_url,
+        lease_seconds=settings.report_lease_seconds,
+    )
     gateway = Gateway(
         settings=settings,
         engine=engine,
@@ -149,9 +157,10 @@ def build_gateway(settings: Settings) -> Gateway:
         http=http,
         analytics_engine=analytics_engine,
         analytics_sessions=analytics_sessions,
+        reports=reports,
     )
     http.after_commit = gateway.after_commit
     http.on_access_change.append(merchant_terms.forget)
-    for dependency in (payments, intents, merchant_terms, signer, reader):
+    for dependency in (payments, intents, merchant_terms, signer, reader, reports):
         http.provide(dependency)
     return gateway

@@ -11,6 +11,7 @@ from sbtc_gateway.ledger.endpoints import router as balance_transactions
 from sbtc_gateway.merchants.endpoints import router as merchants
 from sbtc_gateway.payments.endpoints import router as payments
 from sbtc_gateway.refunds.endpoints import router as refunds
+from sbtc_gateway.reporting.endpoints import router as reporting
 from sbtc_gateway.settlements.endpoints import router as settlements
 from sbtc_gateway.users.endpoints import router as users
 from sbtc_gateway.watcher.endpoints import router as chain_pushes
@@ -28,4 +29,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     events,
     users,
     analytics,
+    reporting,
 )

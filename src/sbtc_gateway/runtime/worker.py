@@ -21,6 +21,7 @@ from sbtc_gateway.analytics import rollup
 from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.ledger import reconcile as reconciliation
 from sbtc_gateway.payments import service as payments
+from sbtc_gateway.reporting import service as reporting
 from sbtc_gateway.runtime.container import Gateway
 from sbtc_gateway.webhooks.dispatcher import Dispatcher
 
@@ -150,6 +151,26 @@ async def run_analytics(state: Gateway, *, stop: asyncio.Event) -> None:
             )
 
 
+async def generate_reports(state: Gateway) -> int:
+    """Generate every pending report run (each claimed with a lease)."""
+    done = 0
+    while await reporting.run_once(state.sessions, state.analytics_sessions, state.reports):
+        done += 1
+    return done
+
+
+async def run_reports(state: Gateway, *, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await generate_reports(state)
+        except Exception:  # the run keeps its lease until it ends, then is retried
+            log.exception("report generation failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                stop.wait(), timeout=state.settings.analytics_poll_interval_seconds
+            )
+
+
 async def run_worker(state: Gateway, *, stop: asyncio.Event | None = None) -> None:
     """Everything a worker does, until `stop` is set: periodic jobs, webhook delivery, the
     analytics rollup and report runs."""
@@ -159,4 +180,5 @@ async def run_worker(state: Gateway, *, stop: asyncio.Event | None = None) -> No
         run_periodic_tasks(state, stop=stop),
         dispatcher.run(stop),
         run_analytics(state, stop=stop),
+        run_reports(state, stop=stop),
     )
