@@ -10,6 +10,7 @@ from sbtc_gateway.cli import (
     devnet,
     listen,
     merchants,
+    operators,
     reconcile,
     serve,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "listen",
     "main",
     "merchants",
+    "operators",
     "reconcile",
     "serve",
 ]

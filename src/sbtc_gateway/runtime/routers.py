@@ -10,6 +10,7 @@ from sbtc_gateway.events.endpoints import router as events
 from sbtc_gateway.ledger.endpoints import router as balance_transactions
 from sbtc_gateway.merchants.endpoints import router as merchants
 from sbtc_gateway.payments.endpoints import router as payments
+from sbtc_gateway.platform.endpoints import router as platform
 from sbtc_gateway.refunds.endpoints import router as refunds
 from sbtc_gateway.reporting.endpoints import router as reporting
 from sbtc_gateway.settlements.endpoints import router as settlements
@@ -30,4 +31,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     users,
     analytics,
     reporting,
+    platform,
 )
