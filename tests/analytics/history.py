@@ -44,8 +44,8 @@ CHECKOUT = Origin(client_ip="203.0.113.7", user_agent="Mozilla/5.0 (checkout tes
 def clock(now: list[float]) -> Iterator[None]:
     """time.time() and time.time_ns() answer `now[0]` (moved by the generator)."""
     with (
-        mock.patch("time.time", lambda: now[0]),
-        mock.patch("time.time_ns", lambda: int(now[0] * 1_000_000_000)),
+        mock.patch("time.time", side_effect=lambda: now[0]),
+        mock.patch("time.time_ns", side_effect=lambda: int(now[0] * 1_000_000_000)),
     ):
         yield
 
@@ -134,7 +134,8 @@ def _plan(at: Any, rng: random.Random, gw: Any, merchant_id: str, t: int, end: i
     async def mined(session: AsyncSession) -> None:
         pi = await lifecycle.lock_for_chain(session, state["pi"])
         charge = await charge_rows.lock_by_id(session, state["charge"])
-        assert pi is not None and charge is not None
+        assert pi is not None
+        assert charge is not None
         block = "0x" + secrets.token_hex(32)
         await charges.succeed(
             session, charge, amount=pi.amount, fee=pi.application_fee_amount, payer=payer,
@@ -148,7 +149,8 @@ def _plan(at: Any, rng: random.Random, gw: Any, merchant_id: str, t: int, end: i
     async def aborted(session: AsyncSession) -> None:
         pi = await lifecycle.lock_for_chain(session, state["pi"])
         charge = await charge_rows.lock_by_id(session, state["charge"])
-        assert pi is not None and charge is not None
+        assert pi is not None
+        assert charge is not None
         code = rng.choice(["insufficient_funds", "intent_expired"])
         charges.fail(session, charge, failure_code=code, message="aborted")
         lifecycle.failed(session, pi, txid=txid, charge_id=charge.id, code=code, message="x")
@@ -186,7 +188,8 @@ def _plan(at: Any, rng: random.Random, gw: Any, merchant_id: str, t: int, end: i
     async def lost(session: AsyncSession) -> None:
         pi = await lifecycle.lock_for_chain(session, state["pi"])
         charge = await charge_rows.lock_by_id(session, state["charge"])
-        assert pi is not None and charge is not None
+        assert pi is not None
+        assert charge is not None
         await charges.reverse(session, charge, reason="not mined again")
         lifecycle.reversed_(session, pi, txid=txid, charge_id=charge.id, reason="lost")
 

@@ -30,7 +30,8 @@ async def _cohort(
                 charges = f["charges"] if current else max(1, f["charges"] // 2)
                 session.add(DailyMetrics(
                     merchant_id=shop.id, livemode=False, day_start=day, date="x",
-                    gross=gross, total_volume=gross, charge_count=charges, transaction_count=charges,
+                    gross=gross, total_volume=gross, charge_count=charges,
+                    transaction_count=charges,
                     created_count=f["created"], converted_count=f["converted"],
                     refunds=f["refunds"] if current else 0, fees=0, net=gross, reversals=0,
                     refund_count=0, reversal_count=0, succeeded_count=0, failed_count=0,
@@ -100,7 +101,8 @@ async def test_no_other_merchants_figure_can_be_recovered(
     try:
         me = shops[0]
         body = await _get(me)
-        assert body["status"] == "ok" and body["cohort_size"] == "10-24"
+        assert body["status"] == "ok"
+        assert body["cohort_size"] == "10-24"
         metrics = body["metrics"]
         others = figures[1:]
         exact = {
@@ -137,7 +139,7 @@ async def test_no_other_merchants_figure_can_be_recovered(
             base = _published(values, kind)
             for k, v in enumerate(values):
                 moved = [
-                    values[:k] + [v * Fraction(100 + d, 100)] + values[k + 1 :] for d in (-3, 3)
+                    [*values[:k], v * Fraction(100 + d, 100), *values[k + 1 :]] for d in (-3, 3)
                 ]
                 assert any(_published(m, kind) == base for m in moved), (name, k)
     finally:

@@ -10,7 +10,8 @@ async def test_projection_on_the_history(history: Any) -> None:
     _, shops = history
     body = (await shops[0].get("/v1/analytics/projections", {"horizon_days": 30})).json()
     assert body["status"] == "ok", body
-    assert len(body["data"]) == 30 and body["history_days"] >= 58
+    assert len(body["data"]) == 30
+    assert body["history_days"] >= 58
     for day in body["data"]:
         assert (
             day["lower_95"]
@@ -27,5 +28,6 @@ async def test_projection_on_the_history(history: Any) -> None:
 async def test_not_enough_history_says_how_much_is_needed(merchant: Any) -> None:
     body = (await merchant.get("/v1/analytics/projections", {"horizon_days": 90})).json()
     assert body["status"] == "insufficient_data"
-    assert body["minimum_history_days"] == 118 and body["data"] == []
+    assert body["minimum_history_days"] == 118
+    assert body["data"] == []
     assert "118" in body["message"]

@@ -58,9 +58,11 @@ async def test_a_balance_report_end_to_end(
     assert run["parameters"]["timezone"] == "Europe/Paris"
     assert await generate_reports(app.state.gateway) >= 1
     done = (await merchant.get(f"/v1/reporting/report_runs/{run['id']}")).json()
-    assert done["status"] == "succeeded" and done["succeeded_at"]
+    assert done["status"] == "succeeded"
+    assert done["succeeded_at"]
     file = done["result"]
-    assert file["object"] == "file" and file["purpose"] == "finance_report_run"
+    assert file["object"] == "file"
+    assert file["purpose"] == "finance_report_run"
     assert file["url"].endswith(f"/v1/files/{file['id']}/contents")
     download = await merchant.get(f"/v1/files/{file['id']}/contents")
     assert download.status_code == 200

@@ -137,7 +137,7 @@ async def times_to_pay(
             _created_in(merchant_id, livemode, start, end), PS.succeeded_at.is_not(None)
         )
     )
-    return [int(v) for v in rows.all()]
+    return [int(v or 0) for v in rows.all()]
 
 
 # --- realtime -------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ async def payers_lifetime(
         .where(_paid(merchant_id, livemode, end))
         .group_by(PS.payer)
     )
-    return [(str(p), int(n), int(v), int(f)) for p, n, v, f in rows.all()]
+    return [(str(p), int(n), int(v or 0), int(f or 0)) for p, n, v, f in rows.all()]
 
 
 async def payers_between(

@@ -35,7 +35,8 @@ COUNTED_TYPES = (
 
 
 def bucket_of(column: Any, width: int) -> ColumnElement[int]:
-    return (column - column % width).label("bucket")
+    bucket: ColumnElement[int] = (column - column % width).label("bucket")
+    return bucket
 
 
 # --- the outbox -----------------------------------------------------------------------------
@@ -335,7 +336,7 @@ async def paid_in(
             PS.succeeded_at < end,
         )
     )
-    return [(int(s), p, int(d)) for s, p, d in rows.all()]
+    return [(int(s or 0), p, int(d or 0)) for s, p, d in rows.all()]
 
 
 async def replace_intervals(
