@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -127,10 +126,12 @@ async def main(args: argparse.Namespace) -> None:
                 consumed = await consume_analytics(gw)
                 folded = time.perf_counter() - folded
                 print(
-                    f"database {args.database}: {args.payments} payments, {n_events} events over {args.days} days"
+                    f"database {args.database}: {args.payments} payments, {n_events} events "
+                    f"over {args.days} days"
                 )
-                print(f"rollup: {consumed} events in {folded:.1f} s = {consumed / folded:,.0f} events/s "
-                      f"(limit, same run: inserting them ran at {n_events / inserted:,.0f} events/s)")  # fmt: skip
+                rate, limit = consumed / folded, n_events / inserted
+                print(f"rollup: {consumed} events in {folded:.1f} s = {rate:,.0f} events/s")
+                print(f"  (limit, same run: inserting them ran at {limit:,.0f} events/s)")
                 async with gw.sessions() as session:
                     gross = await session.scalar(
                         select(func.sum(DailyMetrics.gross)).where(
@@ -151,19 +152,22 @@ async def main(args: argparse.Namespace) -> None:
                         await session.execute(text("SELECT 1"))
                     floor.append((time.perf_counter() - t) * 1000)
                 print(
-                    f"{'SELECT 1 (floor)':<40} p50 {pct(floor, 0.5):8.1f} ms  p99 {pct(floor, 0.99):8.1f} ms"
+                    f"{'SELECT 1 (floor)':<40} p50 {pct(floor, 0.5):8.1f} ms  "
+                    f"p99 {pct(floor, 0.99):8.1f} ms"
                 )
                 month = {"start": end - 30 * DAY, "end": end}
                 year = {"start": start, "end": end}
+                ny = {**year, "metric": "gross_volume", "timezone": "America/New_York"}
+                h30 = {"horizon_days": 30}
                 cases = [
                     ("summary 30 d", "/v1/analytics/summary", month),
                     ("summary all", "/v1/analytics/summary", year),
-                    ("timeseries day all, New York", "/v1/analytics/timeseries", {**year, "metric": "gross_volume", "timezone": "America/New_York"}),
+                    ("timeseries day all, New York", "/v1/analytics/timeseries", ny),
                     ("conversion 30 d", "/v1/analytics/conversion", month),
                     ("conversion all", "/v1/analytics/conversion", year),
                     ("customers 30 d", "/v1/analytics/customers", month),
                     ("realtime", "/v1/analytics/realtime", {}),
-                    ("projections 30 (cached after 1st)", "/v1/analytics/projections", {"horizon_days": 30}),
+                    ("projections 30 (cached after 1st)", "/v1/analytics/projections", h30),
                     ("benchmarks", "/v1/analytics/benchmarks", {}),
                 ]  # fmt: skip
                 for name, path, params in cases:
