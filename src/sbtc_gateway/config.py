@@ -134,6 +134,21 @@ class Settings(BaseSettings):
     webhook_disable_after_seconds: int = Field(default=5 * 24 * 3600, ge=1)
     webhook_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600)
 
+    # Analytics (ADR 0016): reads go to this database when set (a read replica of the primary,
+    # opened read-only), to the primary otherwise. The worker folds the events outbox into the
+    # analytics tables in batches of `analytics_batch_size`, polling this often when idle.
+    analytics_database_url: str | None = None
+    analytics_batch_size: int = Field(default=500, ge=1, le=10_000)
+    analytics_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    # How long the realtime figures are kept in the shared cache (`metrics:realtime`).
+    analytics_realtime_cache_seconds: float = Field(default=30.0, ge=0, le=300)
+    # Report runs: where the local file store keeps generated reports (default: the data
+    # directory's `files/`), and how long a worker owns a run it claimed.
+    reports_dir: Path | None = None
+    report_lease_seconds: int = Field(default=600, ge=10)
+    # Platform operators (`/v1/platform/*`): only from these comma-separated CIDRs.
+    platform_allowed_ips: str = "127.0.0.1/32,::1/128"
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -180,6 +195,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'gateway.db').resolve()}"
+
+    @property
+    def resolved_reports_dir(self) -> Path:
+        return self.reports_dir if self.reports_dir is not None else self.data_dir / "files"
 
     @property
     def base_url(self) -> str:

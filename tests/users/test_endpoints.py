@@ -560,6 +560,9 @@ PUBLIC = {
     ("POST", "/chain/new_block"),
     ("POST", "/chain/new_burn_block"),
     ("POST", "/chain/new_mempool_tx"),
+    # platform operators: their own tokens, not merchants' (tests/platform/test_endpoints.py)
+    ("GET", "/v1/platform/health"),
+    ("GET", "/v1/platform/analytics/realtime"),
 }
 
 

@@ -34,6 +34,7 @@ Handler = Callable[[AsyncSession, Origin], Awaitable[tuple[int, Any]]]
 
 # The events a write records keep its Stripe-Version in a String(64) column.
 MAX_API_VERSION = 64
+MAX_USER_AGENT = 512
 
 
 def origin_of(request: Request) -> Origin:
@@ -43,10 +44,16 @@ def origin_of(request: Request) -> Origin:
             param="Stripe-Version",
             message=f"Stripe-Version must be at most {MAX_API_VERSION} characters, without NUL.",
         )
+    agent = request.headers.get("user-agent")
+    if agent is not None and text_problem(agent):
+        agent = None  # a header no text column can hold is not worth a 400
+    state = request.scope.get("state", {})
     return Origin(
-        request_id=request.scope.get("state", {}).get("request_id"),
+        request_id=state.get("request_id"),
         idempotency_key=request.headers.get("idempotency-key"),
         api_version=version,
+        client_ip=state.get("client_ip"),
+        user_agent=agent[:MAX_USER_AGENT] if agent else None,
     )
 
 

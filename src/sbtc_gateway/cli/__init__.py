@@ -3,7 +3,28 @@
 `base.main` is the group; importing each module registers its commands.
 """
 
-from sbtc_gateway.cli import chain, database, devnet, listen, merchants, reconcile, serve
+from sbtc_gateway.cli import (
+    analytics,
+    chain,
+    database,
+    devnet,
+    listen,
+    merchants,
+    operators,
+    reconcile,
+    serve,
+)
 from sbtc_gateway.cli.base import main
 
-__all__ = ["chain", "database", "devnet", "listen", "main", "merchants", "reconcile", "serve"]
+__all__ = [
+    "analytics",
+    "chain",
+    "database",
+    "devnet",
+    "listen",
+    "main",
+    "merchants",
+    "operators",
+    "reconcile",
+    "serve",
+]

@@ -246,6 +246,23 @@ REQUEST_SIGNATURE_REPLAYED = ErrorCode(
     "new nonce; the Idempotency-Key, not the signature, makes the retry safe.",
 )
 
+OPERATOR_TOKEN_INVALID = ErrorCode(
+    "operator_token_invalid",
+    401,
+    "This call needs a platform operator's token.",
+    "`/v1/platform/*` is for the people who run the gateway, not for merchants: send the token "
+    "printed by `sbtc-gateway operators create` as `Authorization: Bearer sbtcop_…`. Merchant "
+    "keys and dashboard tokens are refused here; a disabled operator's token too.",
+)
+PLATFORM_IP_NOT_ALLOWED = ErrorCode(
+    "platform_ip_not_allowed",
+    403,
+    "Platform administration is not allowed from this address.",
+    "`/v1/platform/*` answers only clients whose address (resolved through "
+    "SBTC_TRUSTED_PROXIES) is in SBTC_PLATFORM_ALLOWED_IPS (loopback by default). Call it from "
+    "the operations network, or have the operator add its range.",
+)
+
 # --- dashboard users ------------------------------------------------------------------------
 
 INVALID_CREDENTIALS = ErrorCode(

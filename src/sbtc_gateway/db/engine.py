@@ -83,3 +83,39 @@ def make_engine(
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class ReadSession(AsyncSession):
+    """A session on a read-only connection (a replica, or the primary opened read-only): a
+    type of its own, so code that must only read says so and cannot be handed a writer."""
+
+
+def make_read_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    """An engine whose every transaction is read-only: PostgreSQL's
+    `default_transaction_read_only`, SQLite's `query_only` (its own connection, which WAL
+    lets read beside the writer)."""
+    kwargs: dict[str, Any] = {"hide_parameters": True}
+    if is_sqlite(url):
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
+    else:
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=pool_size // 2,
+            pool_pre_ping=True,
+            connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+        )
+    engine = create_async_engine(url, **kwargs)
+    if is_sqlite(url):
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _read_only(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.close()
+
+    return engine
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[ReadSession]:
+    return async_sessionmaker(engine, class_=ReadSession, expire_on_commit=False, autoflush=False)

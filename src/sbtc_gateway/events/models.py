@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, false
+from sqlalchemy import ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sbtc_gateway.db.base import Base, now
@@ -14,6 +14,7 @@ class Event(Base):
         Index("ix_events_scope_id", "merchant_id", "livemode", "id"),
         Index("ix_events_object", "object_id"),
         Index("ix_events_fanout", "fanout_pending", "id"),
+        Index("ix_events_analytics", "analytics_pending", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -28,4 +29,9 @@ class Event(Base):
     pending_webhooks: Mapped[int] = mapped_column(default=0)
     # True until the webhook worker has turned the event into delivery rows (the outbox flag).
     fanout_pending: Mapped[bool] = mapped_column(default=True, server_default=false())
+    # True until the analytics consumer has folded the event into its tables (ADR 0016).
+    analytics_pending: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The request that caused the change (a checkout's confirm, say), for analytics only.
+    request_ip: Mapped[str | None] = mapped_column(String(45), default=None)
+    request_user_agent: Mapped[str | None] = mapped_column(String(512), default=None)
     created: Mapped[int] = mapped_column(default=now)

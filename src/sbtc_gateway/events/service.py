@@ -40,6 +40,8 @@ EVENT_TYPES = frozenset(
         "refund.failed",
         "webhook_endpoint.disabled",
         "account.updated",
+        "reporting.report_run.succeeded",
+        "reporting.report_run.failed",
     }
 )
 
@@ -78,6 +80,8 @@ def record(
         data=data,
         request_id=origin.request_id,
         idempotency_key=origin.idempotency_key,
+        request_ip=origin.client_ip,
+        request_user_agent=origin.user_agent,
         created=now(),
     )
     session.add(event)

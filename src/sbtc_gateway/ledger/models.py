@@ -27,6 +27,10 @@ class BalanceTransaction(Base):
         ),
         Index("ix_balance_transactions_scope_id", "merchant_id", "livemode", "account", "id"),
         Index("ix_balance_transactions_source", "source_id"),
+        # time windows of one merchant's account (settlements, analytics rollups)
+        Index(
+            "ix_balance_transactions_scope_created", "merchant_id", "livemode", "account", "created"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -11,18 +11,27 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sbtc_gateway.analytics.service import AnalyticsReader
 from sbtc_gateway.api.context import HttpContext
 from sbtc_gateway.chain import PrivateKey
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core.crypto import Keyring
 from sbtc_gateway.core.rsa_keys import generate_private_key_pem
-from sbtc_gateway.db.engine import make_engine, make_sessionmaker
+from sbtc_gateway.db.engine import (
+    ReadSession,
+    make_engine,
+    make_read_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from sbtc_gateway.events import service as events
 from sbtc_gateway.infra.shared import SharedState, build_shared_state
 from sbtc_gateway.merchants.cache import MerchantTermsCache
 from sbtc_gateway.payments.cache import IntentCache
 from sbtc_gateway.payments.onchain import ChainTips
 from sbtc_gateway.payments.service import PaymentSettings
+from sbtc_gateway.reporting.service import ReportSettings
+from sbtc_gateway.reporting.store import LocalFileStore
 from sbtc_gateway.users.authentication import GatewayAuthenticator
 from sbtc_gateway.users.tokens import TokenSigner
 
@@ -39,6 +48,11 @@ class Gateway:
     signer: TokenSigner
     authenticator: GatewayAuthenticator
     http: HttpContext
+    # Analytics reads: a read-only engine on SBTC_ANALYTICS_DATABASE_URL (a replica) or the
+    # primary (ADR 0016).
+    analytics_engine: AsyncEngine
+    analytics_sessions: async_sessionmaker[ReadSession]
+    reports: ReportSettings
 
     @property
     def key_secret(self) -> str:
@@ -58,6 +72,7 @@ class Gateway:
         await self.shared.close()
         if self.payments.tips is not None:
             await self.payments.tips.aclose()
+        await self.analytics_engine.dispose()
         await self.engine.dispose()
 
 
@@ -114,6 +129,22 @@ def build_gateway(settings: Settings) -> Gateway:
     http = HttpContext(
         settings=settings, sessions=sessions, shared=shared, authenticator=authenticator
     )
+    analytics_engine = make_read_engine(
+        settings.analytics_database_url or settings.resolved_database_url,
+        pool_size=max(2, settings.db_pool_size // 4),
+    )
+    analytics_sessions = make_read_sessionmaker(analytics_engine)
+    reader = AnalyticsReader(
+        sessions=analytics_sessions,
+        realtime_cache=shared.cache("metrics:realtime"),
+        projection_cache=shared.cache("analytics:projections"),
+        realtime_seconds=settings.analytics_realtime_cache_seconds,
+    )
+    reports = ReportSettings(
+        store=LocalFileStore(settings.resolved_reports_dir),
+        base_url=settings.base_url,
+        lease_seconds=settings.report_lease_seconds,
+    )
     gateway = Gateway(
         settings=settings,
         engine=engine,
@@ -125,9 +156,12 @@ def build_gateway(settings: Settings) -> Gateway:
         signer=signer,
         authenticator=authenticator,
         http=http,
+        analytics_engine=analytics_engine,
+        analytics_sessions=analytics_sessions,
+        reports=reports,
     )
     http.after_commit = gateway.after_commit
     http.on_access_change.append(merchant_terms.forget)
-    for dependency in (payments, intents, merchant_terms, signer):
+    for dependency in (payments, intents, merchant_terms, signer, reader, reports):
         http.provide(dependency)
     return gateway

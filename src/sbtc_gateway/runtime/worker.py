@@ -17,9 +17,11 @@ import time
 
 import structlog
 
+from sbtc_gateway.analytics import rollup
 from sbtc_gateway.idempotency import service as idempotency
 from sbtc_gateway.ledger import reconcile as reconciliation
 from sbtc_gateway.payments import service as payments
+from sbtc_gateway.reporting import service as reporting
 from sbtc_gateway.runtime.container import Gateway
 from sbtc_gateway.runtime.operations import Operations
 from sbtc_gateway.webhooks.dispatcher import Dispatcher
@@ -132,8 +134,57 @@ async def run_periodic_tasks(state: Gateway, *, stop: asyncio.Event | None = Non
             await asyncio.wait_for(stop.wait(), timeout=state.settings.sweep_interval_seconds)
 
 
+async def consume_analytics(state: Gateway) -> int:
+    """Fold the events outbox into the analytics tables until it is empty (ADR 0016)."""
+    total = 0
+    while True:
+        async with state.sessions.begin() as session:
+            n = await rollup.consume_once(session, batch=state.settings.analytics_batch_size)
+        total += n
+        if n < state.settings.analytics_batch_size:
+            return total
+
+
+async def run_analytics(state: Gateway, *, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await consume_analytics(state)
+        except Exception:  # e.g. the database away: the batch stays pending, retried next time
+            log.exception("analytics rollup failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                stop.wait(), timeout=state.settings.analytics_poll_interval_seconds
+            )
+
+
+async def generate_reports(state: Gateway) -> int:
+    """Generate every pending report run (each claimed with a lease)."""
+    done = 0
+    while await reporting.run_once(state.sessions, state.analytics_sessions, state.reports):
+        done += 1
+    return done
+
+
+async def run_reports(state: Gateway, *, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await generate_reports(state)
+        except Exception:  # the run keeps its lease until it ends, then is retried
+            log.exception("report generation failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                stop.wait(), timeout=state.settings.analytics_poll_interval_seconds
+            )
+
+
 async def run_worker(state: Gateway, *, stop: asyncio.Event | None = None) -> None:
-    """Everything a worker does, until `stop` is set: periodic jobs and webhook delivery."""
+    """Everything a worker does, until `stop` is set: periodic jobs, webhook delivery, the
+    analytics rollup and report runs."""
     stop = stop or asyncio.Event()
     dispatcher = Dispatcher(state.sessions, state.settings)
-    await asyncio.gather(run_periodic_tasks(state, stop=stop), dispatcher.run(stop))
+    await asyncio.gather(
+        run_periodic_tasks(state, stop=stop),
+        dispatcher.run(stop),
+        run_analytics(state, stop=stop),
+        run_reports(state, stop=stop),
+    )

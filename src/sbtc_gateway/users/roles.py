@@ -31,6 +31,11 @@ READ = frozenset(
         "settlements:read",
         "account:read",
         "users:read",
+        "analytics:read",
+        "reports:read",
+        # A report run only reads (it writes its own row and file): whoever may read the
+        # figures may have them as a file.
+        "reports:write",
     }
 )
 # A developer may change things only in test mode: live money is for admins and owners.
