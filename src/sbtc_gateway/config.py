@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     # None: signatures required for live keys only; True: for every key; False: never.
     require_request_signing: bool | None = None
     intent_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # The built front end (`web/dist`, made by `make setup`): checkout, widget, docs. Unset:
+    # the `web/dist` folder of the source tree this package runs from.
+    web_dist_dir: Path | None = None
+    # Receipt e-mails (sent by the worker from the events outbox): smtp://[user:pass@]host:port
+    # (smtps:// for TLS from the start; `?starttls=1` to upgrade). Unset: no e-mails.
+    smtp_url: SecretStr | None = None
+    smtp_from: str = "receipts@localhost"
 
     @field_validator("data_dir")
     @classmethod

@@ -9,6 +9,7 @@ from sbtc_gateway.ledger.models import BalanceTransaction
 from sbtc_gateway.merchants.models import ApiKey, Merchant
 from sbtc_gateway.operator.models import OperatorCall, OperatorNonce
 from sbtc_gateway.payments.models import PaymentIntent
+from sbtc_gateway.receipts.models import ReceiptEmail
 from sbtc_gateway.refunds.models import Refund
 from sbtc_gateway.users.models import RefreshToken, User
 from sbtc_gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -27,6 +28,7 @@ __all__ = [
     "OperatorCall",
     "OperatorNonce",
     "PaymentIntent",
+    "ReceiptEmail",
     "RefreshToken",
     "Refund",
     "User",

@@ -20,11 +20,13 @@ from sbtc_gateway.api.deprecation import DeprecationMiddleware
 from sbtc_gateway.api.metrics import MetricsMiddleware, forget_this_process, metrics_endpoint
 from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMiddleware
 from sbtc_gateway.api.ratelimit import RateLimitMiddleware
+from sbtc_gateway.api.reference import router as reference_router
 from sbtc_gateway.api.responses import error_response, json_response
+from sbtc_gateway.api.static import WebAssets, default_dist_dir, web_router
 from sbtc_gateway.api.tracing import setup_tracing
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core import error_codes as codes
-from sbtc_gateway.core.errors import GatewayError
+from sbtc_gateway.core.errors import GatewayError, set_docs_base
 from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.runtime.container import build_gateway
 from sbtc_gateway.runtime.readiness import readiness
@@ -80,13 +82,17 @@ def create_app(
         version=__version__,
         description="A Stripe-compatible API for accepting sBTC on Stacks. Amounts are satoshis.",
         lifespan=lifespan,
-        docs_url="/docs",
+        # `/docs` is the bundled reference page (web/), offline: no Swagger UI from a CDN.
+        docs_url=None,
         redoc_url=None,
     )
+    set_docs_base(settings.base_url)
     _install_middleware(app, settings)
     tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(reference_router)
+    app.include_router(web_router(WebAssets(settings.web_dist_dir or default_dist_dir())))
     _install_error_handlers(app)
     openapi.install(app)
 
@@ -175,7 +181,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 codes.METHOD_NOT_ALLOWED(method=request.method, path=request.url.path)
             )
         # Besides routing's 404/405, the framework raises only 400s here (FastAPI's "error
-        # parsing the body"): the gateway has no static files or framework auth.
+        # parsing the body"): static files (api/static.py) raise the catalogue's errors.
         return error_response(codes.REQUEST_INVALID(detail=exc.detail))
 
     @app.exception_handler(RequestValidationError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sbtc_gateway.charges.endpoints import router as charges
+from sbtc_gateway.checkout.endpoints import router as checkout
 from sbtc_gateway.events.endpoints import router as events
 from sbtc_gateway.ledger.endpoints import router as balance_transactions
 from sbtc_gateway.merchants.endpoints import router as merchants
@@ -18,6 +19,7 @@ from sbtc_gateway.webhooks.endpoints import router as webhooks
 ROUTERS: tuple[APIRouter, ...] = (
     merchants,
     payments,
+    checkout,
     webhooks,
     refunds,
     charges,
