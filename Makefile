@@ -7,18 +7,26 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard */package-lock.json tests/*/package-lock.json tests/*/*/package-lock.json))
 NODE_STAMPS := $(addsuffix /node_modules/.installed-stamp,$(NODE_DIRS))
 
+# The front end (web/): built with Vite into web/dist, again only when a source changed.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) $(wildcard web/*.html web/*.ts web/tsconfig.json)
+WEB_STAMP   := web/dist/.build-stamp
+
 PORT     ?= 8000
 DATA_DIR ?= ./var
 
 .PHONY: run test setup lint typecheck test-python test-node fmt bench bench-scaleout scaleout fuzz \
-        nginx clean
+        nginx chromium bench-checkout clean
 
 run: setup
 	$(BIN)/sbtc-gateway dev --port $(PORT) --data-dir $(DATA_DIR)
 
 test: setup lint typecheck test-python test-node
 
-setup: $(STAMP) $(NODE_STAMPS)
+setup: $(STAMP) $(NODE_STAMPS) $(WEB_STAMP)
+
+$(WEB_STAMP): web/node_modules/.installed-stamp $(WEB_SOURCES)
+	cd web && npm run build --silent
+	@touch $@
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,12 +46,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# nginx (Debian package) for the scale-out test; `make run` does not need it.
-test-python: $(STAMP) nginx
+# nginx (Debian package) for the scale-out test and Chromium for the browser tests;
+# `make run` needs neither.
+test-python: $(STAMP) $(WEB_STAMP) nginx chromium
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 nginx:
 	@scripts/ensure-debian-tool nginx
+
+# Debian's Chromium (/usr/bin/chromium), driven by Playwright: never a browser download.
+chromium:
+	@scripts/ensure-debian-tool chromium
 
 # Each Node project's own suite (the Clarity contract, the devnet), when it exists.
 test-node: $(NODE_STAMPS)
@@ -68,5 +81,9 @@ bench-scaleout: setup nginx
 fuzz: setup
 	$(BIN)/python -m scripts.fuzz_api
 
+# The checkout's JavaScript size, time until usable, and block → page shows succeeded.
+bench-checkout: setup chromium
+	$(BIN)/python -m bench.checkout
+
 clean:
-	rm -rf $(VENV) .venv-fuzz var .pytest_cache .mypy_cache .ruff_cache */node_modules tests/js/node_modules
+	rm -rf $(VENV) .venv-fuzz var .pytest_cache .mypy_cache .ruff_cache */node_modules tests/js/node_modules web/dist

@@ -87,7 +87,7 @@ def message(claimed: Claimed, *, sender: str, receipt_url: Callable[[str], str])
     amount = int(obj.get("amount_received") or obj.get("amount") or 0)
     sbtc = obj.get("sbtc") or {}
     lines = [
-        f"Thank you for your payment to {claimed.merchant_name}.",
+        f"Thank you: {claimed.merchant_name} has received your payment.",
         "",
         f"Amount paid: {format_btc(amount)} sBTC ({amount:,} sats)",
     ]
