@@ -1,7 +1,7 @@
 // The wallet, through @stacks/connect 8's `request` API. This module (and @stacks/connect
 // with its wallet picker) is a chunk of its own, imported only when the customer presses
 // "Pay with wallet": the first load stays small.
-import { request } from '@stacks/connect';
+import { getSelectedProviderId, request } from '@stacks/connect';
 
 import type { ContractCall } from '../lib/api';
 
@@ -14,9 +14,48 @@ export function isRefusal(error: unknown): boolean {
   return typeof code === 'number' && REFUSALS.has(code);
 }
 
+type Provider = { request: (...args: unknown[]) => Promise<unknown> };
+type Registered = { id: string };
+
+function storageWorks(): boolean {
+  try {
+    window.localStorage.getItem('STX_PROVIDER');
+    return true;
+  } catch {
+    return false; // a third-party frame (the widget on a merchant's page) may have no storage
+  }
+}
+
+function byPath(id: string): Provider | undefined {
+  const found = id.split('.').reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], window);
+  return found && typeof (found as Provider).request === 'function' ? (found as Provider) : undefined;
+}
+
+let chosen: Provider | undefined;
+
+/** The wallet to use: the one chosen before (remembered by @stacks/connect), or, where this
+ * frame has no storage, the one wallet that announced itself; else the picker decides. */
+function provider(): Provider | undefined {
+  if (chosen) return chosen;
+  if (storageWorks()) {
+    const id = getSelectedProviderId();
+    return id ? byPath(id) : undefined;
+  }
+  const registered = ((window as unknown as { wbip_providers?: Registered[] }).wbip_providers ?? []).map((p) => p.id);
+  const found = [...registered, 'LeatherProvider', 'XverseProviders.StacksProvider'].map(byPath).filter(Boolean);
+  return found.length === 1 ? found[0] : undefined;
+}
+
+async function ask(method: string, params: unknown): Promise<unknown> {
+  const storage = storageWorks();
+  const options = { provider: provider(), enableLocalStorage: storage, persistWalletSelect: storage };
+  return request(options as never, method as never, params as never);
+}
+
 /** The wallet's Stacks address for the intent's network (ST… for test networks, SP… on mainnet). */
 export async function connect(network: string): Promise<string> {
-  const result = await request('stx_getAddresses', { network } as never);
+  const result = await ask('stx_getAddresses', { network });
+  chosen = provider() ?? chosen;
   const addresses = (result as { addresses?: { address: string }[] }).addresses ?? [];
   const prefix = network === 'mainnet' ? 'SP' : 'ST';
   const found =
@@ -35,7 +74,7 @@ export async function pay(call: ContractCall): Promise<string> {
     postConditionMode: call.post_condition_mode,
     network: call.network,
   };
-  const result = (await request('stx_callContract', params as never)) as { txid?: string };
+  const result = (await ask('stx_callContract', params)) as { txid?: string };
   if (!result.txid) throw new Error('The wallet did not return a transaction id.');
   return result.txid;
 }

@@ -48,7 +48,7 @@ function addStyles(): void {
   const style = document.createElement('style');
   style.textContent = `
 .sbtc-overlay{position:fixed;inset:0;z-index:2147483000;background:rgba(10,10,20,.55);display:flex;align-items:center;justify-content:center;padding:12px}
-.sbtc-dialog{position:relative;width:min(980px,100%);height:min(760px,100%);background:#f4f4f8;border-radius:16px;overflow:hidden;box-shadow:0 12px 48px rgba(0,0,0,.35)}
+.sbtc-dialog{position:relative;width:min(560px,100%);height:min(820px,100%);background:#f4f4f8;border-radius:16px;overflow:hidden;box-shadow:0 12px 48px rgba(0,0,0,.35)}
 .sbtc-dialog iframe{border:0;width:100%;height:100%}
 .sbtc-close{position:absolute;top:8px;right:8px;width:44px;height:44px;border:0;border-radius:22px;background:#fff;color:#16161d;font:600 22px/1 system-ui,sans-serif;cursor:pointer;box-shadow:0 1px 4px rgba(0,0,0,.25)}
 .sbtc-close:focus-visible{outline:3px solid #1a73e8;outline-offset:2px}
