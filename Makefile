@@ -39,8 +39,8 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts examples
+	$(BIN)/ruff format --check src tests bench scripts examples
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
@@ -63,8 +63,8 @@ test-node: $(NODE_STAMPS)
 	@set -e; for d in $(filter contracts devnet,$(NODE_DIRS)); do echo "== npm test in $$d"; (cd $$d && npm test --silent); done
 
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests bench scripts
-	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts examples
+	$(BIN)/ruff check --fix src tests bench scripts examples
 
 bench: setup
 	$(BIN)/python -m bench.create_intents

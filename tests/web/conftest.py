@@ -257,7 +257,7 @@ WALLET_INIT = """
   };
   window.TestWalletProvider = provider;
   window.wbip_providers = [...(window.wbip_providers || []),
-    { id: 'TestWalletProvider', name: 'Test Wallet', icon: 'data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E' }];
+    { id: 'TestWalletProvider', name: 'Test Wallet', icon: 'data:image/svg+xml,%3Csvg/%3E' }];
   try { window.localStorage.setItem('STX_PROVIDER', 'TestWalletProvider'); } catch (e) {}
 })();
 """
@@ -326,7 +326,7 @@ class Page:
     console: list[str]
 
     def foreign_requests(self, *origins: str) -> list[str]:
-        allowed = tuple(origins) + ("data:", "blob:", "about:")
+        allowed = (*tuple(origins), "data:", "blob:", "about:")
         return [url for url in self.requests if not url.startswith(allowed)]
 
     def axe(self) -> list[dict[str, Any]]:

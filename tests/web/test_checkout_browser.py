@@ -9,14 +9,12 @@ import threading
 import time
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
 from sbtc_gateway.db.engine import make_engine
 from sbtc_gateway.payments.models import PaymentIntent
 from tests.conftest import free_port
-from tests.webhook_receiver import Receiver
 from tests.web.conftest import (
     BROWSER_MARKS,
     PHONE,
@@ -26,6 +24,7 @@ from tests.web.conftest import (
     mine_until,
     run_async,
 )
+from tests.webhook_receiver import Receiver
 
 pytestmark = BROWSER_MARKS
 
@@ -47,9 +46,7 @@ def test_a_full_payment_from_the_page_to_succeeded_with_its_webhook_and_receipt_
     open_page: Any, shop: Shop, gateway_server: GatewayServer, web_chain: Any, smtp: Any
 ) -> None:
     with Receiver() as receiver:
-        shop.post(
-            "/v1/webhook_endpoints", {"url": receiver.url, "enabled_events[0]": "*"}
-        )
+        shop.post("/v1/webhook_endpoints", {"url": receiver.url, "enabled_events[0]": "*"})
         email = f"buyer-{int(time.time() * 1000)}@example.com"
         pi = shop.intent(receipt_email=email, confirm="true")
         # the link the merchant's server got back: next_action.redirect_to_url
@@ -111,9 +108,8 @@ def test_a_full_payment_from_the_page_to_succeeded_with_its_webhook_and_receipt_
     assert "0.00025000 sBTC (25,000 sats)" in text
     assert txid.removeprefix("0x") in text
     link = re.search(r"Receipt: (\S+)", text)
-    assert link is not None and link.group(1) == (
-        f"{shop.url}/receipts/{pi['id']}#{pi['client_secret']}"
-    )
+    assert link is not None
+    assert link.group(1) == (f"{shop.url}/receipts/{pi['id']}#{pi['client_secret']}")
     # the public receipt page it links to
     p.page.goto(link.group(1))
     expect(p.page.get_by_role("heading", name="Receipt from Mugs & Co.")).to_be_visible(
@@ -223,7 +219,9 @@ def test_the_phone_layout_has_no_horizontal_scroll_large_targets_and_no_axe_viol
     width = p.page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], width
     box = pay.bounding_box()
-    assert box is not None and box["height"] >= 48 and box["width"] >= 300, box
+    assert box is not None
+    assert box["height"] >= 48, box  # a large tap target
+    assert box["width"] >= 300, box
     assert p.axe() == []
     shot(p.page, "checkout-phone.png")
     # keyboard: Tab reaches the pay button, Enter presses it
@@ -235,7 +233,9 @@ def test_the_phone_layout_has_no_horizontal_scroll_large_targets_and_no_axe_viol
         raise AssertionError("the pay button is not reachable with Tab")
 
 
-def test_the_docs_and_error_pages_work_offline(open_page: Any, gateway_server: GatewayServer) -> None:
+def test_the_docs_and_error_pages_work_offline(
+    open_page: Any, gateway_server: GatewayServer
+) -> None:
     p = open_page()
     p.page.goto(f"{gateway_server.url}/docs")
     expect(p.page.get_by_role("heading", name="PaymentIntents")).to_be_visible(timeout=TIMEOUT)
@@ -304,4 +304,3 @@ def _intent_of(p: Any) -> str:
     match = re.search(r"/checkout/(pi_[0-9A-Za-z]+)", " ".join(p.requests))
     assert match, p.requests
     return match.group(1)
-
