@@ -64,6 +64,9 @@ async def test_assets_are_cached_for_a_year_and_pages_revalidated(
     assert "connect-src 'self'" in csp
     assert "frame-ancestors *" in csp  # the widget frames it on merchants' pages
     assert page.headers["referrer-policy"] == "no-referrer"
+    head = await gw.client.head("/checkout/pi_01ABCDEFGHJKMNPQRSTVWXYZ12")
+    assert head.status_code == 200
+    assert head.headers["etag"] == page.headers["etag"]
     for src in first_load_scripts(page.text):
         asset = await gw.client.get(src)
         assert asset.status_code == 200

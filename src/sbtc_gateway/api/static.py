@@ -104,23 +104,23 @@ def web_router(assets: WebAssets) -> APIRouter:
             headers["X-Frame-Options"] = "DENY"
         return _send(request, assets.get(PAGES[name]), REVALIDATE, headers)
 
-    @router.get("/checkout/{intent_id}", include_in_schema=False)
+    @router.api_route("/checkout/{intent_id}", methods=["GET", "HEAD"], include_in_schema=False)
     async def checkout_page(intent_id: str, request: Request) -> Response:
         return page(request, "checkout", framable=True)
 
-    @router.get("/receipts/{intent_id}", include_in_schema=False)
+    @router.api_route("/receipts/{intent_id}", methods=["GET", "HEAD"], include_in_schema=False)
     async def receipt_page(intent_id: str, request: Request) -> Response:
         return page(request, "receipt")
 
-    @router.get("/docs", include_in_schema=False)
+    @router.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
     async def docs_page(request: Request) -> Response:
         return page(request, "docs")
 
-    @router.get("/docs/errors", include_in_schema=False)
+    @router.api_route("/docs/errors", methods=["GET", "HEAD"], include_in_schema=False)
     async def errors_page(request: Request) -> Response:
         return page(request, "docs")
 
-    @router.get("/v1/widget.js", include_in_schema=False)
+    @router.api_route("/v1/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
     async def widget(request: Request) -> Response:
         headers = {
             "Access-Control-Allow-Origin": "*",
@@ -128,7 +128,7 @@ def web_router(assets: WebAssets) -> APIRouter:
         }
         return _send(request, assets.get(WIDGET), WIDGET_CACHE, headers)
 
-    @router.get("/static/{path:path}", include_in_schema=False)
+    @router.api_route("/static/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def static(path: str, request: Request) -> Response:
         hashed = path.startswith("assets/")
         return _send(request, assets.get(path), IMMUTABLE if hashed else REVALIDATE)
