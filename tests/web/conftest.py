@@ -277,6 +277,9 @@ class TestWallet:
     txids: list[str] = field(default_factory=list)
     on_broadcast: Callable[[str], None] | None = None
     before_sign: Callable[[dict[str, Any]], None] | None = None
+    # sign something else than asked: a post-condition for this amount instead (the
+    # transaction lands and aborts on chain: a failed payment)
+    tamper_amount: int | None = None
 
     __test__ = False  # not a test class
 
@@ -297,6 +300,12 @@ class TestWallet:
                 "post_condition_mode": params["postConditionMode"],
                 "network": params["network"],
             }
+            if self.tamper_amount is not None:
+                from sbtc_gateway.chain import DEVNET, ft_post_condition
+
+                pc = ft_post_condition(self.address, "eq", self.tamper_amount, DEVNET.sbtc_asset_id)
+                call["post_conditions"] = [pc.to_hex()]
+                self.tamper_amount = None  # once
             txid = self.env.pay(call, key=self.key)
             self.txids.append(txid)
             if self.on_broadcast:

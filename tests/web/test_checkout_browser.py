@@ -142,6 +142,36 @@ def test_the_wallet_refusing_then_a_retry_that_pays(
     expect(p.page.get_by_text("Paid — thank you")).to_be_visible(timeout=TIMEOUT)
 
 
+def test_a_payment_failing_on_chain_is_said_in_plain_words_and_a_retry_pays(
+    open_page: Any, shop: Shop, web_chain: Any
+) -> None:
+    pi = shop.intent()
+    p = open_page()
+    p.wallet.tamper_amount = 25_001  # the wallet signs something else: it aborts on chain
+    p.page.goto(checkout_url(shop, pi))
+    p.page.get_by_role("button", name="Pay with wallet").click(timeout=TIMEOUT)
+    expect(p.page.get_by_text(re.compile("Transaction sent|Payment sent"))).to_be_visible(
+        timeout=TIMEOUT
+    )
+    mine_until(
+        web_chain,
+        lambda: shop.get(f"/v1/payment_intents/{pi['id']}")["last_payment_error"] is not None,
+    )
+    expect(p.page.get_by_text("Your wallet sent a different transfer")).to_be_visible(
+        timeout=TIMEOUT
+    )
+    expect(p.page.get_by_text("No sBTC left your wallet", exact=False)).to_be_visible()
+    expect(p.page.get_by_text("Details: The payment broke its post-conditions.")).to_be_visible()
+    shot(p.page, "checkout-failed-desktop.png")
+    p.page.get_by_role("button", name="Try again").click()
+    expect(p.page.get_by_text(re.compile("Transaction sent|Payment sent"))).to_be_visible(
+        timeout=TIMEOUT
+    )
+    mine_until(web_chain, lambda: shop.status(pi["id"]) == "succeeded")
+    expect(p.page.get_by_text("Paid — thank you")).to_be_visible(timeout=TIMEOUT)
+    assert len(p.wallet.calls) == 2
+
+
 def test_too_small_a_balance_is_said_before_the_wallet_signs(
     open_page: Any, shop: Shop, web_chain: Any
 ) -> None:

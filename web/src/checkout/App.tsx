@@ -30,11 +30,22 @@ type Phase =
 const OPEN = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action']);
 const FINAL = new Set(['succeeded', 'canceled']);
 
-// Plain words for the failures a payment can have (`last_payment_error.code`).
-const FAILURE_TITLES: Record<string, string> = {
-  transaction_dropped: 'Your transaction was not mined',
-  payment_reversed: 'Your payment was reversed by a chain reorganisation',
-  insufficient_funds: 'Your wallet did not hold enough sBTC',
+// Plain words for the failures a payment can have (`last_payment_error.code`); the gateway's
+// own message is shown under them.
+const NO_SBTC_MOVED = 'No sBTC left your wallet; only the network fee was spent.';
+const FAILURES: Record<string, [string, string]> = {
+  post_condition_failed: ['Your wallet sent a different transfer', `The network stopped it because it did not match this payment. ${NO_SBTC_MOVED}`],
+  bad_signature: ['The payment details were changed', `The network refused a transfer whose terms were not the shop's. ${NO_SBTC_MOVED}`],
+  wrong_token: ['That was not sBTC', `This shop takes sBTC only. ${NO_SBTC_MOVED}`],
+  insufficient_funds: ['Not enough sBTC in your wallet', `Top up your wallet and try again. ${NO_SBTC_MOVED}`],
+  payment_expired: ['The payment arrived too late', `The payment window had closed on chain. ${NO_SBTC_MOVED}`],
+  transaction_dropped: ['Your transaction was not mined', 'The network let it go (a low fee, or replaced). Nothing was paid; try again.'],
+  payment_reversed: ['Your payment was undone by the network', 'A chain reorganisation removed it. Nothing was paid in the end; try again.'],
+  gateway_paused: ['Payments are paused', `The payment service is paused for now. ${NO_SBTC_MOVED}`],
+  merchant_inactive: ['This shop cannot take payments now', NO_SBTC_MOVED],
+  merchant_not_registered: ['This shop cannot take payments yet', NO_SBTC_MOVED],
+  intent_revoked: ['This payment was withdrawn by the shop', NO_SBTC_MOVED],
+  already_paid: ['This payment was already made', 'Your transfer was refused, so you did not pay twice.'],
 };
 
 export function App() {
@@ -395,10 +406,12 @@ function Status(props: { view: Checkout; phase: Phase; pendingTx: string | null;
       </div>
     );
   } else if (error) {
+    const [title, words] = FAILURES[error.code ?? ''] ?? ['The payment did not go through', 'The transaction failed on chain.'];
     body = (
       <div class="status bad">
-        <h2>{FAILURE_TITLES[error.code ?? ''] ?? 'The payment did not go through'}</h2>
-        <p>{error.message ?? 'The transaction failed on chain. No sBTC left your wallet except the network fee.'}</p>
+        <h2>{title}</h2>
+        <p>{words} You can try again.</p>
+        {error.message && <p class="detail">Details: {error.message}</p>}
       </div>
     );
   }
