@@ -103,7 +103,7 @@ def render_receipt(pi: PaymentIntent, merchant: Merchant, network: str) -> dict[
         "payer": pi.payer,
         "txid": pi.txid,
         "block_height": pi.block_height,
-        "paid_at": pi.updated,
+        "paid_at": pi.succeeded_at or pi.updated,
         "network": network,
         "explorer_url": explorer_url(network, pi.txid),
     }
