@@ -314,8 +314,10 @@ class TestWallet:
         return {"error": {"code": -32601, "message": f"method not found: {method}"}}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Per module: Playwright's sync API keeps an event loop running in this thread while it
+    is open, which async tests (pytest-asyncio) that come later could not run beside."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
