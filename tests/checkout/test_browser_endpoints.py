@@ -155,3 +155,16 @@ async def test_branding_is_validated_and_can_be_removed(merchant: Merchant) -> N
     cleared = await merchant.post("/v1/account", {"logo_url": "", "accent_color": ""})
     assert cleared.json()["logo_url"] is None
     assert cleared.json()["accent_color"] is None
+
+
+def test_explorer_links_only_on_public_networks() -> None:
+    from sbtc_gateway.checkout.service import explorer_url
+
+    assert explorer_url("devnet", "ab" * 32) is None
+    assert explorer_url("testnet", None) is None
+    assert explorer_url("testnet", "ab" * 32) == (
+        f"https://explorer.hiro.so/txid/0x{'ab' * 32}?chain=testnet"
+    )
+    assert explorer_url("mainnet", "0x" + "cd" * 32) == (
+        f"https://explorer.hiro.so/txid/0x{'cd' * 32}?chain=mainnet"
+    )

@@ -67,10 +67,13 @@ def test_a_full_payment_from_the_page_to_succeeded_with_its_webhook_and_receipt_
         assert p.axe() == []
         shot(p.page, "checkout-desktop.png")
 
+        # the wallet code (@stacks/connect and its picker) is fetched only when asked for
+        assert not [u for u in p.requests if "/assets/wallet-" in u]
         pay.click()
         expect(p.page.get_by_text(re.compile("Transaction sent|Payment sent"))).to_be_visible(
             timeout=TIMEOUT
         )
+        assert [u for u in p.requests if "/assets/wallet-" in u]
         # the wallet was asked to sign exactly the intent's call, with the connected payer
         (params,) = p.wallet.calls
         call = seen_call[0]
@@ -212,6 +215,17 @@ def test_expiry_while_the_page_is_open(
     expect(p.page.get_by_text("This payment request expired")).to_be_visible(timeout=TIMEOUT)
     expect(p.page.get_by_role("button", name="Pay with wallet")).to_have_count(0)
     assert shop.get(f"/v1/payment_intents/{pi['id']}")["cancellation_reason"] == "expired"
+
+
+def test_a_cancel_by_the_merchant_while_the_page_is_open(open_page: Any, shop: Shop) -> None:
+    pi = shop.intent()
+    p = open_page()
+    p.page.goto(checkout_url(shop, pi))
+    expect(p.page.get_by_role("button", name="Pay with wallet")).to_be_visible(timeout=TIMEOUT)
+    shop.post(f"/v1/payment_intents/{pi['id']}/cancel", {"cancellation_reason": "abandoned"})
+    expect(p.page.get_by_text("This payment was canceled")).to_be_visible(timeout=TIMEOUT)
+    expect(p.page.get_by_text("Nothing was charged", exact=False)).to_be_visible()
+    expect(p.page.get_by_role("button", name="Pay with wallet")).to_have_count(0)
 
 
 def test_a_reload_mid_payment_finds_its_transaction_and_return_url_follows_success(
