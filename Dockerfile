@@ -54,14 +54,14 @@ RUN apt-get update \
        --shell /usr/sbin/nologin sbtc \
     && install -d -o sbtc -g sbtc -m 0700 /var/lib/sbtc-gateway
 COPY --from=build /opt/sbtc-gateway /opt/sbtc-gateway
-COPY --from=web /src/web/dist /opt/sbtc-gateway/static
+COPY --from=web /src/web/dist /opt/sbtc-gateway/web
 ENV PATH=/opt/sbtc-gateway/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SBTC_HOST=0.0.0.0 \
     SBTC_PORT=8000 \
     SBTC_DATA_DIR=/var/lib/sbtc-gateway \
-    SBTC_STATIC_DIR=/opt/sbtc-gateway/static \
+    SBTC_WEB_DIST_DIR=/opt/sbtc-gateway/web \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus-multiproc
 USER 10001:10001
 WORKDIR /var/lib/sbtc-gateway

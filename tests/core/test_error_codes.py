@@ -24,7 +24,7 @@ CATALOGUE_FILE = SRC / "core" / "error_codes.py"
 STATUSES = {400, 401, 402, 403, 404, 405, 409, 413, 422, 429, 499, 500, 502, 503}
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 LITERAL_CODE = re.compile(r"""(\bcode\s*=\s*["']|\bdefault_code\s*=)""")
-DOCS = "https://docs.sbtc-gateway.dev/errors#"
+DOCS = "http://127.0.0.1:8000/docs/errors#"  # the gateway's own page (test settings' URL)
 
 
 def _entries() -> list[ErrorCode]:

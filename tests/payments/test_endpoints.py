@@ -83,7 +83,7 @@ async def test_lifecycle_with_events(merchant: Merchant) -> None:
     assert call["fee"] == 100
     assert call["payer"] == payer
     assert call["post_condition_mode"] == "deny"
-    assert action["redirect_to_url"]["url"].endswith(f"/checkout/{pi['id']}")
+    assert action["redirect_to_url"]["url"].endswith(f"/checkout/{pi['id']}#{pi['client_secret']}")
 
     canceled = await merchant.post(
         f"/v1/payment_intents/{pi['id']}/cancel", {"cancellation_reason": "requested_by_customer"}

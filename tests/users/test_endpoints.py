@@ -549,8 +549,14 @@ PUBLIC = {
     ("GET", "/static/{path:path}"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    # the built web pages and files (clients of the API: they hold no data)
     ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/docs/errors"),
+    ("GET", "/checkout/{intent_id}"),
+    ("GET", "/receipts/{intent_id}"),
+    ("GET", "/v1/widget.js"),
+    ("GET", "/static/{path:path}"),
+    ("GET", "/v1/error_codes"),  # the error catalogue
     ("GET", "/.well-known/jwks.json"),
     ("POST", "/v1/merchants"),  # sign-up
     ("POST", "/v1/auth/login"),

@@ -80,7 +80,9 @@ async def test_confirm_fills_the_contract_call(
     assert call["contract_id"] == CONTRACT
     assert call["function_name"] == "pay-signed-intent"
     assert call["post_condition_mode"] == "deny"
-    assert pi.next_action["redirect_to_url"]["url"].endswith(f"/checkout/{pi.id}")
+    assert pi.next_action["redirect_to_url"]["url"].endswith(
+        f"/checkout/{pi.id}#{pi.client_secret}"
+    )
     expires = call["expires_at_block"]
     # 30 minutes at 5 s a block, from the tip at confirm time
     assert tip + 360 <= expires <= tip + 360 + 5

@@ -583,6 +583,19 @@ API_ERROR = ErrorCode(
     type="api_error",
 )
 
+# --- the web pages -------------------------------------------------------------------------
+
+WEB_ASSETS_MISSING = ErrorCode(
+    "web_assets_missing",
+    503,
+    "The web pages of this gateway have not been built ({detail}).",
+    "The hosted checkout, the widget script and the docs pages are files built from `web/` "
+    "at set-up (`make setup` runs `npm ci` and the Vite build); this gateway found none in "
+    "the folder named. The API itself works. The operator runs `make setup` (or sets "
+    "`SBTC_WEB_DIST_DIR` to a built copy) and restarts the gateway.",
+    type="api_error",
+)
+
 # --- the catalogue --------------------------------------------------------------------------
 
 PLACEHOLDERS: Mapping[str, str] = MappingProxyType(

@@ -13,7 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-DOCS_URL = "https://docs.sbtc-gateway.dev/errors"
+# Every error's `doc_url` points at the page this gateway serves (`/docs/errors`, rendered
+# from the catalogue); the composition root sets the base to the gateway's public URL.
+DOCS_PATH = "/docs/errors"
+_docs_base = {"url": "http://127.0.0.1:8000"}
+
+
+def set_docs_base(base_url: str) -> None:
+    """Where `doc_url`s point: the gateway's public URL (`SBTC_PUBLIC_URL`, or its address)."""
+    _docs_base["url"] = base_url.rstrip("/")
+
+
+def docs_url() -> str:
+    return _docs_base["url"] + DOCS_PATH
+
 
 ErrorType = Literal["invalid_request_error", "api_error", "idempotency_error", "card_error"]
 
@@ -41,7 +54,7 @@ class ErrorCode:
 
     @property
     def doc_url(self) -> str:
-        return f"{DOCS_URL}#{self.anchor}"
+        return f"{docs_url()}#{self.anchor}"
 
     @property
     def placeholders(self) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from sbtc_gateway.merchants.models import ApiKey, Merchant
 from sbtc_gateway.operator.models import OperatorCall, OperatorNonce
 from sbtc_gateway.payments.models import PaymentIntent
 from sbtc_gateway.platform.models import PlatformOperator
+from sbtc_gateway.receipts.models import ReceiptEmail
 from sbtc_gateway.refunds.models import Refund
 from sbtc_gateway.reporting.models import ReportRun, StoredFile
 from sbtc_gateway.users.models import RefreshToken, User
@@ -44,6 +45,7 @@ __all__ = [
     "PaymentIntent",
     "PaymentSummary",
     "PlatformOperator",
+    "ReceiptEmail",
     "RefreshToken",
     "Refund",
     "ReportRun",

@@ -36,8 +36,8 @@ router = APIRouter(tags=["Merchants"], route_class=checked_routes())
 
 ACCOUNT_FIELDS = [
     "id", "object", "business_name", "email", "stacks_address", "live_stacks_address", "tier",
-    "fee_basis_points", "status", "live_activated", "payment_expiry_seconds", "livemode",
-    "created",
+    "fee_basis_points", "status", "live_activated", "payment_expiry_seconds", "logo_url",
+    "accent_color", "livemode", "created",
 ]  # fmt: skip
 openapi.describe("Account", ACCOUNT_FIELDS)
 openapi.describe(

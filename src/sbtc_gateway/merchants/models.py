@@ -19,6 +19,9 @@ class Merchant(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     live_activated_at: Mapped[int | None] = mapped_column(default=None)
     payment_expiry_seconds: Mapped[int | None] = mapped_column(default=None)
+    # Branding of the hosted checkout and receipts (`POST /v1/account`).
+    logo_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    accent_color: Mapped[str | None] = mapped_column(String(7), default=None)
     created: Mapped[int] = mapped_column(default=now)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)
 

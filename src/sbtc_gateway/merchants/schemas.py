@@ -43,8 +43,41 @@ class MerchantCreateParams(Params):
         return value
 
 
+def _logo_url(value: object) -> object:
+    if isinstance(value, str) and value and not value.startswith(("https://", "http://")):
+        raise ParamValueError(
+            codes.PARAMETER_INVALID, message="logo_url must be an https:// (or http://) URL."
+        )
+    return value
+
+
+def _accent_color(value: object) -> object:
+    if isinstance(value, str) and value:
+        hexdigits = value.removeprefix("#")
+        if not (value.startswith("#") and len(hexdigits) == 6 and _is_hex(hexdigits)):
+            raise ParamValueError(
+                codes.PARAMETER_INVALID,
+                message="accent_color must be a colour as #rrggbb (e.g. #f7931a).",
+            )
+        return value.lower()
+    return value
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+# The checkout shows the logo from the merchant's own host (an <img>): the one thing on the
+# page that may come from elsewhere, chosen by the merchant.
+LogoUrl = Annotated[str | None, Text(500), BeforeValidator(_logo_url)]
+AccentColor = Annotated[str | None, Text(7), BeforeValidator(_accent_color)]
+
+
 class AccountUpdateParams(Params):
     business_name: Annotated[str | None, BUSINESS_NAME] = None
+    # Branding of the hosted checkout, the widget and receipts; an empty value removes it.
+    logo_url: LogoUrl = None
+    accent_color: AccentColor = None
     payment_expiry_seconds: OptInt = None
     # Payout addresses: a sensitive change (signed request with an API key, see
     # docs/request-signing.md); an `account.updated` event records the previous value.
@@ -75,6 +108,8 @@ def render_account(merchant: Merchant, livemode: bool) -> dict[str, Any]:
         "status": merchant.status,
         "live_activated": merchant.live_activated_at is not None,
         "payment_expiry_seconds": merchant.payment_expiry_seconds,
+        "logo_url": merchant.logo_url,
+        "accent_color": merchant.accent_color,
         "livemode": livemode,
         "created": merchant.created,
     }

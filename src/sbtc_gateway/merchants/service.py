@@ -156,6 +156,10 @@ async def update_account(
                 message="payment_expiry_seconds must be between 60 and 604800.",
             )
         merchant.payment_expiry_seconds = seconds
+    if "logo_url" in fields:
+        merchant.logo_url = params.logo_url or None
+    if "accent_color" in fields:
+        merchant.accent_color = params.accent_color or None
     await session.flush()
     if previous:
         events.record(

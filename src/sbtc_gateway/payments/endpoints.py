@@ -18,6 +18,7 @@ from sbtc_gateway.core.origin import Origin
 from sbtc_gateway.core.paging import list_envelope, search_envelope
 from sbtc_gateway.merchants.cache import MerchantTermsCache
 from sbtc_gateway.payments import service
+from sbtc_gateway.payments.access import authorize_intent
 from sbtc_gateway.payments.cache import IntentCache
 from sbtc_gateway.payments.schemas import (
     PAYMENT_INTENT_FIELDS,
@@ -144,15 +145,20 @@ async def update_payment_intent(intent_id: str, request: Request) -> Response:
 
 @router.post(
     "/{intent_id}/confirm",
-    summary="Confirm a PaymentIntent: returns the contract call the wallet signs",
+    summary="Confirm a PaymentIntent: returns the contract call the wallet signs (a browser: "
+    "the publishable key and `client_secret`, or `client_secret` alone; the payer is "
+    "`payment_method_data[sbtc][payer]`)",
     openapi_extra=openapi.body(PaymentIntentConfirmParams),
     responses=openapi.responds("PaymentIntent", "The PaymentIntent, in requires_action"),
 )
 async def confirm_payment_intent(intent_id: str, request: Request) -> Response:
     gw = gateway(request)
     cfg = gw.get(PaymentSettings)
-    caller = await authorize(request, gw, "payment_intents:write", publishable=True)
     params, raw = await parse(request, PaymentIntentConfirmParams)
+    # A publishable key with the client secret, or (the hosted checkout) the client secret alone.
+    caller = await authorize_intent(
+        request, gw, "payment_intents:write", intent_id, params.client_secret
+    )
     publishable = caller.kind == "publishable"
     # The chain tip is read before the transaction opens: no network call under a row lock.
     tip = await service.chain_tip(cfg, caller.livemode)

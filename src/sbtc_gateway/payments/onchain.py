@@ -36,6 +36,7 @@ from sbtc_gateway.chain import (
     principal,
     sign_terms,
 )
+from sbtc_gateway.chain.api_types import Balances
 from sbtc_gateway.chain.clarity import ClarityValue
 from sbtc_gateway.chain.networks import Network
 from sbtc_gateway.core import error_codes as codes
@@ -226,6 +227,12 @@ class ChainTips:
                 raise codes.CHAIN_UNAVAILABLE() from exc
             self._cache[network] = (time.monotonic(), info.stacks_tip_height)
             return info.stacks_tip_height
+
+    async def balances(self, network: str, principal: str) -> Balances:
+        """A principal's STX and token balances on `network` (not cached: the checkout asks
+        once, before the wallet opens)."""
+        self.client(network)
+        return await self._clients[network].get_balances(principal)
 
     def forget(self) -> None:
         self._cache.clear()

@@ -133,3 +133,16 @@ async def awaiting_chain(
     found = list((await session.scalars(processing)).all())
     found += list((await session.scalars(waiting)).all())
     return found
+
+
+async def scope_of(session: AsyncSession, intent_id: str) -> tuple[str, bool] | None:
+    """The (merchant, livemode) an intent belongs to, by its id alone. Only for a caller that
+    proved it holds the intent's client secret (an HMAC of this very id): `access.py`."""
+    row = (
+        await session.execute(
+            select(PaymentIntent.merchant_id, PaymentIntent.livemode).where(
+                PaymentIntent.id == intent_id
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None

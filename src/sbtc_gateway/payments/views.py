@@ -22,7 +22,8 @@ def present(
     obj: dict[str, Any], cfg: PaymentSettings, *, publishable: bool = False
 ) -> dict[str, Any]:
     shown = dict(obj)
-    shown["client_secret"] = cfg.client_secret(obj["id"])
+    secret = cfg.client_secret(obj["id"])
+    shown["client_secret"] = secret
     next_action = obj.get("next_action")
     if (
         isinstance(next_action, dict)
@@ -30,6 +31,12 @@ def present(
         and obj.get("status") == Status.REQUIRES_ACTION
     ):
         shown["next_action"] = {**next_action, "sbtc_contract_call": _call(obj, cfg)}
+        redirect = next_action.get("redirect_to_url")
+        if isinstance(redirect, dict) and redirect.get("url"):
+            # The hosted checkout reads the client secret from its URL fragment, which a
+            # browser never sends to a server (ADR 0017): the link works as it is.
+            url = str(redirect["url"]).split("#", 1)[0] + "#" + secret
+            shown["next_action"]["redirect_to_url"] = {**redirect, "url": url}
     return publishable_view(shown) if publishable else shown
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
@@ -20,17 +20,17 @@ from sbtc_gateway.api.deprecation import DeprecationMiddleware
 from sbtc_gateway.api.metrics import MetricsMiddleware, forget_this_process, metrics_endpoint
 from sbtc_gateway.api.middleware import BrowserCORSMiddleware, StripeHeadersMiddleware
 from sbtc_gateway.api.ratelimit import RateLimitMiddleware
+from sbtc_gateway.api.reference import router as reference_router
 from sbtc_gateway.api.responses import error_response, json_response
-from sbtc_gateway.api.routing import checked_routes
+from sbtc_gateway.api.static import WebAssets, default_dist_dir, web_router
 from sbtc_gateway.api.tracing import setup_tracing
 from sbtc_gateway.config import Settings
 from sbtc_gateway.core import error_codes as codes
-from sbtc_gateway.core.errors import GatewayError
+from sbtc_gateway.core.errors import GatewayError, set_docs_base
 from sbtc_gateway.observability.metrics import count_database_failure
 from sbtc_gateway.runtime.container import build_gateway
 from sbtc_gateway.runtime.readiness import readiness
 from sbtc_gateway.runtime.routers import ROUTERS
-from sbtc_gateway.runtime.static import serve
 from sbtc_gateway.runtime.status import StatusPage, render_html
 from sbtc_gateway.runtime.watcher import default_network, run_watcher
 from sbtc_gateway.runtime.worker import run_worker
@@ -83,13 +83,17 @@ def create_app(
         version=__version__,
         description="A Stripe-compatible API for accepting sBTC on Stacks. Amounts are satoshis.",
         lifespan=lifespan,
-        docs_url="/docs",
+        # `/docs` is the bundled reference page (web/), offline: no Swagger UI from a CDN.
+        docs_url=None,
         redoc_url=None,
     )
+    set_docs_base(settings.base_url)
     _install_middleware(app, settings)
     tracer_provider = setup_tracing(app, exporter=span_exporter)  # outermost when on
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(reference_router)
+    app.include_router(web_router(WebAssets(settings.web_dist_dir or default_dist_dir())))
     _install_error_handlers(app)
     openapi.install(app)
 
@@ -162,7 +166,8 @@ def _install_operations_routes(app: FastAPI) -> None:
 
 
 def _install_public_pages(app: FastAPI, settings: Settings) -> None:
-    """The status page (`runtime/status.py`) and the static assets (`runtime/static.py`)."""
+    """The status page (`runtime/status.py`); the built web pages and `/static/` are
+    `api/static.py`'s."""
     page = StatusPage()
 
     @app.get("/status.json", tags=["Operations"], summary="Public status of each component")
@@ -173,15 +178,6 @@ def _install_public_pages(app: FastAPI, settings: Settings) -> None:
     async def status_html(request: Request) -> Response:
         body = await page.get(request.app.state.gateway)
         return HTMLResponse(render_html(body), headers={"Cache-Control": "no-cache"})
-
-    # the checked route class, as every router: NUL, lone surrogates, over-long paths are 400s
-    assets = APIRouter(route_class=checked_routes(path="path"))
-
-    @assets.get("/static/{path:path}", include_in_schema=False)
-    async def static(path: str, request: Request) -> Response:
-        return serve(settings.static_dir, path, request)
-
-    app.include_router(assets)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -202,7 +198,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 codes.METHOD_NOT_ALLOWED(method=request.method, path=request.url.path)
             )
         # Besides routing's 404/405, the framework raises only 400s here (FastAPI's "error
-        # parsing the body"): the gateway has no static files or framework auth.
+        # parsing the body"): static files (api/static.py) raise the catalogue's errors.
         return error_response(codes.REQUEST_INVALID(detail=exc.detail))
 
     @app.exception_handler(RequestValidationError)

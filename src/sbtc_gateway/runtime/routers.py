@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from sbtc_gateway.analytics.endpoints import router as analytics
 from sbtc_gateway.charges.endpoints import router as charges
+from sbtc_gateway.checkout.endpoints import router as checkout
 from sbtc_gateway.events.endpoints import router as events
 from sbtc_gateway.ledger.endpoints import router as balance_transactions
 from sbtc_gateway.merchants.endpoints import router as merchants
@@ -21,6 +22,7 @@ from sbtc_gateway.webhooks.endpoints import router as webhooks
 ROUTERS: tuple[APIRouter, ...] = (
     merchants,
     payments,
+    checkout,
     webhooks,
     refunds,
     charges,

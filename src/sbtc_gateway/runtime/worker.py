@@ -38,9 +38,46 @@ async def run_once(state: Gateway) -> dict[str, int]:
     async with state.sessions.begin() as session:
         pruned = await idempotency.prune(session, state.settings.idempotency_retention_seconds)
     calls = await _operator_calls(state)
+    calls["receipt_emails_sent"] = await send_receipts(state)
     if expired or pruned or any(calls.values()):
         log.info("periodic jobs", expired_intents=expired, pruned_idempotency_keys=pruned, **calls)
     return {"expired_intents": expired, "pruned_idempotency_keys": pruned, **calls}
+
+
+async def send_receipts(state: Gateway) -> int:
+    """With `SBTC_SMTP_URL`: receipt e-mails for new succeeded payments with a
+    `receipt_email` (receipts/service.py). Claimed in one transaction, sent after it commits,
+    each outcome recorded in its own."""
+    import smtplib
+
+    from sbtc_gateway.receipts import mailer
+    from sbtc_gateway.receipts import service as receipts
+
+    if state.settings.smtp_url is None:
+        return 0
+    target = mailer.SmtpTarget.parse(state.settings.smtp_url.get_secret_value())
+    base = state.settings.base_url
+
+    def receipt_url(intent_id: str) -> str:
+        return f"{base}/receipts/{intent_id}#{state.payments.client_secret(intent_id)}"
+
+    now = int(time.time())
+    async with state.sessions.begin() as session:
+        await receipts.scan(session, now=now)
+        claimed = await receipts.claim(session, now=now)
+    sent = 0
+    for item in claimed:
+        mail = receipts.message(item, sender=state.settings.smtp_from, receipt_url=receipt_url)
+        error: str | None = None
+        try:
+            await mailer.send(target, mail)
+            sent += 1
+        except (OSError, smtplib.SMTPException) as exc:  # retried later, with a backoff
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("receipt e-mail not sent", payment_intent=item.intent_id, error=error)
+        async with state.sessions.begin() as session:
+            await receipts.record(session, item.event_id, error, now=int(time.time()))
+    return sent
 
 
 async def _operator_calls(state: Gateway) -> dict[str, int]:
