@@ -25,7 +25,9 @@ from sbtc_gateway.chain import (
 )
 from sbtc_gateway.chain.clarity import ClarityValue
 
-PAY_FUNCTIONS = frozenset({"pay-signed-intent", "process-payment"})
+# The gateway's intents are paid with `pay-signed-intent` only: `process-payment` pays a
+# merchant's own on-chain intent, in another namespace of the contract, whatever its id.
+PAY_FUNCTIONS = frozenset({"pay-signed-intent"})
 REFUND_FUNCTION = "refund-payment"
 FEES_FUNCTION = "distribute-fees"
 # event_index of transaction-level facts: a mempool sighting and an abort of the same

@@ -216,6 +216,8 @@ def _mismatch(target: WatchTarget, pi: PaymentIntent, body: dict[str, Any]) -> s
         ("amount", body.get("amount"), pi.amount),
         ("fee", body.get("fee"), pi.application_fee_amount),
         ("token", body.get("token"), target.network.sbtc_token),
+        # paid through its signed terms (a merchant's own on-chain intent is another intent)
+        ("signed", body.get("signed", True), True),
     ]
     if CONTRACT_KEY in body:
         # the deployment its terms were signed for (a signature is valid on that one only)
