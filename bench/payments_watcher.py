@@ -95,16 +95,13 @@ async def _run(
     state = app.state.gateway
     accounts = {a["name"]: a for a in (await dn.get("/devnet/accounts")).json()}
     deployer = PrivateKey.from_hex(accounts["deployer"]["private_key"])
-    merchant_key = PrivateKey.from_hex(accounts["wallet_8"]["private_key"])
     payers = [PrivateKey.from_hex(accounts[f"wallet_{i}"]["private_key"]) for i in range(1, 8)]
     for p in payers:
         addr = p.address(DEVNET.single_sig_version)
         await dn.post("/devnet/faucet", json={"address": addr, "stx": 10**11, "sbtc": 10**11})
     gateway_key = PrivateKey.from_hex(state.settings.secret("gateway_signing_key"))
+    # the only set-up on chain: the merchant (wallet_8) needs none
     await chain_setup.set_gateway_key(api, DEVNET, CONTRACT, deployer, gateway_key.public_key)
-    await chain_setup.register_merchant(
-        api, DEVNET, CONTRACT, merchant_key, name="Bench", email="bench@example.com"
-    )
     await dn.post("/devnet/mine", json={"blocks": 1})
     body = (
         await gw.post(

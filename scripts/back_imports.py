@@ -33,6 +33,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "fees",
             "reconciliation",
             "webhooks",
+            "checkout",
+            "receipts",
             "watcher",
             "operator",
             "analytics",

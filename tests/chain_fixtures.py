@@ -1,7 +1,8 @@
 """The devnet fixtures and helpers the chain suites share (a plugin of tests/conftest.py).
 
-A devnet prepared once per run (`chain_env`: the gateway key set in the contract, a registered
-merchant wallet, a funded payer and a payer without sBTC), a watcher driven round by round
+A devnet prepared once per run (`chain_env`: the gateway key set in the contract, a merchant
+wallet (never registered on chain: the gateway's signature names it), a funded payer and a payer
+without sBTC), a watcher driven round by round
 (`watcher`), the official `stripe` SDK as the merchant (`shop`), and wallets played by
 `tests/js/pay_intent.mjs` (stacks.js) building transactions from `next_action.sbtc_contract_call`.
 """
@@ -30,13 +31,13 @@ from sbtc_gateway.chain import (
     DEVNET,
     PrivateKey,
     StacksApiClient,
-    principal,
 )
 from sbtc_gateway.chainstate import repository as watch_repo
 from sbtc_gateway.chainstate.models import ChainInboxEntry
 from sbtc_gateway.config import Settings
 from sbtc_gateway.db.engine import make_engine, make_sessionmaker
 from sbtc_gateway.events.models import Event
+from sbtc_gateway.payments.service import PaymentSettings
 from sbtc_gateway.watcher import setup as chain_setup
 from sbtc_gateway.watcher.runner import RoundResult, Watcher
 from sbtc_gateway.watcher.target import WatchTarget
@@ -76,6 +77,7 @@ class ChainEnv:
     poor_payer_key: str
     poor_payer: str
     merchant_key_hex: str
+    deployer_key_hex: str = ""
 
     def mine(self, blocks: int = 1) -> dict[str, Any]:
         response = httpx.post(f"{self.url}/devnet/mine", json={"blocks": blocks}, timeout=60)
@@ -144,9 +146,31 @@ async def chain_env(settings: Settings) -> ChainEnv:
     return await prepare_chain_env(settings.secret("gateway_signing_key"))
 
 
+async def set_gateway_key(url: str, gateway_signing_key: str) -> None:
+    """The gateway's key in a devnet's contract, as its deployer (the owner), mined: every
+    confirmation checks that the contract accepts the key before it hands out a call."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        accounts = {a["name"]: a for a in (await http.get("/devnet/accounts")).json()}
+        deployer = PrivateKey.from_hex(accounts["deployer"]["private_key"])
+        async with StacksApiClient(url, timeout=30) as client:
+            config = await client.call_read_only(CONTRACT, "get-config", [])
+            public_key = PrivateKey.from_hex(gateway_signing_key).public_key
+            if f"0x{public_key.hex()}" in repr(config):
+                return
+            sent = await chain_setup.set_gateway_key(client, DEVNET, CONTRACT, deployer, public_key)
+            deadline = time.monotonic() + DEADLINE
+            while time.monotonic() < deadline:
+                (await http.post("/devnet/mine", json={"blocks": 1})).raise_for_status()
+                info = await client.get_transaction(sent.txid)
+                if info.block_height is not None:
+                    assert info.status.value == "success", info.tx_result_repr
+                    return
+        raise AssertionError("set-gateway-key was not mined")
+
+
 async def prepare_chain_env(gateway_signing_key: str, url: str | None = None) -> ChainEnv:
     """Devnet set-up: the gateway's key in the contract (as the deployer, i.e. the owner), a
-    registered merchant wallet, a funded payer and a payer with no sBTC. (Also used by
+    merchant wallet, a funded payer and a payer with no sBTC. (Also used by
     tests/scripts/test_scaleout.py, whose gateway processes sign with the same key.) `url`: another
     devnet than the run's."""
     url = url or devnet_url()
@@ -166,6 +190,7 @@ async def prepare_chain_env(gateway_signing_key: str, url: str | None = None) ->
             poor_payer_key=accounts["wallet_5"]["private_key"],
             poor_payer=accounts["wallet_5"]["address"],
             merchant_key_hex=accounts["wallet_3"]["private_key"],
+            deployer_key_hex=accounts["deployer"]["private_key"],
         )
         await http.post("/devnet/faucet", json={"address": env.payer, "stx": 10**10, "sbtc": 10**9})
         await http.post("/devnet/faucet", json={"address": env.poor_payer, "stx": 10**10})
@@ -173,18 +198,10 @@ async def prepare_chain_env(gateway_signing_key: str, url: str | None = None) ->
         await http.post(
             "/devnet/faucet", json={"address": env.merchant, "stx": 10**10, "sbtc": 10**8}
         )
-    gateway_key = PrivateKey.from_hex(gateway_signing_key)
-    async with StacksApiClient(url, timeout=30) as client:
-        sent = await chain_setup.set_gateway_key(
-            client, DEVNET, CONTRACT, deployer, gateway_key.public_key
-        )
-        assert await _wait_tx(client, env, sent.txid) == "success"
-        reg = await chain_setup.register_merchant(
-            client, DEVNET, CONTRACT, merchant_key, name="E2E Shop", email="e2e@example.com"
-        )
-        await _wait_tx(client, env, reg.txid)  # (err u104) when already registered: fine
-        merchant = await client.call_read_only(CONTRACT, "get-merchant", [principal(env.merchant)])
-        assert "name" in repr(merchant)
+        # the fee recipient (the deployer) pays intents too: the fee it owes itself is held
+        deployer_address = accounts["deployer"]["address"]
+        await http.post("/devnet/faucet", json={"address": deployer_address, "sbtc": 10**8})
+    await set_gateway_key(url, gateway_signing_key)
     return env
 
 
@@ -265,15 +282,30 @@ def status_is(client: stripe.StripeClient, pi_id: str, *statuses: str) -> Callab
     return lambda: client.v1.payment_intents.retrieve(pi_id).status in statuses
 
 
-def new_intent(client: stripe.StripeClient, env: ChainEnv, amount: int = 25_000) -> Any:
+def new_intent(
+    client: stripe.StripeClient, env: ChainEnv, amount: int = 25_000, payer: str | None = None
+) -> Any:
     pi = client.v1.payment_intents.create(
         params={
             "amount": amount,
             "currency": "sbtc",
-            "payment_method_data": {"type": "sbtc", "sbtc": {"payer": env.payer}},
+            "payment_method_data": {"type": "sbtc", "sbtc": {"payer": payer or env.payer}},
         }
     )
     return client.v1.payment_intents.confirm(pi.id)
+
+
+def fee_settings() -> PaymentSettings:
+    """The test network's payment settings as the worker's fee scan reads them (its contract)."""
+    return PaymentSettings(
+        min_amount=1,
+        max_amount=10**9,
+        default_expiry_seconds=600,
+        test_network="devnet",
+        test_contract=CONTRACT,
+        live_contract=None,
+        checkout_base_url="http://gateway.test",
+    )
 
 
 async def events_for(sessions: async_sessionmaker[AsyncSession], pi_id: str) -> list[str]:

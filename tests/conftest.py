@@ -46,6 +46,8 @@ WEBHOOK_KEYS = "new:" + "BgYG" * 10 + "BgY=,old:" + "AQEB" * 10 + "AQE="
 _DEVNET: DevnetProcess | None = None
 # One RSA key for the whole run (generating one per app would cost CPU for nothing).
 TEST_JWT_KEY = generate_private_key_pem()
+# The key every test gateway signs payment terms with (the run's devnet contract accepts it).
+TEST_SIGNING_KEY = "11" * 32
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,14 +57,20 @@ def pytest_configure(config: pytest.Config) -> None:
     `STACKS_DEVNET_URL` reads see it because this runs before test modules are imported.
     """
     global _DEVNET
-    if os.environ.get("STACKS_DEVNET_URL") or os.environ.get("SBTC_TEST_NO_DEVNET"):
+    if os.environ.get("SBTC_TEST_NO_DEVNET"):
         return
-    if devnet_available() is not None:
-        if IN_CI:
-            raise pytest.UsageError(f"the devnet is required in CI: {devnet_available()}")
-        return
-    _DEVNET = DevnetProcess(port=0, block_time_ms=0, burn_block_time_ms=0).start()
-    os.environ["STACKS_DEVNET_URL"] = _DEVNET.url
+    if not os.environ.get("STACKS_DEVNET_URL"):
+        if devnet_available() is not None:
+            if IN_CI:
+                raise pytest.UsageError(f"the devnet is required in CI: {devnet_available()}")
+            return
+        _DEVNET = DevnetProcess(port=0, block_time_ms=0, burn_block_time_ms=0).start()
+        os.environ["STACKS_DEVNET_URL"] = _DEVNET.url
+    # Every confirmation checks that the contract accepts the gateway's key: the run's gateways
+    # all sign with TEST_SIGNING_KEY (make_settings), so set it once.
+    from tests.chain_fixtures import set_gateway_key
+
+    asyncio.run(set_gateway_key(os.environ["STACKS_DEVNET_URL"], TEST_SIGNING_KEY))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -151,7 +159,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "database_url": database_url,
         "data_dir": data_dir,
         "api_key_secret": SecretStr("test-api-key-secret-" + "x" * 32),
-        "gateway_signing_key": SecretStr("11" * 32),
+        "gateway_signing_key": SecretStr(TEST_SIGNING_KEY),
         "encryption_keys": SecretStr(WEBHOOK_KEYS),
         "jwt_private_key": SecretStr(TEST_JWT_KEY),
         "webhook_timeout_seconds": 2.0,
@@ -390,3 +398,28 @@ async def make_instance() -> AsyncIterator[Any]:
 
     async with stack:
         yield make
+
+
+def stand_in_for_mainnet(app: Any) -> None:
+    """Live-mode tests read mainnet's tip from the run's devnet; the live contract is not
+    deployed there, so its facts (not paused, this gateway's key, nobody suspended) are
+    answered here for mainnet. Nothing is ever paid on it."""
+    from sbtc_gateway.chain import PrivateKey
+    from sbtc_gateway.payments.onchain import ContractFacts
+
+    tips = app.state.gateway.payments.tips
+    facts = ContractFacts(
+        paused=False,
+        gateway_key=PrivateKey.from_hex(TEST_SIGNING_KEY).public_key,
+        previous_key=None,
+        previous_key_until=0,
+    )
+    contract, suspended = tips.contract, tips.suspended
+
+    async def contract_facts(network: str, contract_id: str) -> ContractFacts:
+        return facts if network == "mainnet" else await contract(network, contract_id)
+
+    async def is_suspended(network: str, contract_id: str, payee: str) -> bool:
+        return False if network == "mainnet" else await suspended(network, contract_id, payee)
+
+    tips.contract, tips.suspended = contract_facts, is_suspended

@@ -40,6 +40,7 @@ EXCEPTIONS = {
     "runtime/test_replicas.py": "two app instances (replicas) on one Redis",
     "runtime/test_processes.py": "metrics of real `api --workers 2` and `watcher` processes",
     "watcher/test_devnet.py": "payments end to end on the devnet, paid by a stacks.js wallet",
+    "watcher/test_upgrade.py": "a contract upgrade: the watcher follows both, on its own devnet",
     "watcher/test_scenarios.py": "the money scenarios, on the fake chain and on the devnet",
 }
 # The top level: suites that cut across packages (each says so in its docstring).

@@ -13,7 +13,7 @@ import pytest_asyncio
 from sbtc_gateway.config import Settings
 from sbtc_gateway.merchants import service as merchants
 from sbtc_gateway.runtime.app import create_app
-from tests.conftest import MAINNET_ADDRESS, make_settings, sign_up
+from tests.conftest import MAINNET_ADDRESS, make_settings, sign_up, stand_in_for_mainnet
 
 LIVE_CONTRACT = f"{MAINNET_ADDRESS}.sbtc-payment-gateway"
 
@@ -28,6 +28,7 @@ async def live_client(settings: Settings) -> AsyncIterator[tuple[Any, httpx.Asyn
     )
     app = create_app(live)
     async with app.router.lifespan_context(app):
+        stand_in_for_mainnet(app)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
             yield app, c

@@ -3,6 +3,9 @@
 // Clarinet SDK (the same cost functions as the node). Prints a table and, with --json, JSON.
 //   cd contracts && node bench/cost.mjs [--json]
 // The payment figures include the sBTC token's own work (two `transfer`s, one `get-balance`).
+// Fee custody (ADR 0100): a payment's fee goes straight to the fee recipient; it is held by the
+// contract (and paid out by a `distribute-fees` transaction of its own) only when the payer is
+// the fee recipient. The last lines compare the two per paid intent.
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,6 +49,7 @@ function termsHash(t) {
     fee: Cl.uint(t.fee),
     "intent-id": Cl.stringAscii(t.id),
     merchant: Cl.principal(merchant),
+    token: Cl.principal(SBTC),
   });
   return createHash("sha256").update(Buffer.from(Cl.serialize(cv), "hex")).digest();
 }
@@ -57,6 +61,7 @@ function sign(hash) {
 
 simnet.mintFT(`${SBTC}.sbtc-token`, customer, 100_000_000n);
 simnet.mintFT(`${SBTC}.sbtc-token`, merchant, 100_000_000n);
+simnet.mintFT(`${SBTC}.sbtc-token`, owner, 100_000_000n);
 measure("set-gateway-key", "set-gateway-key", [Cl.buffer(pub)], owner);
 measure(
   "register-merchant",
@@ -78,8 +83,12 @@ const pay = (id, amount, fee) => {
     Cl.buffer(sign(termsHash(t))),
   ];
 };
+// warm-up (first payment to this merchant and recipient: creates their balance entries)
+simnet.callPublicFn(C, "pay-signed-intent", pay("pi_01JBENCH0000000000000000000000", 2_500_000n, 25_000n), customer);
 measure("pay-signed-intent (fee > 0)", "pay-signed-intent", pay("pi_01JBENCH0000000000000000000001", 2_500_000n, 25_000n), customer);
 measure("pay-signed-intent (fee = 0)", "pay-signed-intent", pay("pi_01JBENCH0000000000000000000002", 2_500_000n, 0n), customer);
+// the payer is the fee recipient (the deployer): the fee is held
+measure("pay-signed-intent (fee held)", "pay-signed-intent", pay("pi_01JBENCH0000000000000000000004", 2_500_000n, 25_000n), owner);
 measure(
   "create-payment-intent",
   "create-payment-intent",
@@ -91,9 +100,16 @@ measure(
   ],
   merchant,
 );
-measure("process-payment", "process-payment", [token, Cl.stringAscii("pi_01JBENCH0000000000000000000003")], customer);
+measure("process-payment", "process-payment", [token, Cl.principal(merchant), Cl.stringAscii("pi_01JBENCH0000000000000000000003"), Cl.uint(2_500_000)], customer);
 measure("refund-payment (partial)", "refund-payment", [token, Cl.stringAscii("pi_01JBENCH0000000000000000000001"), Cl.uint(1_000_000)], merchant);
-measure("distribute-fees", "distribute-fees", [token, Cl.stringAscii("pi_01JBENCH0000000000000000000001")], owner);
+measure("distribute-fees (held fee)", "distribute-fees", [token, Cl.stringAscii("pi_01JBENCH0000000000000000000004")], customer);
+
+// Per paid intent with a fee: straight to the recipient (one transaction) vs held and paid
+// out (two transactions: the payment, then distribute-fees).
+const row = (label) => rows.find((r) => r.label === label);
+const add = (a, b) => Object.fromEntries(["runtime", "readCount", "readLength", "writeCount", "writeLength"].map((k) => [k, a[k] + b[k]]));
+rows.push({ label: "per intent: fee direct (1 tx)", ...add(row("pay-signed-intent (fee > 0)"), { runtime: 0, readCount: 0, readLength: 0, writeCount: 0, writeLength: 0 }), limit: rows[0].limit });
+rows.push({ label: "per intent: held + distribute (2 tx)", ...add(row("pay-signed-intent (fee held)"), row("distribute-fees (held fee)")), limit: rows[0].limit });
 
 const limit = rows[0].limit;
 const pct = (v, l) => ((100 * v) / l).toFixed(4) + "%";

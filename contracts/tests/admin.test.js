@@ -10,11 +10,17 @@ import {
   mintSbtc,
   setGatewayKey,
   registerMerchant,
+  tokenCV,
   terms,
   paySigned,
   getConfig,
   printEvents,
   deployFakeToken,
+  afterDelay,
+  switchToken,
+  contractId,
+  sbtcBalance,
+  CHANGE_DELAY,
 } from "./helpers.js";
 
 let A;
@@ -24,6 +30,7 @@ beforeEach(() => {
 
 const adminCalls = () => [
   ["set-gateway-key", [Cl.buffer(GATEWAY_PUB)]],
+  ["rotate-gateway-key", [Cl.buffer(OTHER_PUB), Cl.uint(10)]],
   ["set-fee-recipient", [Cl.principal(A.stranger)]],
   ["set-fee-bps", [Cl.uint(50)]],
   ["set-fee-cap", [Cl.uint(500)]],
@@ -36,6 +43,7 @@ const adminCalls = () => [
   ["transfer-ownership", [Cl.principal(A.stranger)]],
   ["cancel-ownership-transfer", []],
 ];
+const recoverArgs = () => [tokenCV(), Cl.uint(1), Cl.principal(A.stranger)];
 
 describe("admin functions by non-admins", () => {
   it("every admin function answers ERR-NOT-OWNER to a non-owner and changes nothing", () => {
@@ -47,26 +55,53 @@ describe("admin functions by non-admins", () => {
         expect(res.result, `${fn} by ${who}`).toBeErr(Cl.uint(ERR.NOT_OWNER));
         expect(printEvents(res)).toEqual([]);
       }
+      expect(call("recover-stray", recoverArgs(), who).result).toBeErr(Cl.uint(ERR.NOT_OWNER));
     }
     expect(getConfig()).toEqual(before);
   });
 
   it("every admin function works for the owner and prints its event", () => {
     registerMerchant(A.merchant);
+    // the block each call executes in (one call per block)
+    const at = (i) => BigInt(simnet.blockHeight + 1 + i);
+    const effective = (i) => at(i) + BigInt(CHANGE_DELAY);
     const expected = {
       "set-gateway-key": {
         event: "gateway-key-rotated",
         "old-key": "00".repeat(33),
         "new-key": GATEWAY_PUB.toString("hex"),
+        "old-key-valid-until": at(0),
+      },
+      "rotate-gateway-key": {
+        event: "gateway-key-rotated",
+        "old-key": GATEWAY_PUB.toString("hex"),
+        "new-key": OTHER_PUB.toString("hex"),
+        "old-key-valid-until": at(1) + 10n,
       },
       "set-fee-recipient": {
         event: "fee-recipient-changed",
         "old-recipient": A.deployer,
         "new-recipient": A.stranger,
+        "effective-at": effective(2),
       },
-      "set-fee-bps": { event: "fee-rate-changed", "old-bps": 100n, "new-bps": 50n },
-      "set-fee-cap": { event: "fee-cap-changed", "old-bps": 1000n, "new-bps": 500n },
-      "set-sbtc-token": { event: "token-changed", "old-token": SBTC, "new-token": A.stranger },
+      "set-fee-bps": {
+        event: "fee-rate-changed",
+        "old-bps": 100n,
+        "new-bps": 50n,
+        "effective-at": effective(3),
+      },
+      "set-fee-cap": {
+        event: "fee-cap-changed",
+        "old-bps": 1000n,
+        "new-bps": 500n,
+        "effective-at": effective(4),
+      },
+      "set-sbtc-token": {
+        event: "token-changed",
+        "old-token": SBTC,
+        "new-token": A.stranger,
+        "effective-at": effective(5),
+      },
       pause: { event: "paused", by: A.deployer },
       unpause: { event: "unpaused", by: A.deployer },
       "suspend-merchant": { event: "merchant-suspended", merchant: A.merchant, by: A.deployer },
@@ -92,8 +127,11 @@ describe("admin functions by non-admins", () => {
       expect(res.result, fn).toBeOk(Cl.bool(true));
       expect(printEvents(res), fn).toEqual([expected[fn]]);
     }
+    // announced changes are in force after the delay
+    expect(getConfig()["fee-recipient"]).toBe(A.deployer);
+    afterDelay();
     const c = getConfig();
-    expect(c["gateway-pubkey"]).toBe(GATEWAY_PUB.toString("hex"));
+    expect(c["gateway-pubkey"]).toBe(OTHER_PUB.toString("hex"));
     expect(c["fee-recipient"]).toBe(A.stranger);
     expect(c["fee-bps"]).toBe(50n);
     expect(c["fee-cap-bps"]).toBe(500n);
@@ -152,15 +190,17 @@ describe("fee settings", () => {
 });
 
 describe("token setting", () => {
-  it("after switching the token, only the new token is accepted", () => {
+  it("after a switch and its grace, only the new token is accepted", () => {
     setGatewayKey();
-    registerMerchant(A.merchant);
     const fake = deployFakeToken("other-sbtc");
     simnet.callPublicFn(fake, "mint", [Cl.uint(1_000_000), Cl.principal(A.customer)], A.customer);
     mintSbtc(A.customer, 1_000_000n);
-    expect(call("set-sbtc-token", [Cl.principal(fake)], A.deployer).result).toBeOk(Cl.bool(true));
+    switchToken(fake);
+    simnet.mineEmptyBlocks(CHANGE_DELAY);
     expect(paySigned(terms(), A.customer).result).toBeErr(Cl.uint(ERR.WRONG_TOKEN));
-    expect(paySigned(terms(), A.customer, { token: fake }).result).toBeOk(Cl.bool(true));
+    expect(paySigned(terms({ token: fake }), A.customer, { token: fake }).result).toBeOk(
+      Cl.bool(true),
+    );
   });
 });
 
@@ -183,13 +223,28 @@ describe("pause", () => {
 });
 
 describe("merchant suspension", () => {
-  it("unknown merchant: ERR-MERCHANT-NOT-FOUND", () => {
-    expect(call("suspend-merchant", [Cl.principal(A.stranger)], A.deployer).result).toBeErr(
-      Cl.uint(ERR.MERCHANT_NOT_FOUND),
-    );
-    expect(call("reinstate-merchant", [Cl.principal(A.stranger)], A.deployer).result).toBeErr(
-      Cl.uint(ERR.MERCHANT_NOT_FOUND),
-    );
+  it("the deny list takes any principal, registered or not, and is idempotent", () => {
+    for (let i = 0; i < 2; i++) {
+      expect(call("suspend-merchant", [Cl.principal(A.stranger)], A.deployer).result).toBeOk(
+        Cl.bool(true),
+      );
+    }
+    for (let i = 0; i < 2; i++) {
+      expect(call("reinstate-merchant", [Cl.principal(A.stranger)], A.deployer).result).toBeOk(
+        Cl.bool(true),
+      );
+    }
+  });
+});
+
+describe("recover-stray", () => {
+  it("a zero amount and more than the stray balance are refused", () => {
+    mintSbtc(A.customer, 100n);
+    simnet.callPublicFn(SBTC, "transfer", [Cl.uint(100), Cl.principal(A.customer), Cl.principal(contractId()), Cl.none()], A.customer);
+    expect(call("recover-stray", [tokenCV(), Cl.uint(0), Cl.principal(A.customer)], A.deployer).result).toBeErr(Cl.uint(ERR.INVALID_AMOUNT));
+    expect(call("recover-stray", [tokenCV(), Cl.uint(101), Cl.principal(A.customer)], A.deployer).result).toBeErr(Cl.uint(ERR.STRAY_EXCEEDS));
+    expect(call("recover-stray", [tokenCV(), Cl.uint(100), Cl.principal(A.customer)], A.deployer).result).toBeOk(Cl.uint(100));
+    expect(sbtcBalance(contractId())).toBe(0n);
   });
 });
 

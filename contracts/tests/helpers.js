@@ -39,7 +39,19 @@ export const ERR = {
   INVALID_REFUND: 125,
   NOT_PENDING: 126,
   FEE_TRANSFER: 127,
+  TERMS_MISMATCH: 128,
+  PROXY_CALL: 129,
+  TOKEN_IN_GRACE: 130,
+  STRAY_EXCEEDS: 131,
+  OVERLAP_TOO_LONG: 132,
+  INVALID_RECIPIENT: 133,
 };
+
+// Blocks between the announcement of an owner change (token, fee recipient, fee rate, fee cap)
+// and the height from which it is in force; also how long a replaced token stays accepted.
+export const CHANGE_DELAY = 4320;
+// The longest overlap a planned gateway key rotation may give the old key.
+export const MAX_KEY_OVERLAP = 4320;
 
 // Fixed test keys (never used anywhere real).
 export const GATEWAY_PRIV = Buffer.from(
@@ -118,6 +130,7 @@ export function termsBytes(t) {
     fee: serUint(t.fee),
     "intent-id": serAscii(t.intentId),
     merchant: serPrincipal(t.merchant),
+    token: serPrincipal(t.token ?? SBTC),
   });
 }
 
@@ -165,8 +178,9 @@ export function sbtcBalanceViaToken(who) {
   return BigInt(cvToValue(r.result).value);
 }
 
+// Fees the contract holds in sBTC (only fees of payers that are the fee recipient).
 export function feesPending() {
-  return plain(simnet.getDataVar(CONTRACT, "fees-pending"));
+  return plain(ro("get-fees-held", [Cl.principal(SBTC)]));
 }
 
 export function setGatewayKey(key = GATEWAY_PUB) {
@@ -223,21 +237,77 @@ export function createIntent(merchant, id, amount, expiresAt, description = null
   );
 }
 
-export function processPayment(id, payer, token = SBTC) {
-  return call("process-payment", [tokenCV(token), Cl.stringAscii(id)], payer);
+// A merchant's on-chain intent is paid by naming its merchant, id and amount: the payer
+// says whom it pays and how much, so a look-alike intent of someone else cannot take it.
+export function processPayment(merchant, id, amount, payer, token = SBTC) {
+  return call(
+    "process-payment",
+    [tokenCV(token), Cl.principal(merchant), Cl.stringAscii(id), Cl.uint(amount)],
+    payer,
+  );
 }
 
+// Refund of a gateway-signed intent (by its merchant).
 export function refund(id, amount, sender, token = SBTC) {
   return call("refund-payment", [tokenCV(token), Cl.stringAscii(id), Cl.uint(amount)], sender);
+}
+
+// Refund of the sender's own on-chain intent.
+export function refundOnchain(id, amount, sender, token = SBTC) {
+  return call(
+    "refund-onchain-payment",
+    [tokenCV(token), Cl.stringAscii(id), Cl.uint(amount)],
+    sender,
+  );
 }
 
 export function distributeFees(id, sender, token = SBTC) {
   return call("distribute-fees", [tokenCV(token), Cl.stringAscii(id)], sender);
 }
 
+export function distributeOnchainFees(merchant, id, sender, token = SBTC) {
+  return call(
+    "distribute-onchain-fees",
+    [tokenCV(token), Cl.principal(merchant), Cl.stringAscii(id)],
+    sender,
+  );
+}
+
+export function cancelIntent(merchant, id, sender) {
+  return call("cancel-payment-intent", [Cl.principal(merchant), Cl.stringAscii(id)], sender);
+}
+
+// A gateway-signed intent's record (paid, refunded or revoked), or null.
 export function getIntent(id) {
-  const r = ro("get-payment-intent", [Cl.stringAscii(id)]);
+  const r = ro("get-signed-intent", [Cl.stringAscii(id)]);
   return r.type === "none" ? null : plain(r.value);
+}
+
+// A merchant's on-chain intent, or null.
+export function getOnchainIntent(merchant, id) {
+  const r = ro("get-payment-intent", [Cl.principal(merchant), Cl.stringAscii(id)]);
+  return r.type === "none" ? null : plain(r.value);
+}
+
+// What a payee was paid through the contract (registered or not).
+export function merchantTotals(who) {
+  return plain(ro("get-merchant-totals", [Cl.principal(who)]));
+}
+
+export function feesHeld(token = SBTC) {
+  return plain(ro("get-fees-held", [Cl.principal(token)]));
+}
+
+// Mine until an owner change announced now is in force (the announcing call is one block).
+export function afterDelay() {
+  simnet.mineEmptyBlocks(CHANGE_DELAY);
+}
+
+// Switch the accepted token: announce, then wait for the delay.
+export function switchToken(token) {
+  const r = call("set-sbtc-token", [Cl.principal(token)], simnet.deployer);
+  if (r.result.type !== "ok") throw new Error(`set-sbtc-token failed: ${JSON.stringify(r.result)}`);
+  afterDelay();
 }
 
 export function getConfig() {
@@ -327,3 +397,17 @@ export function deployFakeToken(name = "fake-sbtc", source = FAKE_TOKEN_SOURCE) 
   if (r.result.type !== "true") throw new Error(`deploy fake token failed: ${JSON.stringify(r.result)}`);
   return `${simnet.deployer}.${name}`;
 }
+
+// A token whose `transfer` calls back into the gateway in the middle of a payment (a transfer
+// hook) and records what it saw of the intent named with `set-watch`: the gateway must have
+// written its state before it called out.
+export const HOOKED_TOKEN_SOURCE = FAKE_TOKEN_SOURCE.replace(
+  "(ft-transfer? sbtc-token amount sender recipient)))",
+  `(var-set seen (unwrap-panic (as-max-len? (append (var-get seen) (contract-call? .sbtc-payment-gateway get-signed-intent-status (var-get watch))) u10)))
+    (ft-transfer? sbtc-token amount sender recipient)))`,
+) +
+  `(define-data-var watch (string-ascii 36) "")
+(define-data-var seen (list 10 (string-ascii 20)) (list))
+(define-public (set-watch (id (string-ascii 36))) (ok (var-set watch id)))
+(define-read-only (get-seen) (var-get seen))
+`;

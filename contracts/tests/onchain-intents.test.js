@@ -3,6 +3,7 @@ import { Cl } from "@stacks/transactions";
 import {
   ERR,
   SBTC,
+  CHANGE_DELAY,
   SBTC_ASSET,
   accounts,
   contractId,
@@ -13,7 +14,9 @@ import {
   registerMerchant,
   createIntent,
   processPayment,
-  getIntent,
+  cancelIntent,
+  getOnchainIntent,
+  afterDelay,
   printEvents,
   ftTransfers,
   deployFakeToken,
@@ -89,7 +92,7 @@ describe("create-payment-intent", () => {
     const res = createIntent(A.merchant, "pi_chain_1", 25_000, exp, "Two coffees ☕");
     expect(res.result).toBeOk(Cl.tuple({ fee: Cl.uint(250) }));
     const h = BigInt(simnet.blockHeight);
-    expect(getIntent("pi_chain_1")).toEqual({
+    expect(getOnchainIntent(A.merchant, "pi_chain_1")).toEqual({
       merchant: A.merchant,
       amount: 25_000n,
       fee: 250n,
@@ -98,7 +101,10 @@ describe("create-payment-intent", () => {
       "created-at": h,
       "expires-at": BigInt(exp),
       signed: false,
+      token: SBTC,
       refunded: 0n,
+      "fee-recipient": null,
+      "fee-held": false,
       "fee-distributed": false,
       "paid-at": null,
     });
@@ -111,22 +117,23 @@ describe("create-payment-intent", () => {
         fee: 250n,
         "expires-at": BigInt(exp),
         description: "Two coffees ☕",
+        token: SBTC,
         block: h,
       },
     ]);
-    expect(ro("get-intent-status", [Cl.stringAscii("pi_chain_1")])).toStrictEqual(
+    expect(ro("get-intent-status", [Cl.principal(A.merchant), Cl.stringAscii("pi_chain_1")])).toStrictEqual(
       Cl.stringAscii("pending"),
     );
   });
 
-  it("nobody can overwrite an existing intent (same merchant or another)", () => {
+  it("nobody can overwrite an existing intent; another merchant's id is its own intent", () => {
     registerMerchant(A.merchant2);
     const exp = simnet.blockHeight + 10;
     createIntent(A.merchant, "pi_x", 1000, exp);
     expect(createIntent(A.merchant, "pi_x", 5, exp).result).toBeErr(Cl.uint(ERR.INTENT_EXISTS));
-    expect(createIntent(A.merchant2, "pi_x", 5, exp).result).toBeErr(Cl.uint(ERR.INTENT_EXISTS));
-    expect(getIntent("pi_x").amount).toBe(1000n);
-    expect(getIntent("pi_x").merchant).toBe(A.merchant);
+    expect(createIntent(A.merchant2, "pi_x", 5, exp).result).toBeOk(Cl.tuple({ fee: Cl.uint(0) }));
+    expect(getOnchainIntent(A.merchant, "pi_x").amount).toBe(1000n);
+    expect(getOnchainIntent(A.merchant2, "pi_x").amount).toBe(5n);
   });
 
   it("error codes: not a merchant, suspended, zero amount, empty id, past expiry, paused", () => {
@@ -153,7 +160,6 @@ describe("create-payment-intent", () => {
   });
 
   it("fee rounding: amount * bps / 10000 rounded down", () => {
-    const exp = simnet.blockHeight + 1000;
     const cases = [
       // [bps, amount, fee]
       [100, 1, 0],
@@ -176,7 +182,9 @@ describe("create-payment-intent", () => {
     let i = 0;
     for (const [bps, amount, fee] of cases) {
       expect(call("set-fee-bps", [Cl.uint(bps)], A.deployer).result).toBeOk(Cl.bool(true));
+      afterDelay();
       expect(ro("calculate-fee", [Cl.uint(amount)])).toStrictEqual(Cl.uint(fee));
+      const exp = simnet.blockHeight + 1000;
       expect(createIntent(A.merchant, `pi_r${i++}`, amount, exp).result).toBeOk(
         Cl.tuple({ fee: Cl.uint(fee) }),
       );
@@ -192,23 +200,25 @@ describe("process-payment", () => {
     createIntent(A.merchant, "pi_c", 50_000, exp);
   });
 
-  it("pays: amount - fee to the merchant, fee to the contract, intent paid, event printed", () => {
+  it("pays: amount - fee to the merchant, fee to the fee recipient, intent paid, event printed", () => {
     const before = {
       c: sbtcBalance(A.customer),
       m: sbtcBalance(A.merchant),
+      r: sbtcBalance(A.deployer),
       k: sbtcBalance(contractId()),
     };
-    const res = processPayment("pi_c", A.customer);
+    const res = processPayment(A.merchant, "pi_c", 50_000, A.customer);
     expect(res.result).toBeOk(Cl.bool(true));
     expect(sbtcBalance(A.customer)).toBe(before.c - 50_000n);
     expect(sbtcBalance(A.merchant)).toBe(before.m + 49_500n);
-    expect(sbtcBalance(contractId())).toBe(before.k + 500n);
+    expect(sbtcBalance(A.deployer)).toBe(before.r + 500n);
+    expect(sbtcBalance(contractId())).toBe(before.k);
     expect(ftTransfers(res)).toEqual([
       { asset: SBTC_ASSET, sender: A.customer, recipient: A.merchant, amount: 49_500n },
-      { asset: SBTC_ASSET, sender: A.customer, recipient: contractId(), amount: 500n },
+      { asset: SBTC_ASSET, sender: A.customer, recipient: A.deployer, amount: 500n },
     ]);
     const h = BigInt(simnet.blockHeight);
-    const intent = getIntent("pi_c");
+    const intent = getOnchainIntent(A.merchant, "pi_c");
     expect(intent.status).toBe("paid");
     expect(intent.customer).toBe(A.customer);
     expect(intent["paid-at"]).toBe(h);
@@ -224,96 +234,103 @@ describe("process-payment", () => {
         "merchant-amount": 49_500n,
         signed: false,
         token: SBTC,
+        "fee-recipient": A.deployer,
+        "fee-held": false,
         block: h,
       },
     ]);
   });
 
   it("the fee fixed at creation is charged even if the rate changes later", () => {
+    createIntent(A.merchant, "pi_long", 50_000, simnet.blockHeight + 3 * CHANGE_DELAY);
     call("set-fee-bps", [Cl.uint(1000)], A.deployer);
-    const res = processPayment("pi_c", A.customer);
+    afterDelay();
+    const res = processPayment(A.merchant, "pi_long", 50_000, A.customer);
     expect(res.result).toBeOk(Cl.bool(true));
     expect(printEvents(res)[0].fee).toBe(500n);
   });
 
-  it("a fee cap lowered after creation applies: ERR-INVALID-FEE", () => {
-    // pi_c: amount 50_000, fee 500 (100 bps)
+  it("a fee cap lowered after creation applies once in force: ERR-INVALID-FEE", () => {
+    // amount 50_000, fee 500 (100 bps)
+    createIntent(A.merchant, "pi_long", 50_000, simnet.blockHeight + 3 * CHANGE_DELAY);
     call("set-fee-bps", [Cl.uint(10)], A.deployer);
     expect(call("set-fee-cap", [Cl.uint(99)], A.deployer).result).toBeOk(Cl.bool(true));
-    expect(processPayment("pi_c", A.customer).result).toBeErr(Cl.uint(ERR.INVALID_FEE));
+    afterDelay();
+    expect(processPayment(A.merchant, "pi_long", 50_000, A.customer).result).toBeErr(Cl.uint(ERR.INVALID_FEE));
     expect(call("set-fee-cap", [Cl.uint(100)], A.deployer).result).toBeOk(Cl.bool(true));
-    expect(processPayment("pi_c", A.customer).result).toBeOk(Cl.bool(true));
+    afterDelay();
+    expect(processPayment(A.merchant, "pi_long", 50_000, A.customer).result).toBeOk(Cl.bool(true));
   });
 
   it("pay twice fails with ERR-ALREADY-PAID", () => {
-    expect(processPayment("pi_c", A.customer).result).toBeOk(Cl.bool(true));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.customer).result).toBeOk(Cl.bool(true));
     mintSbtc(A.customer2, 1_000_000n);
-    expect(processPayment("pi_c", A.customer).result).toBeErr(Cl.uint(ERR.ALREADY_PAID));
-    expect(processPayment("pi_c", A.customer2).result).toBeErr(Cl.uint(ERR.ALREADY_PAID));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.customer).result).toBeErr(Cl.uint(ERR.ALREADY_PAID));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.customer2).result).toBeErr(Cl.uint(ERR.ALREADY_PAID));
   });
 
   it("unknown intent", () => {
-    expect(processPayment("pi_nope", A.customer).result).toBeErr(Cl.uint(ERR.INTENT_NOT_FOUND));
+    expect(processPayment(A.merchant, "pi_nope", 1, A.customer).result).toBeErr(Cl.uint(ERR.INTENT_NOT_FOUND));
   });
 
   it("wrong token", () => {
     const fake = deployFakeToken();
-    expect(processPayment("pi_c", A.customer, fake).result).toBeErr(Cl.uint(ERR.WRONG_TOKEN));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.customer, fake).result).toBeErr(Cl.uint(ERR.WRONG_TOKEN));
   });
 
   it("expiry boundary: payable in block expires-at - 1, not in block expires-at", () => {
     // a call made now executes in block simnet.blockHeight + 1
     simnet.mineEmptyBlocks(exp - simnet.blockHeight - 2);
     expect(simnet.blockHeight + 1).toBe(exp - 1);
-    expect(processPayment("pi_c", A.customer).result).toBeOk(Cl.bool(true));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.customer).result).toBeOk(Cl.bool(true));
 
     const h0 = simnet.blockHeight;
     createIntent(A.merchant, "pi_d", 1000, h0 + 3); // executes in block h0 + 1
     simnet.mineEmptyBlocks(1); // tip h0 + 2: the next call executes in block h0 + 3
-    expect(ro("get-intent-status", [Cl.stringAscii("pi_d")])).toStrictEqual(
+    expect(ro("get-intent-status", [Cl.principal(A.merchant), Cl.stringAscii("pi_d")])).toStrictEqual(
       Cl.stringAscii("pending"),
     );
-    expect(processPayment("pi_d", A.customer).result).toBeErr(Cl.uint(ERR.EXPIRED));
-    expect(ro("get-intent-status", [Cl.stringAscii("pi_d")])).toStrictEqual(
+    expect(processPayment(A.merchant, "pi_d", 1000, A.customer).result).toBeErr(Cl.uint(ERR.EXPIRED));
+    expect(ro("get-intent-status", [Cl.principal(A.merchant), Cl.stringAscii("pi_d")])).toStrictEqual(
       Cl.stringAscii("expired"),
     );
   });
 
   it("cancelled intent fails with ERR-CANCELLED", () => {
-    expect(call("cancel-payment-intent", [Cl.stringAscii("pi_c")], A.merchant).result).toBeOk(
+    expect(cancelIntent(A.merchant, "pi_c", A.merchant).result).toBeOk(
       Cl.bool(true),
     );
-    expect(processPayment("pi_c", A.customer).result).toBeErr(Cl.uint(ERR.CANCELLED));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.customer).result).toBeErr(Cl.uint(ERR.CANCELLED));
   });
 
   it("suspended merchant fails with ERR-MERCHANT-INACTIVE", () => {
     call("suspend-merchant", [Cl.principal(A.merchant)], A.deployer);
-    expect(processPayment("pi_c", A.customer).result).toBeErr(Cl.uint(ERR.MERCHANT_INACTIVE));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.customer).result).toBeErr(Cl.uint(ERR.MERCHANT_INACTIVE));
   });
 
   it("underpaid (balance below amount) fails with ERR-UNDERPAID", () => {
     mintSbtc(A.stranger, 49_999n);
-    expect(processPayment("pi_c", A.stranger).result).toBeErr(Cl.uint(ERR.UNDERPAID));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.stranger).result).toBeErr(Cl.uint(ERR.UNDERPAID));
     expect(sbtcBalance(A.stranger)).toBe(49_999n);
     mintSbtc(A.stranger, 1n);
-    expect(processPayment("pi_c", A.stranger).result).toBeOk(Cl.bool(true));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.stranger).result).toBeOk(Cl.bool(true));
     expect(sbtcBalance(A.stranger)).toBe(0n);
   });
 
   it("the merchant cannot pay its own intent", () => {
     mintSbtc(A.merchant, 100_000n);
-    expect(processPayment("pi_c", A.merchant).result).toBeErr(Cl.uint(ERR.SELF_PAYMENT));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.merchant).result).toBeErr(Cl.uint(ERR.SELF_PAYMENT));
   });
 
   it("paused", () => {
     call("pause", [], A.deployer);
-    expect(processPayment("pi_c", A.customer).result).toBeErr(Cl.uint(ERR.PAUSED));
+    expect(processPayment(A.merchant, "pi_c", 50_000, A.customer).result).toBeErr(Cl.uint(ERR.PAUSED));
   });
 
   it("total-processed accumulates per merchant", () => {
     createIntent(A.merchant, "pi_e", 7, exp);
-    processPayment("pi_c", A.customer);
-    processPayment("pi_e", A.customer);
+    processPayment(A.merchant, "pi_c", 50_000, A.customer);
+    processPayment(A.merchant, "pi_e", 7, A.customer);
     expect(merchantOf(A.merchant)["total-processed"]).toStrictEqual(Cl.uint(50_007));
   });
 });
@@ -325,47 +342,47 @@ describe("cancel-payment-intent", () => {
   });
 
   it("by the merchant: prints intent-cancelled", () => {
-    const res = call("cancel-payment-intent", [Cl.stringAscii("pi_c")], A.merchant);
+    const res = cancelIntent(A.merchant, "pi_c", A.merchant);
     expect(res.result).toBeOk(Cl.bool(true));
     expect(printEvents(res)).toEqual([
       { event: "intent-cancelled", "intent-id": "pi_c", merchant: A.merchant, by: A.merchant },
     ]);
-    expect(getIntent("pi_c").status).toBe("cancelled");
+    expect(getOnchainIntent(A.merchant, "pi_c").status).toBe("cancelled");
   });
 
   it("by the owner", () => {
-    expect(call("cancel-payment-intent", [Cl.stringAscii("pi_c")], A.deployer).result).toBeOk(
+    expect(cancelIntent(A.merchant, "pi_c", A.deployer).result).toBeOk(
       Cl.bool(true),
     );
   });
 
   it("by anyone else: ERR-NOT-MERCHANT", () => {
-    expect(call("cancel-payment-intent", [Cl.stringAscii("pi_c")], A.stranger).result).toBeErr(
+    expect(cancelIntent(A.merchant, "pi_c", A.stranger).result).toBeErr(
       Cl.uint(ERR.NOT_MERCHANT),
     );
-    expect(call("cancel-payment-intent", [Cl.stringAscii("pi_c")], A.customer).result).toBeErr(
+    expect(cancelIntent(A.merchant, "pi_c", A.customer).result).toBeErr(
       Cl.uint(ERR.NOT_MERCHANT),
     );
   });
 
   it("a paid or already cancelled intent: ERR-NOT-PENDING; unknown: ERR-INTENT-NOT-FOUND", () => {
-    processPayment("pi_c", A.customer);
-    expect(call("cancel-payment-intent", [Cl.stringAscii("pi_c")], A.merchant).result).toBeErr(
+    processPayment(A.merchant, "pi_c", 50_000, A.customer);
+    expect(cancelIntent(A.merchant, "pi_c", A.merchant).result).toBeErr(
       Cl.uint(ERR.NOT_PENDING),
     );
     createIntent(A.merchant, "pi_z", 10, simnet.blockHeight + 20);
-    call("cancel-payment-intent", [Cl.stringAscii("pi_z")], A.merchant);
-    expect(call("cancel-payment-intent", [Cl.stringAscii("pi_z")], A.merchant).result).toBeErr(
+    cancelIntent(A.merchant, "pi_z", A.merchant);
+    expect(cancelIntent(A.merchant, "pi_z", A.merchant).result).toBeErr(
       Cl.uint(ERR.NOT_PENDING),
     );
-    expect(call("cancel-payment-intent", [Cl.stringAscii("nope")], A.merchant).result).toBeErr(
+    expect(cancelIntent(A.merchant, "nope", A.merchant).result).toBeErr(
       Cl.uint(ERR.INTENT_NOT_FOUND),
     );
   });
 
   it("works while paused", () => {
     call("pause", [], A.deployer);
-    expect(call("cancel-payment-intent", [Cl.stringAscii("pi_c")], A.merchant).result).toBeOk(
+    expect(cancelIntent(A.merchant, "pi_c", A.merchant).result).toBeOk(
       Cl.bool(true),
     );
   });
@@ -373,10 +390,14 @@ describe("cancel-payment-intent", () => {
 
 describe("read-only helpers", () => {
   it("get-intent-status of an unknown id is \"unknown\"", () => {
-    expect(ro("get-intent-status", [Cl.stringAscii("nope")])).toStrictEqual(
+    expect(ro("get-intent-status", [Cl.principal(A.merchant), Cl.stringAscii("nope")])).toStrictEqual(
       Cl.stringAscii("unknown"),
     );
-    expect(ro("get-payment-intent", [Cl.stringAscii("nope")])).toStrictEqual(Cl.none());
+    expect(ro("get-signed-intent-status", [Cl.stringAscii("nope")])).toStrictEqual(
+      Cl.stringAscii("unknown"),
+    );
+    expect(ro("get-payment-intent", [Cl.principal(A.merchant), Cl.stringAscii("nope")])).toStrictEqual(Cl.none());
+    expect(ro("get-signed-intent", [Cl.stringAscii("nope")])).toStrictEqual(Cl.none());
     expect(ro("get-merchant", [Cl.principal(A.stranger)])).toStrictEqual(Cl.none());
   });
 });

@@ -15,7 +15,13 @@ import {
   createIntent,
   processPayment,
   refund,
+  refundOnchain,
   distributeFees,
+  distributeOnchainFees,
+  switchToken,
+  feesHeld,
+  CHANGE_DELAY,
+  SBTC,
   getIntent,
   getConfig,
   printEvents,
@@ -58,6 +64,8 @@ describe("refund-payment", () => {
         amount: 100_000n,
         "total-refunded": 100_000n,
         "fully-refunded": true,
+        signed: true,
+        token: SBTC,
       },
     ]);
     const intent = getIntent(ID);
@@ -94,7 +102,9 @@ describe("refund-payment", () => {
     expect(refund(ID, 0, A.merchant).result).toBeErr(Cl.uint(ERR.INVALID_REFUND));
     expect(refund("nope", 1, A.merchant).result).toBeErr(Cl.uint(ERR.INTENT_NOT_FOUND));
     createIntent(A.merchant, "pi_unpaid", 5_000, simnet.blockHeight + 10);
-    expect(refund("pi_unpaid", 1, A.merchant).result).toBeErr(Cl.uint(ERR.NOT_PAID));
+    expect(refundOnchain("pi_unpaid", 1, A.merchant).result).toBeErr(Cl.uint(ERR.NOT_PAID));
+    call("revoke-signed-intent", [Cl.stringAscii("pi_revoked")], A.deployer);
+    expect(refund("pi_revoked", 1, A.merchant).result).toBeErr(Cl.uint(ERR.NOT_PAID));
     const fake = deployFakeToken();
     expect(refund(ID, 1, A.merchant, fake).result).toBeErr(Cl.uint(ERR.WRONG_TOKEN));
   });
@@ -102,10 +112,12 @@ describe("refund-payment", () => {
   it("refunds go to the payer of an on-chain intent too, and work while paused", () => {
     createIntent(A.merchant, "pi_c", 8_000, simnet.blockHeight + 10);
     mintSbtc(A.customer2, 8_000n);
-    processPayment("pi_c", A.customer2);
+    processPayment(A.merchant, "pi_c", 8_000, A.customer2);
     expect(sbtcBalance(A.customer2)).toBe(0n);
     call("pause", [], A.deployer);
-    expect(refund("pi_c", 8_000, A.merchant).result).toBeOk(Cl.uint(8_000));
+    // refund-payment is for signed intents; the merchant's own intent has its own refund
+    expect(refund("pi_c", 8_000, A.merchant).result).toBeErr(Cl.uint(ERR.INTENT_NOT_FOUND));
+    expect(refundOnchain("pi_c", 8_000, A.merchant).result).toBeOk(Cl.uint(8_000));
     expect(sbtcBalance(A.customer2)).toBe(8_000n);
   });
 
@@ -129,10 +141,27 @@ describe("refund-payment", () => {
 });
 
 describe("distribute-fees", () => {
-  it("pays the intent's fee from the contract to the fee recipient, once", () => {
-    const r0 = sbtcBalance(A.deployer); // default fee recipient = deployer
+  // A fee is held only when the payer is the fee recipient (the deployer by default): a
+  // token transfer to oneself is refused, so the contract keeps it for the recipient.
+  const HELD = "pi_held";
+  beforeEach(() => {
+    mintSbtc(A.deployer, 10_000_000n);
+    expect(paySigned(terms({ intentId: HELD }), A.deployer).result).toBeOk(Cl.bool(true));
+  });
+
+  it("a fee paid straight to the recipient leaves nothing to distribute", () => {
+    expect(getIntent(ID)["fee-held"]).toBe(false);
+    expect(distributeFees(ID, A.stranger).result).toBeErr(Cl.uint(ERR.NO_FEE));
+  });
+
+  it("pays a held fee from the contract to its recipient, once", () => {
+    const intent = getIntent(HELD);
+    expect(intent["fee-held"]).toBe(true);
+    expect(intent["fee-recipient"]).toBe(A.deployer);
+    const r0 = sbtcBalance(A.deployer);
     expect(sbtcBalance(contractId())).toBe(1_000n);
-    const res = distributeFees(ID, A.stranger); // anyone may trigger it
+    expect(feesHeld()).toBe(1_000n);
+    const res = distributeFees(HELD, A.stranger); // anyone may trigger it
     expect(res.result).toBeOk(Cl.uint(1_000));
     expect(sbtcBalance(A.deployer)).toBe(r0 + 1_000n);
     expect(sbtcBalance(contractId())).toBe(0n);
@@ -140,40 +169,50 @@ describe("distribute-fees", () => {
       { asset: SBTC_ASSET, sender: contractId(), recipient: A.deployer, amount: 1_000n },
     ]);
     expect(printEvents(res)).toEqual([
-      { event: "fees-distributed", "intent-id": ID, recipient: A.deployer, amount: 1_000n },
+      {
+        event: "fees-distributed",
+        "intent-id": HELD,
+        merchant: A.merchant,
+        signed: true,
+        recipient: A.deployer,
+        amount: 1_000n,
+      },
     ]);
-    expect(getIntent(ID)["fee-distributed"]).toBe(true);
+    expect(getIntent(HELD)["fee-distributed"]).toBe(true);
     expect(getConfig()["fees-pending"]).toBe(0n);
-    expect(distributeFees(ID, A.stranger).result).toBeErr(Cl.uint(ERR.NO_FEE));
+    expect(distributeFees(HELD, A.stranger).result).toBeErr(Cl.uint(ERR.NO_FEE));
   });
 
-  it("merchant + fee recipient receive exactly the amount", () => {
+  it("merchant + fee recipient receive exactly the amount, whether the fee is held or not", () => {
     mintSbtc(A.customer2, 77_777n);
-    call("set-fee-recipient", [Cl.principal(A.merchant2)], A.deployer);
     const t = terms({ intentId: "pi_sum", amount: 77_777n, fee: 7_777n });
     const m0 = sbtcBalance(A.merchant);
-    const f0 = sbtcBalance(A.merchant2);
+    const f0 = sbtcBalance(A.deployer);
     paySigned(t, A.customer2);
-    distributeFees("pi_sum", A.customer2);
-    expect(sbtcBalance(A.merchant) - m0 + (sbtcBalance(A.merchant2) - f0)).toBe(77_777n);
+    expect(sbtcBalance(A.merchant) - m0 + (sbtcBalance(A.deployer) - f0)).toBe(77_777n);
     expect(sbtcBalance(A.customer2)).toBe(0n);
   });
 
-  it("goes to the recipient configured at distribution time", () => {
-    call("set-fee-recipient", [Cl.principal(A.stranger)], A.deployer);
-    const s0 = sbtcBalance(A.stranger);
-    expect(distributeFees(ID, A.deployer).result).toBeOk(Cl.uint(1_000));
-    expect(sbtcBalance(A.stranger)).toBe(s0 + 1_000n);
-  });
-
-  it("unpaid intent, zero-fee intent, unknown intent, wrong token", () => {
+  it("unpaid on-chain intent, zero-fee intent, unknown intent, wrong token", () => {
     createIntent(A.merchant, "pi_unpaid", 5_000, simnet.blockHeight + 10);
-    expect(distributeFees("pi_unpaid", A.deployer).result).toBeErr(Cl.uint(ERR.NOT_PAID));
-    paySigned(terms({ intentId: "pi_nofee", fee: 0n }), A.customer);
+    expect(distributeOnchainFees(A.merchant, "pi_unpaid", A.deployer).result).toBeErr(
+      Cl.uint(ERR.NOT_PAID),
+    );
+    paySigned(terms({ intentId: "pi_nofee", fee: 0n }), A.deployer);
     expect(distributeFees("pi_nofee", A.deployer).result).toBeErr(Cl.uint(ERR.NO_FEE));
     expect(distributeFees("nope", A.deployer).result).toBeErr(Cl.uint(ERR.INTENT_NOT_FOUND));
     const fake = deployFakeToken();
-    expect(distributeFees(ID, A.deployer, fake).result).toBeErr(Cl.uint(ERR.WRONG_TOKEN));
+    expect(distributeFees(HELD, A.deployer, fake).result).toBeErr(Cl.uint(ERR.WRONG_TOKEN));
+  });
+
+  it("a held fee of an on-chain intent is paid out by distribute-onchain-fees", () => {
+    createIntent(A.merchant, "order-7", 20_000, simnet.blockHeight + 10);
+    processPayment(A.merchant, "order-7", 20_000, A.deployer);
+    const r0 = sbtcBalance(A.deployer);
+    const res = distributeOnchainFees(A.merchant, "order-7", A.stranger);
+    expect(res.result).toBeOk(Cl.uint(200));
+    expect(printEvents(res)[0].signed).toBe(false);
+    expect(sbtcBalance(A.deployer)).toBe(r0 + 200n);
   });
 
   it("a revoked (never paid) intent has no fee to distribute", () => {
@@ -182,29 +221,30 @@ describe("distribute-fees", () => {
   });
 
   it("works while paused and after a refund (the fee is not refunded)", () => {
-    refund(ID, 100_000, A.merchant);
+    refund(HELD, 100_000, A.merchant);
     call("pause", [], A.deployer);
-    expect(distributeFees(ID, A.stranger).result).toBeOk(Cl.uint(1_000));
+    expect(distributeFees(HELD, A.stranger).result).toBeOk(Cl.uint(1_000));
   });
 
   it("the as-contract? allowance stops a token that would move more than the fee: ERR-FEE-TRANSFER", () => {
     const greedy = deployFakeToken("greedy-token", GREEDY_TOKEN_SOURCE);
-    call("set-sbtc-token", [Cl.principal(greedy)], A.deployer);
-    simnet.callPublicFn(greedy, "mint", [Cl.uint(1_000_000), Cl.principal(A.customer)], A.customer);
+    switchToken(greedy);
+    simnet.callPublicFn(greedy, "mint", [Cl.uint(1_000_000), Cl.principal(A.deployer)], A.customer);
     simnet.callPublicFn(greedy, "mint", [Cl.uint(5), Cl.principal(contractId())], A.customer);
-    const t = terms({ intentId: "pi_greedy" });
-    expect(paySigned(t, A.customer, { token: greedy }).result).toBeOk(Cl.bool(true));
+    const t = terms({ intentId: "pi_greedy", token: greedy });
+    expect(paySigned(t, A.deployer, { token: greedy }).result).toBeOk(Cl.bool(true));
     simnet.callPublicFn(greedy, "set-greedy", [Cl.bool(true)], A.deployer);
     const res = distributeFees("pi_greedy", A.deployer, greedy);
     expect(res.result).toBeErr(Cl.uint(ERR.FEE_TRANSFER));
     expect(getIntent("pi_greedy")["fee-distributed"]).toBe(false);
     simnet.callPublicFn(greedy, "set-greedy", [Cl.bool(false)], A.deployer);
     expect(distributeFees("pi_greedy", A.deployer, greedy).result).toBeOk(Cl.uint(1_000));
+    expect(CHANGE_DELAY).toBeGreaterThan(0);
   });
 
-  it("fees of many intents are tracked and paid out independently", () => {
+  it("fees of many held intents are tracked and paid out independently", () => {
     for (let i = 0; i < 5; i++) {
-      paySigned(terms({ intentId: `pi_f${i}`, fee: BigInt(100 + i) }), A.customer);
+      paySigned(terms({ intentId: `pi_f${i}`, fee: BigInt(100 + i) }), A.deployer);
     }
     expect(getConfig()["fees-pending"]).toBe(1_000n + 510n);
     expect(distributeFees("pi_f3", A.stranger).result).toBeOk(Cl.uint(103));

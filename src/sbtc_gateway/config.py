@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     live_stacks_api_url: str = "https://api.hiro.so"
     test_gateway_contract: str = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-payment-gateway"
     live_gateway_contract: str | None = None
+    # Earlier deployments of the contract the watcher still follows, oldest first, comma
+    # separated (an upgrade, ADR 0101): their intents are paid, refunded and their held fees
+    # paid out there. New intents are signed for the *_gateway_contract only.
+    test_previous_gateway_contracts: str = ""
+    live_previous_gateway_contracts: str = ""
     # Average Stacks block time, to turn an intent's remaining lifetime into an expiry height.
     stacks_block_time_seconds: float = Field(default=5.0, gt=0)
     # The chain watcher: poll interval, and how many Stacks blocks must bury a payment of at
@@ -182,6 +187,15 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    def previous_contracts(self, livemode: bool) -> tuple[str, ...]:
+        """The earlier deployments a mode's watcher follows, oldest first."""
+        raw = (
+            self.live_previous_gateway_contracts
+            if livemode
+            else self.test_previous_gateway_contracts
+        )
+        return tuple(c.strip() for c in raw.split(",") if c.strip())
 
     @property
     def cors_origin_list(self) -> list[str]:

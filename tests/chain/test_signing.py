@@ -114,3 +114,25 @@ def test_digest_must_be_32_bytes() -> None:
         recover_public_key(bytes(32), bytes(64) + b"\x05")
     with pytest.raises(SignatureError):
         recover_public_key(bytes(32), bytes(65))
+
+
+def test_the_gateway_terms_vector() -> None:
+    """The payment contract's terms tuple, with the token signed too: the bytes, hash and RFC 6979
+    signature of contracts/README.md (the contract's tests check the same vector in the VM)."""
+    from sbtc_gateway.payments.onchain import terms_tuple
+    from tests.chain.chain_vectors import (
+        GATEWAY_TERMS,
+        GATEWAY_TERMS_HASH,
+        GATEWAY_TERMS_KEY,
+        GATEWAY_TERMS_SERIALIZED,
+        GATEWAY_TERMS_SIGNATURE,
+    )
+
+    terms = terms_tuple(**GATEWAY_TERMS)
+    assert list(terms.fields)[-1] == "token"
+    assert terms.serialize().hex() == GATEWAY_TERMS_SERIALIZED
+    assert terms_hash(terms).hex() == GATEWAY_TERMS_HASH
+    key = PrivateKey.from_hex(GATEWAY_TERMS_KEY)
+    assert sign_terms(terms, key).hex() == GATEWAY_TERMS_SIGNATURE
+    raw = coincurve.PrivateKey(bytes.fromhex(GATEWAY_TERMS_KEY))
+    assert raw.sign_recoverable(terms_hash(terms), hasher=None).hex() == GATEWAY_TERMS_SIGNATURE

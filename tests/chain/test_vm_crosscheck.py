@@ -211,3 +211,23 @@ def test_secp256k1_verify_accepts_sign_terms(vm: Vm, terms: cv.Tuple, secret: in
     vrs = signature[64:] + signature[:64]
     refused = vm.run(f"(secp256k1-verify {digest} 0x{vrs.hex()} 0x{key.public_key.hex()})")
     assert refused["type"] == "false"
+
+
+def test_the_gateway_terms_vector_in_the_vm(vm: Vm) -> None:
+    """The payment contract's terms, as the gateway builds them (payments/onchain.py), are the
+    VM's bytes: the same vector as contracts/README.md and the contract's own tests."""
+    from sbtc_gateway.payments.onchain import terms_tuple
+    from tests.chain.chain_vectors import (
+        GATEWAY_TERMS,
+        GATEWAY_TERMS_HASH,
+        GATEWAY_TERMS_KEY,
+        GATEWAY_TERMS_SERIALIZED,
+        GATEWAY_TERMS_SIGNATURE,
+    )
+
+    terms = terms_tuple(**GATEWAY_TERMS)
+    assert terms.serialize().hex() == GATEWAY_TERMS_SERIALIZED
+    assert vm.consensus_hex(terms) == GATEWAY_TERMS_SERIALIZED
+    assert terms_hash(terms).hex() == GATEWAY_TERMS_HASH
+    signature = sign_terms(terms, PrivateKey.from_hex(GATEWAY_TERMS_KEY))
+    assert signature.hex() == GATEWAY_TERMS_SIGNATURE

@@ -3,9 +3,15 @@
 Copied from `contracts/contracts/sbtc-payment-gateway.clar`, function by function, in the
 contract's own order of checks (so the first failing assertion decides the error code, as in
 the VM), for the functions the gateway uses: `pay-signed-intent`, `refund-payment`,
-`distribute-fees`, `revoke-signed-intent`, `set-gateway-key`, `register-merchant`, and the
-read-only `get-payment-intent`, `get-merchant`, `get-config`, `get-intent-status`,
-`get-terms-hash`, `verify-intent-signature`, `calculate-fee`. sBTC is the token contract's
+`distribute-fees`, `revoke-signed-intent`, `set-gateway-key`, `rotate-gateway-key`,
+`register-merchant`, `pause`, `unpause`, `suspend-merchant`, `reinstate-merchant`, and the
+read-only `get-signed-intent`, `get-merchant`, `get-merchant-totals`, `is-suspended`,
+`get-config`, `get-fees-held`, `get-signed-intent-status`, `get-terms-hash`,
+`verify-intent-signature`, `calculate-fee`. The owner's announced settings (token, fee
+recipient, fee rate and cap: in force CHANGE-DELAY blocks after their announcement) are not
+modelled: the fake holds the values in force, which no call of the gateway changes. Merchants'
+own on-chain intents (`payment-intents`, keyed by merchant and id) are not modelled either.
+sBTC is the token contract's
 `transfer` (tx-sender or contract-caller must be the sender, else `(err u4)`) over `ft-transfer?`
 (`(err u3)` for a non-positive amount, `(err u2)` to oneself, `(err u1)` without the balance).
 
@@ -50,7 +56,6 @@ ERR_NOT_OWNER = 100
 ERR_PAUSED = 102
 ERR_WRONG_TOKEN = 103
 ERR_MERCHANT_EXISTS = 104
-ERR_MERCHANT_NOT_FOUND = 105
 ERR_MERCHANT_INACTIVE = 106
 ERR_INTENT_EXISTS = 107
 ERR_INTENT_NOT_FOUND = 108
@@ -69,6 +74,10 @@ ERR_INVALID_ID = 121
 ERR_INVALID_KEY = 123
 ERR_SELF_PAYMENT = 124
 ERR_INVALID_REFUND = 125
+ERR_PROXY_CALL = 129
+ERR_OVERLAP_TOO_LONG = 132
+MAX_KEY_OVERLAP = 4320
+CHANGE_DELAY = 4320
 # sbtc-token's `transfer` and Clarity's `ft-transfer?`
 ERR_TOKEN_NOT_OWNER = 4
 ERR_FT_NON_POSITIVE = 3
@@ -96,7 +105,12 @@ PUBLIC: Mapping[str, tuple[tuple[str, str], ...]] = {
     "distribute-fees": (("token", "trait_reference"), ("payment-id", "(string-ascii 36)")),
     "revoke-signed-intent": (("intent-id", "(string-ascii 36)"),),
     "set-gateway-key": (("new-key", "(buff 33)"),),
+    "rotate-gateway-key": (("new-key", "(buff 33)"), ("overlap", "uint")),
     "register-merchant": (("merchant-data", MERCHANT_DATA),),
+    "pause": (),
+    "unpause": (),
+    "suspend-merchant": (("merchant", "principal"),),
+    "reinstate-merchant": (("merchant", "principal"),),
 }
 # Public functions of the real contract that the fake does not run (refused at admission).
 NOT_MODELLED = frozenset(
@@ -105,14 +119,13 @@ NOT_MODELLED = frozenset(
         "create-payment-intent",
         "cancel-payment-intent",
         "process-payment",
+        "refund-onchain-payment",
+        "distribute-onchain-fees",
         "set-fee-recipient",
         "set-fee-bps",
         "set-fee-cap",
         "set-sbtc-token",
-        "pause",
-        "unpause",
-        "suspend-merchant",
-        "reinstate-merchant",
+        "recover-stray",
         "transfer-ownership",
         "cancel-ownership-transfer",
         "accept-ownership",
@@ -124,12 +137,16 @@ _TERMS = (
     ("amount", "uint"),
     ("fee", "uint"),
     ("expires-at", "uint"),
+    ("token", "principal"),
 )
 READ_ONLY: Mapping[str, tuple[tuple[str, str], ...]] = {
     "get-merchant": (("merchant", "principal"),),
-    "get-payment-intent": (("payment-id", "(string-ascii 36)"),),
-    "get-intent-status": (("payment-id", "(string-ascii 36)"),),
+    "get-merchant-totals": (("merchant", "principal"),),
+    "is-suspended": (("who", "principal"),),
+    "get-signed-intent": (("intent-id", "(string-ascii 36)"),),
+    "get-signed-intent-status": (("intent-id", "(string-ascii 36)"),),
     "get-config": (),
+    "get-fees-held": (("token", "principal"),),
     "calculate-fee": (("amount", "uint"),),
     "get-terms-hash": _TERMS,
     "verify-intent-signature": (*_TERMS, ("signature", "(buff 65)")),
@@ -170,20 +187,39 @@ def type_mismatch(value: ClarityValue, kind: str) -> str | None:
 
 @dataclass
 class MerchantRecord:
+    """The `merchants` map as stored (its `active` and `total-processed` are answered from the
+    deny list and the payee totals by `get-merchant`)."""
+
     name: str
     email: str
     created_at: int
-    active: bool = True
-    total_processed: int = 0
 
-    def to_clarity(self) -> Tuple:
+    def to_clarity(self, *, active: bool, total_processed: int) -> Tuple:
         return Tuple(
             {
                 "name": StringAscii(self.name),
                 "email": StringAscii(self.email),
-                "active": Bool(self.active),
-                "total-processed": UInt(self.total_processed),
+                "active": Bool(active),
+                "total-processed": UInt(total_processed),
                 "created-at": UInt(self.created_at),
+            }
+        )
+
+
+@dataclass
+class Totals:
+    """`merchant-totals`: what a payee was paid (gross, net of fees, how many payments)."""
+
+    processed: int = 0
+    received: int = 0
+    payments: int = 0
+
+    def to_clarity(self) -> Tuple:
+        return Tuple(
+            {
+                "processed": UInt(self.processed),
+                "received": UInt(self.received),
+                "payments": UInt(self.payments),
             }
         )
 
@@ -198,7 +234,10 @@ class IntentRecord:
     created_at: int
     expires_at: int
     signed: bool
+    token: str
     refunded: int = 0
+    fee_recipient: str | None = None
+    fee_held: bool = False
     fee_distributed: bool = False
     paid_at: int | None = None
 
@@ -213,7 +252,12 @@ class IntentRecord:
                 "created-at": UInt(self.created_at),
                 "expires-at": UInt(self.expires_at),
                 "signed": Bool(self.signed),
+                "token": principal(self.token),
                 "refunded": UInt(self.refunded),
+                "fee-recipient": (
+                    NONE if self.fee_recipient is None else Some(principal(self.fee_recipient))
+                ),
+                "fee-held": Bool(self.fee_held),
                 "fee-distributed": Bool(self.fee_distributed),
                 "paid-at": NONE if self.paid_at is None else Some(UInt(self.paid_at)),
             }
@@ -230,15 +274,33 @@ class ContractState:
     sbtc_token: str
     fee_recipient: str
     gateway_pubkey: bytes = UNSET_KEY
+    # the key a planned rotation replaced, valid below `previous_key_until`
+    previous_pubkey: bytes = UNSET_KEY
+    previous_key_until: int = 0
     paused: bool = False
     fee_bps: int = DEFAULT_FEE_BPS
     fee_cap_bps: int = MAX_FEE_BPS
-    fees_pending: int = 0
     merchants: dict[str, MerchantRecord] = field(default_factory=dict)
+    suspended: set[str] = field(default_factory=set)
+    totals: dict[str, Totals] = field(default_factory=dict)
+    # `signed-intents`, keyed by intent id
     intents: dict[str, IntentRecord] = field(default_factory=dict)
+    fees_held: dict[str, int] = field(default_factory=dict)
     sbtc: dict[str, int] = field(default_factory=dict)
 
-    def config(self) -> Tuple:
+    def held(self, token: str) -> int:
+        return self.fees_held.get(token, 0)
+
+    def merchant(self, who: str) -> ClarityValue:
+        record = self.merchants.get(who)
+        if record is None:
+            return NONE
+        totals = self.totals.get(who, Totals())
+        active = who not in self.suspended
+        return Some(record.to_clarity(active=active, total_processed=totals.processed))
+
+    def config(self, height: int) -> Tuple:
+        previous = self.previous_pubkey if height < self.previous_key_until else None
         return Tuple(
             {
                 "owner": principal(self.owner),
@@ -246,11 +308,14 @@ class ContractState:
                 "paused": Bool(self.paused),
                 "sbtc-token": principal(self.sbtc_token),
                 "gateway-pubkey": Buffer(self.gateway_pubkey),
+                "previous-gateway-pubkey": NONE if previous is None else Some(Buffer(previous)),
+                "previous-key-valid-until": UInt(self.previous_key_until),
                 "fee-recipient": principal(self.fee_recipient),
                 "fee-bps": UInt(self.fee_bps),
                 "fee-cap-bps": UInt(self.fee_cap_bps),
                 "max-fee-bps": UInt(MAX_FEE_BPS),
-                "fees-pending": UInt(self.fees_pending),
+                "fees-pending": UInt(self.held(self.sbtc_token)),
+                "change-delay": UInt(CHANGE_DELAY),
                 "chain-id": UInt(self.chain_id),
                 "contract": principal(self.contract_id),
             }
@@ -261,12 +326,9 @@ class ContractState:
             "contract-owner": principal(self.owner),
             "pending-owner": NONE,
             "paused": Bool(self.paused),
-            "sbtc-token": principal(self.sbtc_token),
             "gateway-pubkey": Buffer(self.gateway_pubkey),
-            "fee-recipient": principal(self.fee_recipient),
-            "fee-bps": UInt(self.fee_bps),
-            "fee-cap-bps": UInt(self.fee_cap_bps),
-            "fees-pending": UInt(self.fees_pending),
+            "previous-gateway-pubkey": Buffer(self.previous_pubkey),
+            "previous-key-until": UInt(self.previous_key_until),
         }
         return values.get(name)
 
@@ -274,11 +336,19 @@ class ContractState:
         """The entry as `(some value)` / `none`; None for a map the contract does not have."""
         if name == "merchants" and isinstance(key, StandardPrincipal | ContractPrincipal):
             merchant = self.merchants.get(_text(key))
-            return NONE if merchant is None else Some(merchant.to_clarity())
-        if name == "payment-intents" and isinstance(key, StringAscii):
+            # stored as registered: `active` true, `total-processed` u0
+            return (
+                NONE
+                if merchant is None
+                else Some(merchant.to_clarity(active=True, total_processed=0))
+            )
+        if name == "signed-intents" and isinstance(key, StringAscii):
             intent = self.intents.get(key.text)
             return NONE if intent is None else Some(intent.to_clarity())
-        if name in ("merchants", "payment-intents"):
+        if name == "merchant-totals" and isinstance(key, StandardPrincipal | ContractPrincipal):
+            totals = self.totals.get(_text(key))
+            return NONE if totals is None else Some(totals.to_clarity())
+        if name in ("merchants", "signed-intents", "merchant-totals", "payment-intents"):
             return NONE
         return None
 
@@ -374,8 +444,8 @@ def _uint(value: ClarityValue) -> int:
 
 
 def _terms(state: ContractState, args: Sequence[ClarityValue]) -> Tuple:
-    """The `get-terms-hash` tuple for (intent-id merchant amount fee expires-at)."""
-    intent_id, merchant, amount, fee, expires_at = args[:5]
+    """The `get-terms-hash` tuple for (intent-id merchant amount fee expires-at token)."""
+    intent_id, merchant, amount, fee, expires_at, token = args[:6]
     return Tuple(
         {
             "amount": amount,
@@ -385,37 +455,54 @@ def _terms(state: ContractState, args: Sequence[ClarityValue]) -> Tuple:
             "fee": fee,
             "intent-id": intent_id,
             "merchant": merchant,
+            "token": token,
         }
     )
 
 
-def _verify(state: ContractState, args: Sequence[ClarityValue]) -> bool:
-    signature = args[5]
+def _verify(state: ContractState, args: Sequence[ClarityValue], height: int) -> bool:
+    """`verify-intent-signature`: the gateway key, or during an overlap the key it replaced."""
+    signature = args[6]
     assert isinstance(signature, Buffer)
-    try:
-        return verify_terms(_terms(state, args), signature.data, state.gateway_pubkey)
-    except Exception:  # an unset or malformed key verifies nothing, as secp256k1-verify
-        return False
+    keys = [state.gateway_pubkey]
+    if height < state.previous_key_until:
+        keys.append(state.previous_pubkey)
+    for key in keys:
+        try:
+            if verify_terms(_terms(state, args), signature.data, key):
+                return True
+        except Exception:  # an unset or malformed key verifies nothing, as secp256k1-verify
+            continue
+    return False
+
+
+def _paid_fields(call: Call, fee: int) -> tuple[str | None, bool]:
+    """`paid-fields`: who the fee belongs to, fixed at payment, and whether the contract holds
+    it (the payer is the fee recipient)."""
+    recipient = call.state.fee_recipient
+    return (recipient if fee > 0 else None), (fee > 0 and call.sender == recipient)
 
 
 def pay_signed_intent(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
-    token, intent_id_v, merchant_v, amount_v, fee_v, expires_v, _signature = args
+    token, intent_id_v, merchant_v, amount_v, fee_v, expires_v, signature = args
     state = call.state
     intent_id, merchant = _text(intent_id_v), _text(merchant_v)
     amount, fee, expires_at = _uint(amount_v), _uint(fee_v), _uint(expires_v)
     call.check(not state.paused, ERR_PAUSED)
-    call.check_token(token)
-    existing = state.intents.get(intent_id)  # check-intent-id-unused
+    call.check_token(token)  # token-accepted (no token change is modelled)
+    existing = state.intents.get(intent_id)  # check-signed-id-unused
     if existing is not None:
-        if existing.status == "cancelled":
-            raise Abort(ERR_CANCELLED)
-        raise Abort(ERR_INTENT_EXISTS if existing.status == "pending" else ERR_ALREADY_PAID)
+        raise Abort(ERR_CANCELLED if existing.status == "cancelled" else ERR_ALREADY_PAID)
     call.check(len(intent_id) > 0, ERR_INVALID_ID)
     call.check(amount > 0, ERR_INVALID_AMOUNT)
     call.check(fee * BPS <= amount * state.fee_cap_bps, ERR_INVALID_FEE)
     call.check(call.height < expires_at, ERR_EXPIRED)
-    call.check(_verify(state, args[1:]), ERR_BAD_SIGNATURE)
-    _settle(call, token, intent_id, merchant, amount, fee)
+    terms = [intent_id_v, merchant_v, amount_v, fee_v, expires_v, token, signature]
+    call.check(_verify(state, terms, call.height), ERR_BAD_SIGNATURE)
+    call.check(merchant not in state.suspended, ERR_MERCHANT_INACTIVE)  # check-payee
+    call.check(call.sender != merchant, ERR_SELF_PAYMENT)
+    recipient, held = _paid_fields(call, fee)
+    # state first, then the token's calls
     state.intents[intent_id] = IntentRecord(
         merchant=merchant,
         amount=amount,
@@ -425,8 +512,12 @@ def pay_signed_intent(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
         created_at=call.height,
         expires_at=expires_at,
         signed=True,
+        token=_text(token),
+        fee_recipient=recipient,
+        fee_held=held,
         paid_at=call.height,
     )
+    _settle(call, token, intent_id, merchant, amount, fee)
     return TRUE
 
 
@@ -434,17 +525,19 @@ def _settle(
     call: Call, token: ClarityValue, intent_id: str, merchant: str, amount: int, fee: int
 ) -> None:
     state, payer = call.state, call.sender
-    record = state.merchants.get(merchant)
-    call.check(record is not None, ERR_MERCHANT_NOT_FOUND)
-    assert record is not None
-    call.check(record.active, ERR_MERCHANT_INACTIVE)
-    call.check(payer != merchant, ERR_SELF_PAYMENT)
+    recipient, held = _paid_fields(call, fee)
+    totals = state.totals.setdefault(merchant, Totals())
+    totals.processed += amount
+    totals.received += amount - fee
+    totals.payments += 1
+    token_id = _text(token)
+    if held:
+        state.fees_held[token_id] = state.held(token_id) + fee
     call.check(state.sbtc.get(payer, 0) >= amount, ERR_UNDERPAID)
     call.transfer(amount - fee, payer, merchant, caller=payer)
     if fee > 0:
-        call.transfer(fee, payer, state.contract_id, caller=payer)
-    record.total_processed += amount
-    state.fees_pending += fee
+        assert recipient is not None
+        call.transfer(fee, payer, state.contract_id if held else recipient, caller=payer)
     call.print(
         event=StringAscii("intent-paid"),
         intent_id=StringAscii(intent_id),
@@ -455,6 +548,8 @@ def _settle(
         merchant_amount=UInt(amount - fee),
         signed=TRUE,
         token=token,
+        fee_recipient=NONE if recipient is None else Some(principal(recipient)),
+        fee_held=Bool(held),
         block=UInt(call.height),
     )
 
@@ -465,19 +560,19 @@ def refund_payment(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
     intent = state.intents.get(payment_id)  # the `let` bindings come first
     call.check(intent is not None, ERR_INTENT_NOT_FOUND)
     assert intent is not None
-    payer = intent.customer
+    payer = intent.customer  # refunded-record
     call.check(payer is not None, ERR_NOT_PAID)
     assert payer is not None
     total = intent.refunded + amount
-    full = total == intent.amount
-    call.check_token(token)
+    call.check(_text(token) == intent.token, ERR_WRONG_TOKEN)
     call.check(call.sender == intent.merchant, ERR_NOT_MERCHANT)
+    # (contract-caller = tx-sender: the fake's calls are always direct)
     call.check(amount > 0, ERR_INVALID_REFUND)
     call.check(total <= intent.amount, ERR_REFUND_EXCEEDS)
-    call.transfer(amount, call.sender, payer, caller=call.sender)
     intent.refunded = total
-    if full:
+    if total == intent.amount:
         intent.status = "refunded"
+    call.transfer(amount, call.sender, payer, caller=call.sender)  # send-refund
     call.print(
         event=StringAscii("refund"),
         intent_id=StringAscii(payment_id),
@@ -485,7 +580,9 @@ def refund_payment(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
         payer=principal(payer),
         amount=UInt(amount),
         total_refunded=UInt(total),
-        fully_refunded=Bool(full),
+        fully_refunded=Bool(total == intent.amount),
+        signed=Bool(intent.signed),
+        token=principal(intent.token),
     )
     return UInt(total)
 
@@ -496,18 +593,21 @@ def distribute_fees(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
     intent = state.intents.get(payment_id)
     call.check(intent is not None, ERR_INTENT_NOT_FOUND)
     assert intent is not None
-    fee, recipient = intent.fee, state.fee_recipient
-    call.check_token(token)
+    call.check(_text(token) == intent.token, ERR_WRONG_TOKEN)  # distributed-record
     call.check(intent.paid_at is not None, ERR_NOT_PAID)
-    call.check(fee > 0 and not intent.fee_distributed, ERR_NO_FEE)
-    # Under `as-contract?` the contract is the token's caller; its allowance is exactly `fee`,
-    # so u127 (allowance exceeded) cannot happen, and the contract always holds its pending fees.
-    call.transfer(fee, state.contract_id, recipient, caller=state.contract_id)
+    call.check(intent.fee_held and not intent.fee_distributed, ERR_NO_FEE)
     intent.fee_distributed = True
-    state.fees_pending -= fee
+    fee, recipient = intent.fee, intent.fee_recipient  # pay-out-fee
+    assert recipient is not None
+    state.fees_held[intent.token] = state.held(intent.token) - fee
+    # Under `as-contract?` the contract is the token's caller; its allowance is exactly `fee`,
+    # so u127 (allowance exceeded) cannot happen, and the contract always holds its held fees.
+    call.transfer(fee, state.contract_id, recipient, caller=state.contract_id)
     call.print(
         event=StringAscii("fees-distributed"),
         intent_id=StringAscii(payment_id),
+        merchant=principal(intent.merchant),
+        signed=Bool(intent.signed),
         recipient=principal(recipient),
         amount=UInt(fee),
     )
@@ -528,6 +628,7 @@ def revoke_signed_intent(call: Call, args: Sequence[ClarityValue]) -> ClarityVal
         created_at=call.height,
         expires_at=call.height,
         signed=True,
+        token=call.state.sbtc_token,
     )
     call.print(
         event=StringAscii("intent-revoked"),
@@ -537,17 +638,41 @@ def revoke_signed_intent(call: Call, args: Sequence[ClarityValue]) -> ClarityVal
     return TRUE
 
 
-def set_gateway_key(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
-    new_key = args[0]
+def _check_key(call: Call, new_key: ClarityValue) -> bytes:
     assert isinstance(new_key, Buffer)
+    data = new_key.data
+    call.check(len(data) == 33 and data[:1] in (b"\x02", b"\x03"), ERR_INVALID_KEY)
+    return data
+
+
+def set_gateway_key(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
     call.check(call.is_owner(), ERR_NOT_OWNER)
-    call.check(len(new_key.data) == 33 and new_key.data[:1] in (b"\x02", b"\x03"), ERR_INVALID_KEY)
+    new_key = _check_key(call, args[0])
     call.print(
         event=StringAscii("gateway-key-rotated"),
         old_key=Buffer(call.state.gateway_pubkey),
-        new_key=new_key,
+        new_key=Buffer(new_key),
+        old_key_valid_until=UInt(call.height),
     )
-    call.state.gateway_pubkey = new_key.data
+    call.state.previous_pubkey, call.state.previous_key_until = UNSET_KEY, 0
+    call.state.gateway_pubkey = new_key
+    return TRUE
+
+
+def rotate_gateway_key(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
+    call.check(call.is_owner(), ERR_NOT_OWNER)
+    new_key = _check_key(call, args[0])
+    overlap = _uint(args[1])
+    call.check(overlap <= MAX_KEY_OVERLAP, ERR_OVERLAP_TOO_LONG)
+    state = call.state
+    call.print(
+        event=StringAscii("gateway-key-rotated"),
+        old_key=Buffer(state.gateway_pubkey),
+        new_key=Buffer(new_key),
+        old_key_valid_until=UInt(call.height + overlap),
+    )
+    state.previous_pubkey, state.previous_key_until = state.gateway_pubkey, call.height + overlap
+    state.gateway_pubkey = new_key
     return TRUE
 
 
@@ -556,6 +681,7 @@ def register_merchant(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
     assert isinstance(data, Tuple)
     name, email = _text(data.fields["name"]), _text(data.fields["email"])
     call.check(not call.state.paused, ERR_PAUSED)
+    # check-direct: the fake's calls are always direct
     call.check(call.sender not in call.state.merchants, ERR_MERCHANT_EXISTS)  # map-insert
     call.state.merchants[call.sender] = MerchantRecord(name, email, created_at=call.height)
     call.print(
@@ -568,13 +694,52 @@ def register_merchant(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
     return TRUE
 
 
+def _set_paused(paused: bool, event: str) -> Callable[[Call, Sequence[ClarityValue]], ClarityValue]:
+    def run(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
+        call.check(call.is_owner(), ERR_NOT_OWNER)
+        call.state.paused = paused
+        call.print(event=StringAscii(event), by=principal(call.sender))
+        return TRUE
+
+    return run
+
+
+def suspend_merchant(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
+    call.check(call.is_owner(), ERR_NOT_OWNER)
+    merchant = _text(args[0])
+    call.state.suspended.add(merchant)
+    call.print(
+        event=StringAscii("merchant-suspended"),
+        merchant=principal(merchant),
+        by=principal(call.sender),
+    )
+    return TRUE
+
+
+def reinstate_merchant(call: Call, args: Sequence[ClarityValue]) -> ClarityValue:
+    call.check(call.is_owner(), ERR_NOT_OWNER)
+    merchant = _text(args[0])
+    call.state.suspended.discard(merchant)
+    call.print(
+        event=StringAscii("merchant-reinstated"),
+        merchant=principal(merchant),
+        by=principal(call.sender),
+    )
+    return TRUE
+
+
 _PUBLIC: Mapping[str, Callable[[Call, Sequence[ClarityValue]], ClarityValue]] = {
     "pay-signed-intent": pay_signed_intent,
     "refund-payment": refund_payment,
     "distribute-fees": distribute_fees,
     "revoke-signed-intent": revoke_signed_intent,
     "set-gateway-key": set_gateway_key,
+    "rotate-gateway-key": rotate_gateway_key,
     "register-merchant": register_merchant,
+    "pause": _set_paused(True, "paused"),
+    "unpause": _set_paused(False, "unpaused"),
+    "suspend-merchant": suspend_merchant,
+    "reinstate-merchant": reinstate_merchant,
 }
 
 
@@ -598,23 +763,25 @@ def read_only(
 ) -> ClarityValue:
     """A read-only function's value (the arguments are already type-checked)."""
     if function == "get-config":
-        return state.config()
+        return state.config(height)
     if function == "get-merchant":
-        merchant = state.merchants.get(_text(args[0]))
-        return NONE if merchant is None else Some(merchant.to_clarity())
-    if function == "get-payment-intent":
+        return state.merchant(_text(args[0]))
+    if function == "get-merchant-totals":
+        return state.totals.get(_text(args[0]), Totals()).to_clarity()
+    if function == "is-suspended":
+        return TRUE if _text(args[0]) in state.suspended else FALSE
+    if function == "get-signed-intent":
         intent = state.intents.get(_text(args[0]))
         return NONE if intent is None else Some(intent.to_clarity())
-    if function == "get-intent-status":
+    if function == "get-signed-intent-status":
         intent = state.intents.get(_text(args[0]))
-        if intent is None:
-            return StringAscii("unknown")
-        expired = intent.status == "pending" and height >= intent.expires_at
-        return StringAscii("expired" if expired else intent.status)
+        return StringAscii("unknown" if intent is None else intent.status)
+    if function == "get-fees-held":
+        return UInt(state.held(_text(args[0])))
     if function == "calculate-fee":
         return UInt(_uint(args[0]) * state.fee_bps // BPS)
     if function == "get-terms-hash":
         return Buffer(terms_hash(_terms(state, args)))
     if function == "verify-intent-signature":
-        return TRUE if _verify(state, args) else FALSE
+        return TRUE if _verify(state, args, height) else FALSE
     raise KeyError(function)

@@ -17,6 +17,7 @@ from sbtc_gateway.chain import (
     DEVNET,
     Buffer,
     NotFoundError,
+    PostConditionMode,
     PrivateKey,
     ReadOnlyCallError,
     StacksBlockchainService,
@@ -94,15 +95,13 @@ class World:
 async def world() -> World:
     chain = FakeChain()
     merchant_key, payer_key = key("merchant"), key("payer")
-    # The operator's set-up calls, through StacksBlockchainService over the fake (signed).
+    # The operator's one set-up call, through StacksBlockchainService over the fake (signed);
+    # the merchant needs none: the gateway's signature names it.
     sent = await setup.set_gateway_key(
         chain, DEVNET, chain.contract_id, chain.deployer, GATEWAY_KEY.public_key
     )
-    reg = await setup.register_merchant(
-        chain, DEVNET, chain.contract_id, merchant_key, name="Shop", email="shop@example.com"
-    )
     chain.mine()
-    assert (chain.status(sent.txid), chain.status(reg.txid)) == ("success", "success")
+    assert chain.status(sent.txid) == "success"
     payer = chain.address(payer_key)
     chain.faucet(payer, 1_000_000)
     return World(chain, merchant_key, payer_key, chain.address(merchant_key), payer)
@@ -118,9 +117,11 @@ async def test_a_payment_moves_the_money_and_records_the_intent(world: World) ->
     assert world.mined(txid) == ("success", "(ok true)")
     assert chain.balance(world.payer) == 1_000_000 - AMOUNT
     assert chain.balance(world.merchant) == AMOUNT - FEE
-    assert chain.balance(chain.contract_id) == FEE
+    # the fee goes straight to the fee recipient (the deployer by default)
+    assert chain.balance(chain.owner) == FEE
+    assert chain.balance(chain.contract_id) == 0
     height = chain.tip.height
-    record = await world.read("get-payment-intent", StringAscii("pi_1"))
+    record = await world.read("get-signed-intent", StringAscii("pi_1"))
     assert record == {
         "merchant": world.merchant,
         "amount": AMOUNT,
@@ -130,17 +131,25 @@ async def test_a_payment_moves_the_money_and_records_the_intent(world: World) ->
         "created-at": height,
         "expires-at": height - 1 + 100,
         "signed": True,
+        "token": DEVNET.sbtc_token,
         "refunded": 0,
+        "fee-recipient": chain.owner,
+        "fee-held": False,
         "fee-distributed": False,
         "paid-at": height,
     }
-    assert (await world.read("get-merchant", principal(world.merchant)))[
-        "total-processed"
-    ] == AMOUNT
+    # an unregistered merchant: no record, but its totals are tracked
+    assert await world.read("get-merchant", principal(world.merchant)) is None
+    assert await world.read("get-merchant-totals", principal(world.merchant)) == {
+        "processed": AMOUNT,
+        "received": AMOUNT - FEE,
+        "payments": 1,
+    }
     config = await world.read("get-config")
-    assert config["fees-pending"] == FEE
+    assert config["fees-pending"] == 0
     assert config["gateway-pubkey"] == "0x" + GATEWAY_KEY.public_key.hex()
-    assert await world.read("get-intent-status", StringAscii("pi_1")) == "paid"
+    assert config["previous-gateway-pubkey"] is None
+    assert await world.read("get-signed-intent-status", StringAscii("pi_1")) == "paid"
 
 
 async def test_the_intent_paid_event_has_the_contracts_keys_and_types(world: World) -> None:
@@ -153,19 +162,20 @@ async def test_the_intent_paid_event_has_the_contracts_keys_and_types(world: Wor
         "fungible_token_asset",
         "smart_contract_log",
     ]
-    to_merchant, to_contract, log = info.events
+    to_merchant, to_recipient, log = info.events
     assert (to_merchant.sender, to_merchant.recipient, to_merchant.amount) == (
         world.payer,
         world.merchant,
         AMOUNT - FEE,
     )
-    assert (to_contract.recipient, to_contract.amount) == (chain.contract_id, FEE)
+    assert (to_recipient.recipient, to_recipient.amount) == (chain.owner, FEE)
     assert to_merchant.asset_id == DEVNET.sbtc_asset_id
     assert (log.contract_id, log.topic) == (chain.contract_id, "print")
     # Exactly the contract's tuple (Clarity notation, keys in the VM's order).
     assert log.value_repr == (
         f'(tuple (amount u{AMOUNT}) (block u{chain.tip.height}) (event "intent-paid") '
-        f'(fee u{FEE}) (intent-id "pi_1") (merchant \'{world.merchant}) '
+        f"(fee u{FEE}) (fee-held false) (fee-recipient (some '{chain.owner})) "
+        f'(intent-id "pi_1") (merchant \'{world.merchant}) '
         f"(merchant-amount u{AMOUNT - FEE}) (payer '{world.payer}) (signed true) "
         f"(token '{DEVNET.sbtc_token}))"
     )
@@ -179,7 +189,7 @@ async def test_the_intent_paid_event_has_the_contracts_keys_and_types(world: Wor
         ({"amount_arg": 20_000}, 114),  # an argument that differs from the signed terms
         ({"fee": 2_501}, 113),  # above the 10 % cap
         ({"merchant": "self"}, 124),
-        ({"merchant": "unregistered"}, 105),
+        ({"merchant": "suspended"}, 106),
         ({"amount": 2_000_000, "fee": 0}, 115),
     ],
 )
@@ -191,11 +201,17 @@ async def test_a_failing_payment_aborts_with_the_contracts_code(
     token = terms.pop("token", None)
     amount_arg = terms.pop("amount_arg", None)
     sender = world.payer
-    if terms.get("merchant") == "self":  # a registered merchant paying its own intent
+    if terms.get("merchant") == "self":  # a merchant paying its own intent
         terms["merchant"] = sender = world.merchant
         chain.faucet(world.merchant, 1_000_000)
-    elif terms.get("merchant") == "unregistered":
+    elif terms.get("merchant") == "suspended":  # on the owner's deny list (never registered)
         terms["merchant"] = chain.address(key("nobody"))
+        suspend = {
+            "contract_id": chain.contract_id,
+            "function_name": "suspend-merchant",
+            "function_args": [principal(terms["merchant"]).to_hex()],
+        }
+        assert world.mined(chain.submit_call(chain.owner, suspend)) == ("success", "(ok true)")
     call = world.call("pi_bad", **terms)
     if token is not None:
         call["function_args"][0] = principal(token).to_hex()
@@ -206,7 +222,7 @@ async def test_a_failing_payment_aborts_with_the_contracts_code(
     txid = chain.submit_call(sender, call)
     assert world.mined(txid) == ("abort_by_response", f"(err u{code})")
     assert chain.state.sbtc == before
-    assert await world.read("get-payment-intent", StringAscii("pi_bad")) is None
+    assert await world.read("get-signed-intent", StringAscii("pi_bad")) is None
     info = await chain.get_transaction(txid)
     assert (info.status, info.tx_result_repr, info.events) == (
         TxStatus.ABORT_BY_RESPONSE,
@@ -240,7 +256,7 @@ async def test_an_intent_is_paid_once_and_a_revoked_one_never(world: World) -> N
     assert world.mined(chain.submit_call(chain.owner, revoke)) == ("success", "(ok true)")
     paid = chain.submit_call(world.payer, world.call("pi_revoked"))
     assert world.mined(paid) == ("abort_by_response", "(err u111)")
-    assert await world.read("get-intent-status", StringAscii("pi_revoked")) == "cancelled"
+    assert await world.read("get-signed-intent-status", StringAscii("pi_revoked")) == "cancelled"
 
 
 async def test_only_the_owner_sets_a_well_formed_gateway_key(world: World) -> None:
@@ -266,17 +282,54 @@ async def test_only_the_owner_sets_a_well_formed_gateway_key(world: World) -> No
     # intents signed with the old key no longer verify
     old = chain.submit_call(world.payer, world.call("pi_old_key"))
     assert world.mined(old) == ("abort_by_response", "(err u114)")
-    registered = chain.submit_call(
-        world.merchant,
-        {
-            "contract_id": chain.contract_id,
-            "function_name": "register-merchant",
-            "function_args": [
-                Tuple({"name": StringAscii("Again"), "email": StringAscii("a@b")}).to_hex()
-            ],
-        },
+    register = {
+        "contract_id": chain.contract_id,
+        "function_name": "register-merchant",
+        "function_args": [
+            Tuple({"name": StringAscii("Shop"), "email": StringAscii("a@b")}).to_hex()
+        ],
+    }
+    assert world.mined(chain.submit_call(world.merchant, register)) == ("success", "(ok true)")
+    assert world.mined(chain.submit_call(world.merchant, register)) == (
+        "abort_by_response",
+        "(err u104)",
     )
-    assert world.mined(registered) == ("abort_by_response", "(err u104)")
+
+
+async def test_a_planned_key_rotation_keeps_the_old_key_for_its_overlap(world: World) -> None:
+    chain = world.chain
+    new = PrivateKey.from_hex("33" * 32)
+    rotate = {
+        "contract_id": chain.contract_id,
+        "function_name": "rotate-gateway-key",
+        "function_args": [Buffer(new.public_key).to_hex(), UInt(3).to_hex()],
+    }
+    assert world.mined(chain.submit_call(chain.owner, rotate)) == ("success", "(ok true)")
+    config = await world.read("get-config")
+    assert config["previous-gateway-pubkey"] == "0x" + GATEWAY_KEY.public_key.hex()
+    assert config["previous-key-valid-until"] == chain.tip.height + 3
+    old = chain.submit_call(world.payer, world.call("pi_overlap"))
+    assert world.mined(old) == ("success", "(ok true)")
+    signed_new = chain.submit_call(world.payer, world.call("pi_new", key=new))
+    assert world.mined(signed_new) == ("success", "(ok true)")
+    chain.mine()
+    late = chain.submit_call(world.payer, world.call("pi_after"))
+    assert world.mined(late) == ("abort_by_response", "(err u114)")
+
+
+async def test_a_paused_contract_refuses_payments(world: World) -> None:
+    chain = world.chain
+
+    def admin(name: str) -> dict[str, Any]:
+        return {"contract_id": chain.contract_id, "function_name": name, "function_args": []}
+
+    assert world.mined(chain.submit_call(chain.owner, admin("pause"))) == ("success", "(ok true)")
+    assert (await world.read("get-config"))["paused"] is True
+    paid = chain.submit_call(world.payer, world.call("pi_paused"))
+    assert world.mined(paid) == ("abort_by_response", "(err u102)")
+    assert world.mined(chain.submit_call(chain.owner, admin("unpause")))[0] == "success"
+    paid = chain.submit_call(world.payer, world.call("pi_paused"))
+    assert world.mined(paid) == ("success", "(ok true)")
 
 
 async def test_the_vm_and_the_fake_agree_on_the_terms_hash(world: World) -> None:
@@ -288,8 +341,16 @@ async def test_the_vm_and_the_fake_agree_on_the_terms_hash(world: World) -> None
         expires_at=99,
         chain_id=DEVNET.chain_id,
         contract_id=world.chain.contract_id,
+        token=DEVNET.sbtc_token,
     )
-    args = [StringAscii("pi_x"), principal(world.merchant), UInt(AMOUNT), UInt(FEE), UInt(99)]
+    args = [
+        StringAscii("pi_x"),
+        principal(world.merchant),
+        UInt(AMOUNT),
+        UInt(FEE),
+        UInt(99),
+        principal(DEVNET.sbtc_token),
+    ]
     digest = await world.read("get-terms-hash", *args)
     assert digest == "0x" + hashlib.sha256(terms.serialize()).hexdigest()
     signature = Buffer(sign_terms(terms, GATEWAY_KEY))
@@ -315,20 +376,40 @@ async def test_refunds_are_the_merchants_and_at_most_the_amount(world: World) ->
     info = await chain.get_transaction(partial)
     assert info.events[-1].value_repr == (
         f'(tuple (amount u10000) (event "refund") (fully-refunded false) (intent-id "pi_r") '
-        f"(merchant '{world.merchant}) (payer '{world.payer}) (total-refunded u10000))"
+        f"(merchant '{world.merchant}) (payer '{world.payer}) (signed true) "
+        f"(token '{DEVNET.sbtc_token}) (total-refunded u10000))"
     )
     rest = chain.submit_call(world.merchant, world.refund("pi_r", AMOUNT - 10_000))
     assert world.mined(rest) == ("success", f"(ok u{AMOUNT})")
-    record = await world.read("get-payment-intent", StringAscii("pi_r"))
+    record = await world.read("get-signed-intent", StringAscii("pi_r"))
     assert (record["status"], record["refunded"]) == ("refunded", AMOUNT)
     unpaid = chain.submit_call(world.merchant, world.refund("pi_none", 1))
     assert world.mined(unpaid) == ("abort_by_response", "(err u108)")
 
 
-async def test_fees_are_distributed_once_by_anyone_to_the_recipient(world: World) -> None:
+async def test_a_paid_fee_leaves_nothing_to_distribute(world: World) -> None:
     chain = world.chain
-    chain.submit_call(world.payer, world.call("pi_f"))
+    chain.submit_call(world.payer, world.call("pi_direct"))
     chain.mine()
+    operator = StacksBlockchainService(chain, DEVNET, key("operator"))
+    args = [principal(DEVNET.sbtc_token), StringAscii("pi_direct")]
+    sent = await operator.call_contract_function(
+        chain.contract_id, "distribute-fees", args, post_condition_mode=PostConditionMode.ALLOW
+    )
+    chain.mine()
+    assert repr(chain.txs[sent.txid].result) == "(err u120)"
+
+
+async def test_a_held_fee_is_distributed_once_by_anyone_to_its_recipient(world: World) -> None:
+    chain = world.chain
+    # the payer is the fee recipient (the deployer): the contract holds the fee for it
+    chain.faucet(chain.owner, 1_000_000)
+    paid = chain.submit_call(chain.owner, world.call("pi_f", payer=chain.owner))
+    assert world.mined(paid) == ("success", "(ok true)")
+    assert chain.balance(chain.contract_id) == FEE
+    assert (await world.read("get-config"))["fees-pending"] == FEE
+    assert await world.read("get-fees-held", principal(DEVNET.sbtc_token)) == FEE
+    before = chain.balance(chain.owner)
     operator = StacksBlockchainService(chain, DEVNET, key("operator"))
     args = [principal(DEVNET.sbtc_token), StringAscii("pi_f")]
     pc = [ft_post_condition(chain.contract_id, "eq", FEE, DEVNET.sbtc_asset_id)]
@@ -341,10 +422,10 @@ async def test_fees_are_distributed_once_by_anyone_to_the_recipient(world: World
     chain.mine()
     assert chain.status(first.txid) == "success"
     assert repr(chain.txs[second.txid].result) == "(err u120)"
-    assert chain.balance(chain.owner) == FEE  # the fee recipient defaults to the deployer
+    assert chain.balance(chain.owner) == before + FEE  # the recipient recorded at payment
     assert chain.balance(chain.contract_id) == 0
     assert (await world.read("get-config"))["fees-pending"] == 0
-    assert (await world.read("get-payment-intent", StringAscii("pi_f")))["fee-distributed"]
+    assert (await world.read("get-signed-intent", StringAscii("pi_f")))["fee-distributed"]
     logs = await chain.get_contract_logs(chain.contract_id, limit=1)
     assert py(logs.events[0].value)["event"] == "fees-distributed"
 
@@ -361,7 +442,7 @@ async def test_a_broken_post_condition_aborts_and_changes_nothing(world: World) 
     txid = chain.submit_call(world.payer, call)
     assert world.mined(txid) == ("abort_by_post_condition", "(ok true)")
     assert chain.balance(world.payer) == 1_000_000
-    assert await world.read("get-payment-intent", StringAscii("pi_pc")) is None
+    assert await world.read("get-signed-intent", StringAscii("pi_pc")) is None
     assert "24999" in (chain.txs[txid].vm_error or "")
     # deny mode with no condition at all: every movement is uncovered
     bare = world.call("pi_bare")
@@ -482,7 +563,7 @@ async def test_a_dropped_transaction_is_lost_across_the_fork(world: World) -> No
     assert again.txids == [kept]
     assert chain.status(lost) == "dropped_replace_across_fork"
     assert (await chain.get_nonces(world.payer)).possible_next_nonce == chain.txs[lost].nonce
-    assert await world.read("get-payment-intent", StringAscii("pi_lost")) is None
+    assert await world.read("get-signed-intent", StringAscii("pi_lost")) is None
     # the wallet may broadcast the same transaction again
     assert chain.submit_call(world.payer, call) == lost
     assert world.mined(lost) == ("success", "(ok true)")
@@ -507,8 +588,8 @@ async def test_reads_answer_in_the_apis_shapes(world: World) -> None:
     assert listed.raw["contract_call"]["function_args"][1]["name"] == "intent-id"
     events = await chain.get_transaction_events(txid, page_size=2)  # follows event paging
     assert [e.event_index for e in events] == [0, 1, 2]
-    assert py(await chain.get_data_var(chain.contract_id, "fees-pending")) == FEE
-    entry = await chain.get_map_entry(chain.contract_id, "payment-intents", StringAscii("pi_api"))
+    assert py(await chain.get_data_var(chain.contract_id, "paused")) is False
+    entry = await chain.get_map_entry(chain.contract_id, "signed-intents", StringAscii("pi_api"))
     assert py(entry)["status"] == "paid"
     estimate = await chain.estimate_fee(b"\x02" * 300)
     assert (estimate.low, estimate.medium, estimate.high) == (300, 600, 1200)

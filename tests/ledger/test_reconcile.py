@@ -1,7 +1,8 @@
 """The books against the real Clarity VM: on a devnet of its own (so no other test's payment
-is on it), after payments, partial refunds, a reorg of a block holding a payment and a refund,
-a payment lost for good, and the fees distributed by two workers at once, the ledger's sums
-are the chain's balances, to the satoshi (ADR 0010, 0011, 0012)."""
+is on it), after payments (their fees paid to the fee recipient in the payment itself, or held
+when the recipient paid), partial refunds, a reorg of a block holding a payment and a refund,
+a payment lost for good, and the held fees distributed by two workers at once, the ledger's
+sums are the chain's balances, to the satoshi (ADR 0010, 0011, 0012, 0100)."""
 
 from __future__ import annotations
 
@@ -66,17 +67,25 @@ class Books:
         status: str = (await self.get(f"/v1/payment_intents/{pi_id}"))["status"]
         return status
 
-    async def pay(self, amount: int) -> tuple[dict[str, Any], str]:
+    @property
+    def recipient(self) -> str:
+        """The fee recipient: the deployer (the contract's owner and the operator)."""
+        return self.env.deployer.address(DEVNET.single_sig_version)
+
+    async def pay(self, amount: int, *, by_recipient: bool = False) -> tuple[dict[str, Any], str]:
+        """Paid by the payer wallet, or by the fee recipient (whose fee the contract holds)."""
+        payer = self.recipient if by_recipient else self.env.payer
         pi = await self.shop.create_intent(
             amount,
             **{
                 "payment_method_data[type]": "sbtc",
-                "payment_method_data[sbtc][payer]": self.env.payer,
+                "payment_method_data[sbtc][payer]": payer,
             },
         )
         confirmed = (await self.shop.post(f"/v1/payment_intents/{pi['id']}/confirm")).json()
         call = confirmed["next_action"]["sbtc_contract_call"]
-        txid = await asyncio.to_thread(self.env.pay, call)
+        key = self.env.deployer_key_hex if by_recipient else self.env.payer_key
+        txid = await asyncio.to_thread(self.env.pay, call, key=key)
         return confirmed, txid.removeprefix("0x")
 
     async def refund(self, pi_id: str, amount: int) -> tuple[dict[str, Any], str]:
@@ -156,16 +165,17 @@ async def test_the_ledger_equals_the_chain_to_the_satoshi(books: Books) -> None:
     env = books.env
     merchant_before = await books.sbtc(env.merchant)
     payer_before = await books.sbtc(env.payer)
+    recipient_before = await books.sbtc(books.recipient)
 
-    # payments, and partial refunds of them
+    # payments (a's fee goes to the recipient in the payment, b's is held), partial refunds
     a, _ = await books.pay(25_000)
-    b, _ = await books.pay(40_000)
+    b, _ = await books.pay(40_000, by_recipient=True)
     await books.until(lambda: _all(books.status(p["id"]) for p in (a, b)), "two payments succeed")
     first, _ = await books.refund(a["id"], 10_000)
     await books.until(lambda: _refunded(books, first["id"]), "a partial refund")
 
     # a payment and a refund in one block, and that block rolled back: both come back
-    c, _ = await books.pay(30_000)
+    c, _ = await books.pay(30_000, by_recipient=True)
     second, _ = await books.refund(b["id"], 5_000)
     await books.until(
         lambda: _both(books.status(c["id"]), _refunded(books, second["id"])), "same block"
@@ -185,12 +195,12 @@ async def test_the_ledger_equals_the_chain_to_the_satoshi(books: Books) -> None:
     await asyncio.to_thread(env.reorg, tip - block + 1, [lost_txid])
     await books.until(lambda: _is(books.status(d["id"]), "requires_payment_method"), "reversed")
 
-    # the fees of the paid intents, sent out by two workers at once
+    # the held fees of the paid intents (b, c), sent out by two workers at once
     async with books.state.sessions.begin() as session:
         queued = await fees.enqueue_fee_calls(
-            session, network="devnet", contract_id=CONTRACT, livemode=False, batch=25
+            session, books.state.payments, livemode=False, batch=25
         )
-    assert queued == 3
+    assert queued == 2
     account = outbox.OperatorAccount(DEVNET, env.deployer)
     runs = [
         outbox.run_once(
@@ -205,7 +215,7 @@ async def test_the_ledger_equals_the_chain_to_the_satoshi(books: Books) -> None:
         for name in ("worker-a", "worker-b")
     ]
     sent = sum(r.broadcast for r in await asyncio.gather(*runs))
-    assert sent == 3
+    assert sent == 2
 
     async def fees_out() -> bool:
         intents = [await books.get(f"/v1/payment_intents/{p['id']}") for p in (a, b, c)]
@@ -230,15 +240,41 @@ async def test_the_ledger_equals_the_chain_to_the_satoshi(books: Books) -> None:
     # the merchant's wallet moved by exactly the ledger's net
     assert await books.sbtc(env.merchant) - merchant_before == sum(r["net"] for r in rows)
     assert sum(r["net"] for r in rows) == paid - fees_paid - 15_000
-    # the payer paid three payments and got two refunds back (the lost one never left)
-    assert payer_before - await books.sbtc(env.payer) == paid - 15_000
+    # the payer paid a and got part of it back (the lost payment d never left); the recipient
+    # paid b and c, got part of b back, and every fee that stood (a's at once, b's and c's
+    # distributed; the lost d's never)
+    assert payer_before - await books.sbtc(env.payer) == 25_000 - 10_000
+    assert await books.sbtc(books.recipient) - recipient_before == (
+        -(40_000 + 30_000) + 5_000 + fees_paid
+    )
     config = py(await books.api.call_read_only(CONTRACT, "get-config", []))
     assert config["fees-pending"] == 0  # every fee out, none counted twice
-    merchant = py(
-        await books.api.call_read_only(CONTRACT, "get-merchant", [principal(env.merchant)])
+    totals = py(
+        await books.api.call_read_only(CONTRACT, "get-merchant-totals", [principal(env.merchant)])
     )
-    assert merchant["total-processed"] == paid
+    assert totals == {"processed": paid, "received": paid - fees_paid, "payments": 3}
     assert await books.sbtc(CONTRACT) == 0
+    # the platform's rows: every fee earned and paid out; the lost one's reversed both ways
+    platform = await _platform_rows(books)
+    assert sum(amount for _, amount in platform) == 0
+    assert sorted(t for t, _ in platform) == sorted(
+        ["application_fee"] * 4 + ["payout"] * 4 + ["application_fee_refund", "payout_failure"]
+    )
+
+
+async def _platform_rows(books: Books) -> list[tuple[str, int]]:
+    """The platform account's rows (the merchant's API never lists them)."""
+    from sqlalchemy import select
+
+    from sbtc_gateway.ledger.models import BalanceTransaction
+
+    async with books.state.sessions() as session:
+        rows = await session.execute(
+            select(BalanceTransaction.type, BalanceTransaction.amount).where(
+                BalanceTransaction.account == "platform"
+            )
+        )
+        return [(str(t), int(a)) for t, a in rows]
 
 
 async def _all(statuses: Any) -> bool:

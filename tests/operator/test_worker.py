@@ -45,6 +45,7 @@ from tests.chain_fixtures import (
     CONTRACT,
     ChainEnv,
     devnet_url,
+    fee_settings,
     new_intent,
     prepare_chain_env,
     run_until,
@@ -126,9 +127,7 @@ def _postgres_only(settings: Settings) -> None:
 
 async def enqueue_fees(db: async_sessionmaker[AsyncSession]) -> int:
     async with db.begin() as session:
-        return await fees.enqueue_fee_calls(
-            session, network="devnet", contract_id=CONTRACT, livemode=False, batch=25
-        )
+        return await fees.enqueue_fee_calls(session, fee_settings(), livemode=False, batch=25)
 
 
 async def work(
@@ -200,10 +199,15 @@ async def operator_txs(
 async def paid_intents(
     shop: stripe.StripeClient, env: ChainEnv, watcher: Watcher, count: int
 ) -> list[Any]:
+    """Intents paid by the fee recipient (the deployer): the only payments whose fee the
+    contract holds for `distribute-fees` (any other payer pays it to the recipient itself)."""
     await watcher.run_round()
-    intents = [new_intent(shop, env, amount=20_000 + 1_000 * i) for i in range(count)]
+    recipient = env.deployer.address(DEVNET.single_sig_version)
+    intents = [
+        new_intent(shop, env, amount=20_000 + 1_000 * i, payer=recipient) for i in range(count)
+    ]
     for pi in intents:
-        env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+        env.pay(pi.next_action["sbtc_contract_call"].to_dict(), key=env.deployer_key_hex)
     for pi in intents:
         await run_until(watcher, env, status_is(shop, pi.id, "succeeded"), what="succeeded")
     return intents
@@ -444,7 +448,7 @@ async def test_canceling_a_confirmed_intent_revokes_its_terms_on_chain(
     (revoke,) = await settle(db, stacks, env, clock, [pi.id], function=REVOKE)
     sent = await operator_txs(stacks, operator_address(env), REVOKE, [pi.id])
     assert [(tx.tx_id, tx.status.value) for tx in sent[pi.id]] == [(revoke.txid, "success")]
-    status = await stacks.call_read_only(CONTRACT, "get-intent-status", [StringAscii(pi.id)])
+    status = await stacks.call_read_only(CONTRACT, "get-signed-intent-status", [StringAscii(pi.id)])
     assert py(status) == "cancelled"
 
     paid = env.pay(call)  # the customer's wallet still holds the signed call

@@ -23,7 +23,15 @@ async def test_ready_reports_database_and_redis(
         "status": "ok",
         "database": "up",
         "redis": "disabled",
-        "chain": {network: {"status": "up", "tip_height": ready["chain"][network]["tip_height"]}},
+        "chain": {
+            network: {
+                "status": "up",
+                "tip_height": ready["chain"][network]["tip_height"],
+                "contract": sqlite_settings.test_gateway_contract,
+                "gateway_key": "ok",
+                "paused": False,
+            }
+        },
     }
     assert isinstance(ready["chain"][network]["tip_height"], int)
     assert body["database"] == "up"
@@ -40,6 +48,23 @@ async def test_ready_reports_database_and_redis(
     assert response.json()["redis"] == "down"
     # and the API still answers
     assert (await dead.client.post("/v1/merchants", data=signup_data())).status_code == 200
+
+
+async def test_ready_reports_a_contract_that_does_not_take_our_key_as_degraded(
+    sqlite_settings: Settings, make_instance: Any
+) -> None:
+    """A gateway whose signing key is not the contract's cannot have a payment succeed:
+    `/ready` says so (and confirmations answer `gateway_key_mismatch`)."""
+    from pydantic import SecretStr
+
+    other = await make_instance(
+        settings_variant(sqlite_settings, gateway_signing_key=SecretStr("22" * 32))
+    )
+    response = await other.client.get("/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["chain"][sqlite_settings.test_network]["gateway_key"] == "mismatch"
 
 
 async def test_ready_reports_a_stacks_api_outage_as_degraded(

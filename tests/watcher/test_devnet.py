@@ -47,6 +47,7 @@ from tests.chain_fixtures import (
     _wait_tx,
     charge_of,
     events_for,
+    fee_settings,
     inbox_for,
     ledger_of,
     new_intent,
@@ -104,12 +105,12 @@ async def test_confirm_fills_the_contract_call(
         expires_at=expires,
         chain_id=DEVNET.chain_id,
         contract_id=CONTRACT,
+        token=DEVNET.sbtc_token,
     )
     assert verify_terms(terms, args[6].data, gateway_key.public_key)
     # …and the Clarity VM agrees
-    verdict = await api.call_read_only(
-        CONTRACT, "verify-intent-signature", [args[1], args[2], args[3], args[4], args[5], args[6]]
-    )
+    terms_args = [args[1], args[2], args[3], args[4], args[5], args[0]]  # token: signed too
+    verdict = await api.call_read_only(CONTRACT, "verify-intent-signature", [*terms_args, args[6]])
     assert repr(verdict) == "true"
     assert len(call["post_conditions"]) == 1
 
@@ -621,30 +622,59 @@ async def test_settlements_add_up_payments_fees_and_refunds(
 # --- fees -----------------------------------------------------------------------------------------
 
 
-async def test_fees_are_distributed_by_the_operator_and_recorded(
+async def test_a_fee_reaches_the_recipient_in_the_payment_itself(
     shop: stripe.StripeClient,
     chain_env: ChainEnv,
     watcher: Watcher,
     sessions: async_sessionmaker[AsyncSession],
     api: StacksApiClient,
 ) -> None:
+    """ADR 0100: the customer's transaction pays the fee to the fee recipient; the intent's fee
+    is `distributed` by that transaction and no operator call is queued for it."""
+    from sbtc_gateway.operator import service as operator
+    from sbtc_gateway.payments import fees
+
+    await watcher.run_round()
+    pi = new_intent(shop, chain_env)
+    txid = chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
+    sbtc = shop.v1.payment_intents.retrieve(pi.id)["sbtc"]
+    assert (sbtc["fee_status"], sbtc["fee_txid"]) == ("distributed", txid.removeprefix("0x"))
+    async with sessions.begin() as session:
+        await fees.enqueue_fee_calls(session, fee_settings(), livemode=False, batch=25)
+    async with sessions() as session:
+        assert await operator.calls_for_intent(session, pi.id) == []
+    tx = await api.get_transaction(txid)
+    recipient = chain_env.deployer.address(DEVNET.single_sig_version)
+    moved = [(e.recipient, e.amount) for e in tx.events if e.event_type == "fungible_token_asset"]
+    assert (recipient, pi.application_fee_amount) in moved
+
+
+async def test_a_held_fee_is_distributed_by_the_operator_and_recorded(
+    shop: stripe.StripeClient,
+    chain_env: ChainEnv,
+    watcher: Watcher,
+    sessions: async_sessionmaker[AsyncSession],
+    api: StacksApiClient,
+) -> None:
+    """The fee recipient (on the devnet: the deployer) paying an intent: the contract holds the
+    fee, and the operator's outbox pays it out with `distribute-fees`."""
     from sbtc_gateway.operator import service as operator
     from sbtc_gateway.operator import worker as outbox
     from sbtc_gateway.payments import fees
 
     await watcher.run_round()
-    pi = new_intent(shop, chain_env)
-    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict())
+    deployer = chain_env.deployer.address(DEVNET.single_sig_version)
+    pi = new_intent(shop, chain_env, payer=deployer)
+    chain_env.pay(pi.next_action["sbtc_contract_call"].to_dict(), key=chain_env.deployer_key_hex)
     await run_until(watcher, chain_env, status_is(shop, pi.id, "succeeded"), what="succeeded")
-    # the operator (on the devnet: the deployer) sends the fees out through its outbox, in
+    # the operator (on the devnet: the deployer) sends the held fees out through its outbox, in
     # batches; the intent shows the call as pending once it is signed
     account = outbox.OperatorAccount(DEVNET, chain_env.deployer)
     sent = 0
     for _ in range(20):
         async with sessions.begin() as session:
-            await fees.enqueue_fee_calls(
-                session, network="devnet", contract_id=CONTRACT, livemode=False, batch=25
-            )
+            await fees.enqueue_fee_calls(session, fee_settings(), livemode=False, batch=25)
         result = await outbox.run_once(
             sessions, api, account, worker_id="fee-test", on_change=fees.record_call
         )
@@ -663,8 +693,9 @@ async def test_fees_are_distributed_by_the_operator_and_recorded(
     await run_until(watcher, chain_env, distributed, what="fee distributed")
     kinds = {(e.kind, e.status) for e in await inbox_for(sessions, pi.id)}
     assert ("fees-distributed", "applied") in kinds
-    record = await api.call_read_only(CONTRACT, "get-payment-intent", [StringAscii(pi.id)])
+    record = await api.call_read_only(CONTRACT, "get-signed-intent", [StringAscii(pi.id)])
     assert "(fee-distributed true)" in repr(record)
+    assert "(fee-held true)" in repr(record)
     async with sessions() as session:
         (call,) = await operator.calls_for_intent(session, pi.id)
     assert (call.function, call.status) == ("distribute-fees", "confirmed")

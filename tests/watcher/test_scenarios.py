@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,7 @@ from sbtc_gateway.chain import (
     ChainSource,
     PrivateKey,
     StacksApiClient,
+    StacksBlockchainService,
     StringAscii,
     TransactionInfo,
     TxStatus,
@@ -83,10 +85,11 @@ class Backend(Protocol):
     merchant: str
     payer: str
     poor_payer: str  # holds STX for fees, no sBTC
-    fee_recipient: str
-    operator: PrivateKey  # sends `distribute-fees`
+    fee_recipient: str  # the contract's owner: its own payments' fees are held
+    operator: PrivateKey  # the owner: sends `distribute-fees`, pause, suspensions
 
-    async def pay(self, call: dict[str, Any], *, wallet: str = "payer") -> str: ...
+    async def pay(self, call: dict[str, Any], *, wallet: str = "payer") -> str:
+        """Pay as one of the wallets: payer, poor_payer, merchant or fee_recipient."""
 
     def mine(self, blocks: int = 1) -> None: ...
 
@@ -104,6 +107,7 @@ class FakeBackend:
             w: PrivateKey(hashlib.sha256(f"scenario {w}".encode()).digest())
             for w in ("merchant", "payer", "poor_payer")
         }
+        self.keys["fee_recipient"] = self.chain.deployer
         self.merchant, self.payer, self.poor_payer = (
             self.chain.address(self.keys[w]) for w in ("merchant", "payer", "poor_payer")
         )
@@ -112,17 +116,16 @@ class FakeBackend:
         self.operator = self.chain.deployer
 
     async def prepare(self, gateway_key: PrivateKey) -> None:
-        """The devnet's set-up, on the fake: the same operator calls, signed and broadcast."""
+        """The devnet's set-up, on the fake: the same operator call, signed and broadcast (the
+        merchant does nothing on chain)."""
         sent = await chain_setup.set_gateway_key(
             self.source, DEVNET, self.contract_id, self.chain.deployer, gateway_key.public_key
         )
-        reg = await chain_setup.register_merchant(
-            self.source, DEVNET, self.contract_id, self.keys["merchant"], name="S", email="s@x"
-        )
         self.mine()
-        assert {self.chain.status(sent.txid), self.chain.status(reg.txid)} == {"success"}
+        assert self.chain.status(sent.txid) == "success"
         self.chain.faucet(self.payer, 10**9)
         self.chain.faucet(self.merchant, 10**8)
+        self.chain.faucet(self.fee_recipient, 10**8)
 
     async def pay(self, call: dict[str, Any], *, wallet: str = "payer") -> str:
         key = self.keys[wallet]
@@ -154,6 +157,7 @@ class DevnetBackend:
             "merchant": env.merchant_key_hex,
             "payer": env.payer_key,
             "poor_payer": env.poor_payer_key,
+            "fee_recipient": env.deployer_key_hex,
         }
 
     async def pay(self, call: dict[str, Any], *, wallet: str = "payer") -> str:
@@ -285,15 +289,9 @@ class World:
 
 
 async def distribute_fees(world: World) -> int:
-    """The worker's fee step: queue the fees of paid intents, then send them (the outbox)."""
+    """The worker's fee step: queue the held fees of paid intents, then send them (the outbox)."""
     async with world.state.sessions.begin() as session:
-        await fees.enqueue_fee_calls(
-            session,
-            network="devnet",
-            contract_id=world.backend.contract_id,
-            livemode=False,
-            batch=50,
-        )
+        await fees.enqueue_fee_calls(session, world.state.payments, livemode=False, batch=50)
     result = await outbox.run_once(
         world.state.sessions,
         world.backend.source,
@@ -464,48 +462,126 @@ async def test_a_partial_refund_paid_by_the_merchant_wallet_succeeds(world: Worl
     assert settled["sbtc"]["txid"] == txid
     assert await world.balance(world.backend.payer) == payer + 10_000
     assert await world.balance(world.backend.merchant) == merchant - 10_000
-    record = await world.read("get-payment-intent", StringAscii(done["id"]))
+    record = await world.read("get-signed-intent", StringAscii(done["id"]))
     assert (record["status"], record["refunded"]) == ("paid", 10_000)
 
 
 async def test_a_payment_moves_the_money_the_contract_says(world: World) -> None:
+    """The fee goes straight to the fee recipient in the customer's own transaction (ADR
+    0100): nothing stays in the contract, and no `distribute-fees` is needed."""
     backend = world.backend
     shop = await world.shop()
-    holders = (backend.payer, backend.merchant, backend.contract_id)
+    holders = (backend.payer, backend.merchant, backend.fee_recipient, backend.contract_id)
     before = [await world.balance(h) for h in holders]
     config = await world.read("get-config")
-    processed = (await world.read("get-merchant", principal(backend.merchant)))["total-processed"]
-    done, _ = await world.paid(shop)
+    totals = await world.read("get-merchant-totals", principal(backend.merchant))
+    done, txid = await world.paid(shop)
     fee = done["application_fee_amount"]
     assert fee > 0
     after = [await world.balance(h) for h in holders]
-    assert [a - b for a, b in zip(after, before, strict=True)] == [-AMOUNT, AMOUNT - fee, fee]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [-AMOUNT, AMOUNT - fee, fee, 0]
     now = await world.read("get-config")
-    assert now["fees-pending"] == config["fees-pending"] + fee
-    merchant = await world.read("get-merchant", principal(backend.merchant))
-    assert merchant["total-processed"] == processed + AMOUNT
-    # the contract holds exactly the fees not yet distributed (ADR 0100)
+    assert now["fees-pending"] == config["fees-pending"]
+    assert await world.read("get-merchant-totals", principal(backend.merchant)) == {
+        "processed": totals["processed"] + AMOUNT,
+        "received": totals["received"] + AMOUNT - fee,
+        "payments": totals["payments"] + 1,
+    }
+    # the contract holds exactly the fees it owes (ADR 0100)
     assert await world.balance(backend.contract_id) == now["fees-pending"]
-    record = await world.read("get-payment-intent", StringAscii(done["id"]))
+    record = await world.read("get-signed-intent", StringAscii(done["id"]))
     assert (record["amount"], record["fee"], record["customer"]) == (AMOUNT, fee, backend.payer)
+    assert (record["fee-recipient"], record["fee-held"]) == (backend.fee_recipient, False)
+    assert (done["sbtc"]["fee_status"], done["sbtc"]["fee_txid"]) == ("distributed", txid)
+    assert await distribute_fees(world) == 0  # nothing is held: nothing to send
+    rows = (await shop.get("/v1/balance_transactions", {"source": done["latest_charge"]})).json()
+    assert [(r["type"], r["net"]) for r in rows["data"]] == [("charge", AMOUNT - fee)]
 
 
-async def test_the_operator_distributes_the_fees(world: World) -> None:
+async def test_the_operator_distributes_a_held_fee(world: World) -> None:
+    """The fee recipient paying an intent itself: the token cannot move the fee to its own
+    sender, so the contract holds it, and the operator's `distribute-fees` pays it out."""
     backend = world.backend
     shop = await world.shop()
-    done, _ = await world.paid(shop)
+    pi = await world.confirmed(shop, payer=backend.fee_recipient)
+    await backend.pay(call_of(pi), wallet="fee_recipient")
+    backend.mine()
+    await world.round()
+    done = await world.intent(shop, pi)
+    assert (done["status"], done["sbtc"]["fee_status"]) == ("succeeded", None)
+    assert (await world.read("get-signed-intent", StringAscii(done["id"])))["fee-held"]
     pending = (await world.read("get-config"))["fees-pending"]
+    assert pending >= done["application_fee_amount"]
     recipient = await world.balance(backend.fee_recipient)
-    await distribute_fees(world)
+    assert await distribute_fees(world) >= 1
     backend.mine()
     await world.round()
     assert (await world.intent(shop, done))["sbtc"]["fee_status"] == "distributed"
-    assert (await world.read("get-payment-intent", StringAscii(done["id"])))["fee-distributed"]
+    assert (await world.read("get-signed-intent", StringAscii(done["id"])))["fee-distributed"]
     left = (await world.read("get-config"))["fees-pending"]
     paid_out = pending - left
     assert paid_out >= done["application_fee_amount"]
     assert await world.balance(backend.fee_recipient) == recipient + paid_out
     assert await world.balance(backend.contract_id) == left
+
+
+# --- confirm reads the contract before it hands out a call ---------------------------------------
+
+
+async def owner_call(world: World, function: str, *args: Any) -> None:
+    """The contract owner's transaction (pause, suspend-merchant, …), mined."""
+    service = StacksBlockchainService(world.backend.source, DEVNET, world.backend.operator)
+    sent = await service.call_contract_function(
+        world.backend.contract_id, function, list(args), fee=10_000
+    )
+    world.backend.mine()
+    assert (await world.tx(sent.txid)).status is TxStatus.SUCCESS
+    for app in world.apps:
+        app.state.gateway.payments.tips.forget()  # read the contract now
+
+
+async def refused(world: World, shop: Merchant) -> dict[str, Any]:
+    pi = await shop.create_intent(
+        AMOUNT,
+        **{
+            "payment_method_data[type]": "sbtc",
+            "payment_method_data[sbtc][payer]": world.backend.payer,
+        },
+    )
+    response = await shop.post(f"/v1/payment_intents/{pi['id']}/confirm")
+    assert (await world.intent(shop, pi))["status"] == "requires_confirmation"
+    body: dict[str, Any] = response.json()
+    return {"status": response.status_code, **body["error"]}
+
+
+async def test_confirm_refuses_while_the_contract_is_paused(world: World) -> None:
+    shop = await world.shop()
+    await owner_call(world, "pause")
+    try:
+        error = await refused(world, shop)
+    finally:
+        await owner_call(world, "unpause")
+    assert (error["status"], error["code"]) == (503, "contract_paused")
+    await world.confirmed(shop)  # and confirms again once unpaused
+
+
+async def test_confirm_refuses_a_payout_address_suspended_on_chain(world: World) -> None:
+    shop = await world.shop()
+    await owner_call(world, "suspend-merchant", principal(world.backend.merchant))
+    try:
+        error = await refused(world, shop)
+    finally:
+        await owner_call(world, "reinstate-merchant", principal(world.backend.merchant))
+    assert (error["status"], error["code"]) == (400, "payout_address_suspended")
+    assert world.backend.merchant in error["message"]
+    await world.confirmed(shop)
+
+
+async def test_confirm_refuses_when_the_contract_does_not_hold_our_key(world: World) -> None:
+    other = await world.gateway(gateway_signing_key=SecretStr("22" * 32))
+    shop = Merchant(other, (await world.shop()).body)
+    error = await refused(world, shop)
+    assert (error["status"], error["code"]) == (503, "gateway_key_mismatch")
 
 
 # --- reorgs: chain-level facts only ---------------------------------------------------------------
@@ -543,7 +619,7 @@ async def test_a_payment_lost_across_a_fork_is_dropped(world: World) -> None:
     lost = await world.tx(txid)
     assert (lost.status, lost.block_height) == (TxStatus.DROPPED_REPLACE_ACROSS_FORK, None)
     assert await world.balance(world.backend.payer) == before
-    assert await world.read("get-payment-intent", StringAscii(pi["id"])) is None
+    assert await world.read("get-signed-intent", StringAscii(pi["id"])) is None
     nonces = await world.backend.source.get_nonces(world.backend.payer)
     assert nonces.possible_next_nonce == mined.nonce  # the wallet's nonce is free again
 
@@ -609,7 +685,7 @@ async def answers(
         "mempool": ("GET", "/extended/v1/tx/mempool", None),
         "block": ("GET", f"/extended/v2/blocks/{height}", None),
         "block transactions": ("GET", f"/extended/v2/blocks/{height}/transactions", None),
-        "logs": ("GET", f"/extended/v2/smart-contracts/{contract}/logs?limit=2", None),
+        "logs": ("GET", f"/extended/v2/smart-contracts/{contract}/logs?limit=1", None),
         "read-only": (
             "POST",
             f"/v2/contracts/call-read/{address}/{name}/get-config",

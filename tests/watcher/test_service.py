@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sbtc_gateway.chain import (
     DEVNET,
+    Bool,
     StringAscii,
     TransactionInfo,
     Tuple,
@@ -33,11 +34,18 @@ needs_devnet = pytest.mark.skipif(
 
 
 def paid_tx(
-    intent_id: str, *, amount: int, fee: int, merchant: str, height: int
+    intent_id: str,
+    *,
+    amount: int,
+    fee: int,
+    merchant: str,
+    height: int,
+    function: str = "pay-signed-intent",
 ) -> TransactionInfo:
     event = Tuple(
         {
             "event": StringAscii("intent-paid"),
+            "signed": Bool(function == "pay-signed-intent"),
             "intent-id": StringAscii(intent_id),
             "merchant": principal(merchant),
             "payer": principal(PAYER),
@@ -56,7 +64,7 @@ def paid_tx(
         "canonical": True,
         "contract_call": {
             "contract_id": CONTRACT,
-            "function_name": "pay-signed-intent",
+            "function_name": function,
             "function_args": [],
         },
         "event_count": 1,
@@ -134,6 +142,30 @@ async def test_a_payment_that_does_not_match_is_reported_never_credited(
     assert [(e.status, e.kind) for e in entries] == [("mismatch", "intent-paid")]
     events = (await merchant.get("/v1/events", {"type": "payment_intent.payment_failed"})).json()
     assert any(e["data"]["object"]["id"] == pi["id"] for e in events["data"])
+
+
+@needs_devnet
+async def test_a_merchants_own_on_chain_intent_of_the_same_id_is_not_the_gateways(
+    merchant: Merchant, sessions: Sessions
+) -> None:
+    """A merchant's own intents (`process-payment`) live in another namespace of the contract
+    than the gateway's signed ones: one that reuses a gateway intent's id, even with its very
+    terms, pays that merchant intent, never the gateway's (which stays payable)."""
+    pi = await _confirmed(merchant)
+    tx = paid_tx(
+        pi["id"],
+        amount=25_000,
+        fee=pi["application_fee_amount"],
+        merchant=TEST_ADDRESS,
+        height=12,
+        function="process-payment",
+    )
+    async with sessions.begin() as session:
+        assert await watch.handle_mined(session, TARGET, tx, tip_height=12, source="poll") == 0
+    after = (await merchant.get(f"/v1/payment_intents/{pi['id']}")).json()
+    assert (after["status"], after["amount_received"]) == ("requires_action", 0)
+    async with sessions() as session:
+        assert await repository.inbox_for(session, "devnet", pi["id"]) == []
 
 
 @needs_devnet

@@ -117,8 +117,10 @@ async def succeed(
     block_hash: str,
     late: bool = False,
     tip: int | None = None,
+    fee_held: bool = True,
 ) -> bool:
-    """The payment is in a canonical block, deep enough: money moved. Never twice."""
+    """The payment is in a canonical block, deep enough: money moved. Never twice.
+    `fee_held`: the contract kept the fee (else the payment paid it to the fee recipient)."""
     if charge.status == "succeeded":
         return False
     previous = {"status": charge.status}
@@ -136,6 +138,7 @@ async def succeed(
         movement(charge),
         amount=amount,
         fee=fee,
+        fee_paid_out=not fee_held,
         description=f"payment {charge.payment_intent_id} ({charge.txid})",
     )
     charge.balance_transaction_id = row.id

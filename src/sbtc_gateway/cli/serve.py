@@ -60,16 +60,22 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 @contextlib.contextmanager
 def _dev_devnet(settings: Settings) -> Iterator[Settings]:
     """In `dev`, run the local devnet too when test mode pays on it and nothing listens there.
-    Yields the settings to run with: on a devnet of its own, the operator is the contract's
-    owner (the deployer) unless SBTC_OPERATOR_KEY names another."""
+    On the devnet, its own or one already running, it sets the contract's gateway key to the
+    gateway's (as the deployer, who owns the contract) or says exactly why it cannot. Yields
+    the settings to run with: when the deployer owns the contract, the operator is the
+    deployer unless SBTC_OPERATOR_KEY names another."""
     from urllib.parse import urlsplit
 
     from sbtc_gateway.devnet import DevnetError, DevnetProcess, available
 
     target = urlsplit(settings.test_stacks_api_url)
     local = target.hostname in ("127.0.0.1", "localhost") and settings.test_network == "devnet"
-    if not local or _listening(target.hostname or "127.0.0.1", target.port or 3999):
+    if not local:
         yield settings
+        return
+    if _listening(target.hostname or "127.0.0.1", target.port or 3999):
+        click.echo(f"  devnet: using the Stacks API already on {settings.test_stacks_api_url}")
+        yield _with_operator(settings, _ensure_gateway_key(settings, settings.test_stacks_api_url))
         return
     reason = available()
     if reason:
@@ -88,26 +94,22 @@ def _dev_devnet(settings: Settings) -> Iterator[Settings]:
     )
     try:
         if process.info.get("gateway_contract"):
-            owner_hex = _devnet_owner_key(process.url)
-            _register_gateway_key(settings, process.url, owner_hex)
-            if settings.operator_key is None:
-                settings = settings.model_copy(update={"operator_key": SecretStr(owner_hex)})
-                click.echo(
-                    f"  operator: the devnet deployer {_devnet_address(owner_hex)} (the contract"
-                    " owner) sends distribute-fees and revoke-signed-intent; set"
-                    " SBTC_OPERATOR_KEY for another"
-                )
+            settings = _with_operator(settings, _ensure_gateway_key(settings, process.url))
         yield settings
     finally:
         process.stop()
 
 
-def _devnet_owner_key(url: str) -> str:
-    """The devnet deployer's private key (hex): it deployed the contract, so it owns it."""
-    import httpx
-
-    accounts = httpx.get(f"{url}/devnet/accounts", timeout=10).json()
-    return str(next(a for a in accounts if a["name"] == "deployer")["private_key"])
+def _with_operator(settings: Settings, owner_hex: str | None) -> Settings:
+    """The devnet deployer (the contract's owner) as the operator, unless one is configured."""
+    if owner_hex is None or settings.operator_key is not None:
+        return settings
+    click.echo(
+        f"  operator: the devnet deployer {_devnet_address(owner_hex)} (the contract"
+        " owner) sends distribute-fees and revoke-signed-intent; set"
+        " SBTC_OPERATOR_KEY for another"
+    )
+    return settings.model_copy(update={"operator_key": SecretStr(owner_hex)})
 
 
 def _devnet_address(key_hex: str) -> str:
@@ -116,25 +118,71 @@ def _devnet_address(key_hex: str) -> str:
     return PrivateKey.from_hex(key_hex).address(DEVNET.single_sig_version)
 
 
-def _register_gateway_key(settings: Settings, url: str, owner_hex: str) -> None:
-    """A fresh devnet's contract knows no gateway key: set ours as its owner (the deployer)."""
-    from sbtc_gateway.chain import DEVNET, PrivateKey, StacksApiClient
+def _ensure_gateway_key(settings: Settings, url: str) -> str | None:
+    """Make the devnet contract accept the gateway's signing key. Returns the devnet deployer's
+    private key (hex) when the deployer owns the contract, else None; every reason it cannot
+    set the key is printed (confirmations answer `gateway_key_mismatch` until it is set)."""
+    import httpx
+
+    from sbtc_gateway.chain import DEVNET, PrivateKey, StacksApiClient, StacksApiError
     from sbtc_gateway.watcher import setup
+    from sbtc_gateway.watcher.decode import py
 
-    owner = PrivateKey.from_hex(owner_hex)
+    contract = settings.test_gateway_contract
     gateway_key = PrivateKey.from_hex(settings.secret("gateway_signing_key"))
+    wanted = "0x" + gateway_key.public_key.hex()
 
-    async def _main() -> str:
-        async with StacksApiClient(url) as client:
-            sent = await setup.set_gateway_key(
-                client, DEVNET, settings.test_gateway_contract, owner, gateway_key.public_key
+    def cannot(why: str) -> None:
+        click.echo(
+            f"  gateway key NOT set: {why}; payments cannot be confirmed until it is", err=True
+        )
+
+    async def _main() -> str | None:
+        async with StacksApiClient(url, timeout=10) as client:
+            try:
+                config = py(await client.call_read_only(contract, "get-config", []))
+            except StacksApiError as exc:
+                cannot(f"the contract {contract} cannot be read at {url} ({exc})")
+                return None
+            owner = config.get("owner") if isinstance(config, dict) else None
+            try:
+                async with httpx.AsyncClient(timeout=10) as http:
+                    response = await http.get(f"{url}/devnet/accounts")
+                accounts = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                accounts = None
+            deployer = next(
+                (a for a in accounts or () if isinstance(a, dict) and a.get("name") == "deployer"),
+                None,
             )
-            return sent.txid
+            owner_hex = str(deployer["private_key"]) if deployer is not None else None
+            owns = owner_hex is not None and _devnet_address(owner_hex) == owner
+            if config.get("gateway-pubkey") == wanted:
+                click.echo(f"  gateway key {wanted} already set on {contract}")
+                return owner_hex if owns else None
+            if owner_hex is None:
+                cannot(
+                    f"{url} is not a devnet (no /devnet/accounts), so dev has no owner key: the "
+                    f"contract's owner {owner} must run `sbtc-gateway chain setup`"
+                )
+                return None
+            if not owns:
+                cannot(
+                    f"the contract's owner is {owner}, not the devnet deployer "
+                    f"{_devnet_address(owner_hex)}: run `sbtc-gateway chain setup --owner-key …` "
+                    "with the owner's key"
+                )
+                return None
+            sent = await setup.set_gateway_key(
+                client, DEVNET, contract, PrivateKey.from_hex(owner_hex), gateway_key.public_key
+            )
+            click.echo(
+                f"  gateway key {wanted} set on the devnet contract ({sent.txid}; in force once"
+                " the devnet mines it)"
+            )
+            return owner_hex
 
-    txid = asyncio.run(_main())
-    click.echo(
-        f"  gateway key 0x{gateway_key.public_key.hex()} set on the devnet contract ({txid})"
-    )
+    return asyncio.run(_main())
 
 
 def _listening(host: str, port: int) -> bool:

@@ -440,6 +440,36 @@ CHAIN_UNAVAILABLE = ErrorCode(
     "Idempotency-Key.",
     type="api_error",
 )
+CONTRACT_PAUSED = ErrorCode(
+    "contract_paused",
+    503,
+    "Payments are paused on {network}: the payment contract's owner has paused it.",
+    "Before handing out a payment call the gateway reads the payment contract on chain (the "
+    "reading is at most a few seconds old). Its owner has paused it, so a wallet call would "
+    "fail on chain and cost the customer a transaction fee. Nothing was changed; confirm "
+    "again once payments resume (the contract's `unpaused` event).",
+    type="api_error",
+)
+PAYOUT_ADDRESS_SUSPENDED = ErrorCode(
+    "payout_address_suspended",
+    400,
+    "The payout address {address} is suspended on chain and cannot be paid.",
+    "The payment contract's owner has put the merchant's payout address on the contract's "
+    "deny list (`suspend-merchant`), so a payment to it would fail on chain. Nothing was "
+    "changed. The gateway's operator can reinstate the address; until then no intent paying "
+    "it can be confirmed.",
+)
+GATEWAY_KEY_MISMATCH = ErrorCode(
+    "gateway_key_mismatch",
+    503,
+    "The payment contract on {network} does not accept this gateway's signing key.",
+    "Before handing out a payment call the gateway reads the payment contract's gateway key "
+    "on chain. It is not the key this gateway signs payment terms with (the contract's "
+    "owner has not set it yet, or set another), so the contract would refuse the signature. "
+    "Nothing was changed. The operator sets the key with `sbtc-gateway chain setup` (`/ready` "
+    "shows the check); confirm again afterwards.",
+    type="api_error",
+)
 
 # --- refunds ---------------------------------------------------------------------------------
 
@@ -617,7 +647,8 @@ PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
         "role": "the dashboard user's role",
         "mode": "test or live",
         "retry_after": "seconds to wait before retrying",
-        "network": "the Stacks network the address must belong to",
+        "network": "the Stacks network concerned (for an address: the one it must belong to)",
+        "address": "the Stacks address concerned",
         "merchant": "the merchant account's id",
         "action": "the operation asked for (update, confirm, cancel, …)",
         "status": "the object's current status",

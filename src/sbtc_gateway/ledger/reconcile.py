@@ -1,19 +1,22 @@
 """Books against the chain: the ledger's sums beside the contract's own counters (ADR 0010).
 
-The contract keeps, per merchant principal, `total-processed` (every sat paid to it through the
-contract, fee included) and, in `get-config`, `fees-pending` (fees held and not yet paid out).
-The ledger must say the same: Σ `charge` + `payment_reversal` amounts per payout principal, and
-Σ of the platform account's rows. Every difference is reported; none is corrected here (an
-operator decides, with an `adjustment`). The ledger is only as current as the watcher: the
-report names the watcher's height beside the chain's tip, and a difference seen while the
-watcher is behind is marked as such.
+The contract keeps, per payee principal, registered or not, `get-merchant-totals`:
+`processed` (every sat paid to it through the contract, fee included) and `received` (what
+reached it, fees deducted), and in `get-config` `fees-pending` (fees it holds, not yet paid
+out). The ledger must say the same: Σ `charge` + `payment_reversal` amounts (and their nets)
+per payout principal, and Σ of the platform account's rows (a fee paid to the recipient in
+the payment is an `application_fee` and its `payout` at once). During an upgrade (ADR 0101)
+the chain's side is the sum over every deployment the network's watcher follows. Every
+difference is reported; none is corrected here (an operator decides, with an `adjustment`).
+The ledger is only as current as the watcher: the report names the watcher's height beside
+the chain's tip, and a difference seen while the watcher is behind is marked as such.
 
 Read-only: the sums are read in one session, which is closed before the chain is asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -31,7 +34,7 @@ from sbtc_gateway.observability import metrics
 
 @dataclass(frozen=True, slots=True)
 class Difference:
-    kind: str  # "fees_pending" or "total_processed"
+    kind: str  # "fees_pending", "total_processed" or "total_received"
     principal: str | None
     ledger: int
     chain: int
@@ -49,6 +52,8 @@ class Report:
     watcher_height: int | None
     checked: int = 0
     differences: list[Difference] = field(default_factory=list)
+    # every deployment read (the current one first)
+    contracts: tuple[str, ...] = ()
 
     @property
     def settled(self) -> bool:
@@ -63,6 +68,7 @@ class Report:
         return {
             "network": self.network,
             "contract_id": self.contract_id,
+            "contracts": list(self.contracts or (self.contract_id,)),
             "tip_height": self.tip_height,
             "watcher_height": self.watcher_height,
             "settled": self.settled,
@@ -74,18 +80,23 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class Books:
+    processed: dict[str, int]
     received: dict[str, int]
     fees_pending: int
     watcher_height: int | None
 
 
 async def read_books(session: AsyncSession, network: str, livemode: bool) -> Books:
-    received = await repository.received_by_principal(session, livemode, network, RECEIVED_TYPES)
+    processed = await repository.received_by_principal(session, livemode, network, RECEIVED_TYPES)
+    received = await repository.received_by_principal(
+        session, livemode, network, RECEIVED_TYPES, column="net"
+    )
     for address in await merchants.payout_addresses(session, livemode):
-        received.setdefault(address, 0)  # a merchant paid only outside the ledger shows too
+        processed.setdefault(address, 0)  # a merchant paid only outside the ledger shows too
+        received.setdefault(address, 0)
     fees = await repository.platform_balance(session, livemode, network)
     heights = await chainstate.cursor_heights(session, {network})
-    return Books(received, fees, heights.get(network))
+    return Books(processed, received, fees, heights.get(network))
 
 
 def _uint(value: ClarityValue, name: str) -> int:
@@ -104,28 +115,44 @@ async def reconcile(
     network: str,
     contract_id: str,
     livemode: bool,
+    previous_contracts: Sequence[str] = (),
 ) -> Report:
+    """`contract_id`: the deployment new intents are signed for; `previous_contracts`: the
+    earlier ones the network's watcher still follows (their counters are added up)."""
+    contracts = (contract_id, *previous_contracts)
     async with sessions() as session:
         books = await read_books(session, network, livemode)
     info = await client.get_info()
-    report = Report(network, contract_id, info.stacks_tip_height, books.watcher_height)
-    config = await client.call_read_only(contract_id, "get-config", [])
-    chain_fees = _uint(config, "fees-pending")
+    report = Report(
+        network, contract_id, info.stacks_tip_height, books.watcher_height, contracts=contracts
+    )
+    chain_fees = 0
+    for contract in contracts:
+        chain_fees += _uint(await client.call_read_only(contract, "get-config", []), "fees-pending")
     report.checked += 1
     if chain_fees != books.fees_pending:
         report.differences.append(Difference("fees_pending", None, books.fees_pending, chain_fees))
-    for address, total in sorted(books.received.items()):
+    for address in sorted(books.processed):
+        processed = received = 0
+        for contract in contracts:
+            totals = await client.call_read_only(
+                contract, "get-merchant-totals", [principal(address)]
+            )
+            processed += _uint(totals, "processed")
+            received += _uint(totals, "received")
         report.checked += 1
-        record = await client.call_read_only(contract_id, "get-merchant", [principal(address)])
-        chain_total = _uint(record, "total-processed")
-        if chain_total != total:
-            report.differences.append(Difference("total_processed", address, total, chain_total))
+        for kind, ledger, chain in (
+            ("total_processed", books.processed[address], processed),
+            ("total_received", books.received.get(address, 0), received),
+        ):
+            if chain != ledger:
+                report.differences.append(Difference(kind, address, ledger, chain))
     _observe(report)
     return report
 
 
 def _observe(report: Report) -> None:
-    off: dict[str, int] = {"fees_pending": 0, "total_processed": 0}
+    off: dict[str, int] = {"fees_pending": 0, "total_processed": 0, "total_received": 0}
     for difference in report.differences:
         off[difference.kind] += abs(difference.sats)
     for kind, sats in off.items():

@@ -93,12 +93,31 @@ async def rows_between(
     return [(int(c), str(t), int(a), int(f), int(n)) for c, t, a, f, n in rows]
 
 
+async def platform_total(session: AsyncSession, source_id: str, types: Sequence[str]) -> int:
+    """Σ of the platform account's rows of these types for one source (e.g. how much of a
+    charge's fee was paid out and not reversed)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(BalanceTransaction.amount), 0)).where(
+            BalanceTransaction.source_id == source_id,
+            BalanceTransaction.account == "platform",
+            BalanceTransaction.type.in_(list(types)),
+        )
+    )
+    return int(total or 0)
+
+
 async def received_by_principal(
-    session: AsyncSession, livemode: bool, network: str, types: Sequence[str]
+    session: AsyncSession,
+    livemode: bool,
+    network: str,
+    types: Sequence[str],
+    column: str = "amount",
 ) -> dict[str, int]:
-    """System use (reconciliation, every merchant): Σ amount per payout principal."""
+    """System use (reconciliation, every merchant): Σ `column` (amount, or net) per payout
+    principal."""
+    summed = BalanceTransaction.net if column == "net" else BalanceTransaction.amount
     query = (
-        select(BalanceTransaction.principal, func.sum(BalanceTransaction.amount))
+        select(BalanceTransaction.principal, func.sum(summed))
         .where(
             BalanceTransaction.livemode == livemode,
             BalanceTransaction.network == network,

@@ -37,7 +37,8 @@ CATEGORIES: dict[str, str] = {
     "payout_failure": "payout_reversal",
 }
 MERCHANT_TYPES = ("charge", "refund", "payment_reversal", "refund_failure", "adjustment")
-# What the contract counts in a merchant's `total-processed` (gross paid to it, net of nothing).
+# What the contract counts in a payee's totals: `processed` is their Σ amount (gross, fee
+# included), `received` their Σ net (what reached the payee).
 RECEIVED_TYPES = ("charge", "payment_reversal")
 
 
@@ -100,9 +101,17 @@ async def _record(
 
 
 async def record_charge(
-    session: AsyncSession, movement: Movement, *, amount: int, fee: int, description: str
+    session: AsyncSession,
+    movement: Movement,
+    *,
+    amount: int,
+    fee: int,
+    fee_paid_out: bool,
+    description: str,
 ) -> BalanceTransaction:
-    """A charge succeeded: the merchant received `amount - fee`, the contract holds `fee`."""
+    """A charge succeeded: the merchant received `amount - fee`; the platform earned `fee`,
+    which the payment itself paid to the fee recipient (`fee_paid_out`: an `application_fee`
+    and its `payout` at once) or which the contract holds until `distribute-fees` (ADR 0100)."""
     row = await _record(
         session,
         movement,
@@ -121,13 +130,22 @@ async def record_charge(
             amount=fee,
             description=f"gateway fee of {movement.source_id}",
         )
+        if fee_paid_out:
+            await record_fee_payout(
+                session,
+                movement,
+                fee=fee,
+                description=f"fee of {movement.source_id} paid to the fee recipient in the payment",
+            )
     return row
 
 
 async def record_reversal(
     session: AsyncSession, movement: Movement, *, amount: int, fee: int, description: str
 ) -> BalanceTransaction:
-    """A succeeded charge was lost for good (its block rolled back, never mined again)."""
+    """A succeeded charge was lost for good (its block rolled back, never mined again). Its
+    fee did not move either: what the ledger shows paid out of it (in the payment itself, or
+    by a `distribute-fees` that cannot stand without the payment) is reversed too."""
     row = await _record(
         session,
         movement,
@@ -146,6 +164,18 @@ async def record_reversal(
             amount=-fee,
             description=f"gateway fee of {movement.source_id}, reversed",
         )
+        paid_out = -await repository.platform_total(
+            session, movement.source_id, ("payout", "payout_failure")
+        )
+        if paid_out:
+            await _record(
+                session,
+                movement,
+                account=PLATFORM,
+                type_="payout_failure",
+                amount=paid_out,
+                description=f"fee pay-out of {movement.source_id}, reversed with its payment",
+            )
     return row
 
 

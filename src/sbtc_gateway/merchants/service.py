@@ -104,6 +104,10 @@ class MerchantTerms:
     tier: str
     payment_expiry_seconds: int | None
 
+    def payout(self, livemode: bool) -> str | None:
+        """The address a new intent of the mode pays (None: live mode not activated)."""
+        return self.live_stacks_address if livemode else self.stacks_address
+
 
 async def terms(session: AsyncSession, merchant_id: str) -> MerchantTerms:
     row = await repository.terms_row(session, merchant_id)
@@ -178,8 +182,8 @@ def _change_payout(merchant: Merchant, params: AccountUpdateParams) -> dict[str,
     """Validate and apply payout-address changes; returns the previous values that changed.
 
     Intents confirmed from now on pay the new address (their signed terms name it); intents
-    already confirmed keep the address they were signed for. The new address must be
-    registered on the contract (`register-merchant`) from its own wallet before it is paid.
+    already confirmed keep the address they were signed for. The new address needs no step on
+    chain: the gateway's signature names it (the contract's owner can still suspend it).
     """
     previous: dict[str, Any] = {}
     fields = params.model_fields_set

@@ -56,11 +56,16 @@ async def create_payment_intent(request: Request) -> Response:
     caller = await authorize(request, gw, "payment_intents:write")
     params, raw = await parse(request, PaymentIntentCreateParams)
 
-    tip = await service.chain_tip(cfg, caller.livemode) if params.confirm else None
+    reading = None
+    if params.confirm:
+        # The chain is read before the transaction opens: no network call under a lock.
+        async with gw.sessions() as session:
+            terms = await gw.get(MerchantTermsCache).get(session, caller.merchant_id)
+        reading = await service.chain_reading(cfg, caller.livemode, terms.payout(caller.livemode))
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
         merchant = await gw.get(MerchantTermsCache).get(session, caller.merchant_id)
-        pi = await service.create(session, cfg, caller, merchant, params, origin, tip=tip)
+        pi = await service.create(session, cfg, caller, merchant, params, origin, reading=reading)
         return 200, present(render_payment_intent(pi), cfg)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)
@@ -160,11 +165,17 @@ async def confirm_payment_intent(intent_id: str, request: Request) -> Response:
         request, gw, "payment_intents:write", intent_id, params.client_secret
     )
     publishable = caller.kind == "publishable"
-    # The chain tip is read before the transaction opens: no network call under a row lock.
-    tip = await service.chain_tip(cfg, caller.livemode)
+    # The chain (tip, contract, payee) is read before the transaction opens: no network call
+    # under a row lock. The payee is the intent's payout address, fixed when it was created;
+    # the contract, the one its live terms are signed for, if any, else the current one.
+    async with gw.sessions() as session:
+        target = await service.confirm_target(session, caller, intent_id)
+    reading = None
+    if target is not None:
+        reading = await service.chain_reading(cfg, caller.livemode, *target)
 
     async def handler(session: AsyncSession, origin: Origin) -> tuple[int, dict[str, Any]]:
-        pi = await service.confirm(session, cfg, caller, intent_id, params, origin, tip=tip)
+        pi = await service.confirm(session, cfg, caller, intent_id, params, origin, reading=reading)
         return 200, present(render_payment_intent(pi), cfg, publishable=publishable)
 
     return await run_write(request, gw, scope=caller.api_key_id, params=raw, handler=handler)

@@ -218,8 +218,17 @@ def refunded(pi: PaymentIntent, amount: int) -> None:
     touch(pi)
 
 
+def belongs_to(pi: PaymentIntent, contract_id: str) -> None:
+    """Its money moved through this deployment: the one its refunds and held fee go through
+    (already known for intents confirmed since revision 0007c)."""
+    if pi.contract_id is None:
+        pi.contract_id = contract_id
+        touch(pi)
+
+
 def fee(session: AsyncSession, pi: PaymentIntent, *, txid: str, status: str) -> None:
-    """The fee's `distribute-fees` call landed (`distributed`) or failed (`failed`)."""
+    """The fee reached the fee recipient (`distributed`: in the payment itself, or by the
+    `distribute-fees` call for a held fee) or its call failed (`failed`)."""
     pi.fee_status = status
     pi.fee_txid = txid
     note_changed(session.sync_session, pi.id)

@@ -50,6 +50,9 @@ class PaymentIntent(Base):
     # distributed, failed; and the transaction that carries it.
     fee_status: Mapped[str | None] = mapped_column(String(16), default=None)
     fee_txid: Mapped[str | None] = mapped_column(String(66), default=None)
+    # The contract deployment the terms are signed for (revision 0007c): where it pays, is
+    # refunded and its fee is held. Null: confirmed before, on the network's first contract.
+    contract_id: Mapped[str | None] = mapped_column(String(170), default=None)
     expires_at: Mapped[int]
     created: Mapped[int] = mapped_column(default=now)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)

@@ -6,8 +6,10 @@ header of `contracts/contracts/sbtc-payment-gateway.clar`), and the call carries
 as Clarity hex, in order, with one deny-mode post-condition: the payer sends exactly `amount`
 sBTC (the payer's address when known at confirm, else the transaction's origin).
 
-`ChainTips` answers the current Stacks tip height per network (cached briefly), so the on-chain
-expiry height covers the intent's remaining lifetime.
+`ChainTips` answers what confirm reads of the chain before its transaction opens, each cached
+briefly: the current Stacks tip height per network (so the on-chain expiry height covers the
+intent's remaining lifetime), and the contract's state a payment depends on (`ContractFacts`:
+paused, the gateway keys it accepts; whether a payee is on its deny list).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sbtc_gateway.chain import (
+    Bool,
     Buffer,
     ChainSource,
     PrivateKey,
+    Some,
     StacksApiClient,
     StacksApiError,
     StringAscii,
@@ -54,8 +58,10 @@ def terms_tuple(
     expires_at: int,
     chain_id: int,
     contract_id: str,
+    token: str,
 ) -> Tuple:
-    """The terms tuple `pay-signed-intent` verifies (keys and types as the contract header)."""
+    """The terms tuple `pay-signed-intent` verifies (keys and types as the contract header):
+    the token is signed too, so an intent is paid and refunded in the token it was made for."""
     return Tuple(
         {
             "amount": UInt(amount),
@@ -65,6 +71,7 @@ def terms_tuple(
             "fee": UInt(fee),
             "intent-id": StringAscii(intent_id),
             "merchant": principal(merchant),
+            "token": principal(token),
         }
     )
 
@@ -133,6 +140,7 @@ def contract_call(
         expires_at=expires_at_block,
         chain_id=network.chain_id,
         contract_id=contract_id,
+        token=network.sbtc_token,
     )
     signature = sign_terms(terms, key)
     args: list[tuple[str, ClarityValue]] = [
@@ -196,15 +204,59 @@ def client_secret(key: bytes, intent_id: str) -> str:
     return f"{intent_id}_secret_{base64.urlsafe_b64encode(mac).decode()[:24]}"
 
 
+@dataclass(frozen=True, slots=True)
+class ContractFacts:
+    """What a payment contract says right now that decides whether a signed intent can pay."""
+
+    paused: bool
+    gateway_key: bytes
+    # The key a planned rotation replaced, and the height below which it still verifies.
+    previous_key: bytes | None
+    previous_key_until: int
+
+    def key_status(self, own: bytes) -> tuple[bool, int | None]:
+        """(whether terms signed with `own` verify, the height they stop verifying at, if
+        any): the current key always, the replaced one until its overlap ends."""
+        if own == self.gateway_key:
+            return True, None
+        if self.previous_key is not None and own == self.previous_key:
+            return True, self.previous_key_until
+        return False, None
+
+
+def _field(record: ClarityValue, name: str) -> ClarityValue | None:
+    return record.fields.get(name) if isinstance(record, Tuple) else None
+
+
+def contract_facts(config: ClarityValue) -> ContractFacts:
+    """`ContractFacts` from the contract's `get-config` tuple."""
+    paused = _field(config, "paused")
+    key = _field(config, "gateway-pubkey")
+    previous = _field(config, "previous-gateway-pubkey")
+    until = _field(config, "previous-key-valid-until")
+    if not isinstance(paused, Bool) or not isinstance(key, Buffer):
+        raise codes.CHAIN_UNAVAILABLE()
+    previous_key = previous.value if isinstance(previous, Some) else None
+    return ContractFacts(
+        paused=paused.value,
+        gateway_key=key.data,
+        previous_key=previous_key.data if isinstance(previous_key, Buffer) else None,
+        previous_key_until=until.value if isinstance(until, UInt) else 0,
+    )
+
+
 @dataclass
 class ChainTips:
-    """The Stacks tip height per network, from the Stacks API, cached `max_age` seconds."""
+    """The Stacks tip height per network, and the facts of a payment contract a confirmation
+    depends on, from the Stacks API, each cached `max_age` seconds."""
 
     api_urls: Mapping[str, str]
     max_age: float = 2.0
     timeout: float = 5.0
     _clients: dict[str, StacksApiClient] = field(default_factory=dict)
     _cache: dict[str, tuple[float, int]] = field(default_factory=dict)
+    _facts: dict[tuple[str, str], tuple[float, ContractFacts]] = field(default_factory=dict)
+    _suspended: dict[tuple[str, str, str], tuple[float, bool]] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def client(self, network: str) -> ChainSource:
@@ -234,8 +286,41 @@ class ChainTips:
         self.client(network)
         return await self._clients[network].get_balances(principal)
 
+    async def contract(self, network: str, contract_id: str) -> ContractFacts:
+        """The contract's pause flag and gateway keys (`get-config`)."""
+        key = (network, contract_id)
+        cached = self._facts.get(key)
+        if cached and time.monotonic() - cached[0] < self.max_age:
+            return cached[1]
+        try:
+            config = await self.client(network).call_read_only(contract_id, "get-config", [])
+        except StacksApiError as exc:
+            raise codes.CHAIN_UNAVAILABLE() from exc
+        facts = contract_facts(config)
+        self._facts[key] = (time.monotonic(), facts)
+        return facts
+
+    async def suspended(self, network: str, contract_id: str, payee: str) -> bool:
+        """Whether the contract's owner has put `payee` on its deny list (`is-suspended`)."""
+        key = (network, contract_id, payee)
+        cached = self._suspended.get(key)
+        if cached and time.monotonic() - cached[0] < self.max_age:
+            return cached[1]
+        try:
+            value = await self.client(network).call_read_only(
+                contract_id, "is-suspended", [principal(payee)]
+            )
+        except StacksApiError as exc:
+            raise codes.CHAIN_UNAVAILABLE() from exc
+        if not isinstance(value, Bool):
+            raise codes.CHAIN_UNAVAILABLE()
+        self._suspended[key] = (time.monotonic(), value.value)
+        return value.value
+
     def forget(self) -> None:
         self._cache.clear()
+        self._facts.clear()
+        self._suspended.clear()
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -86,11 +86,12 @@ async def expired_ids(session: AsyncSession, now: int, batch: int) -> Sequence[s
 
 async def fees_without_call(
     session: AsyncSession, livemode: bool, network: str, function: str, batch: int
-) -> Sequence[tuple[str, int]]:
-    """System use (worker): succeeded intents whose fee is still in the contract and that have
-    no operator call yet, with their fee."""
+) -> Sequence[tuple[str, int, str | None]]:
+    """System use (worker): succeeded intents whose fee is still held by their contract and
+    that have no operator call yet, with their fee and contract (fees the payment paid to the
+    recipient itself are `distributed` from the start)."""
     query = (
-        select(PaymentIntent.id, PaymentIntent.application_fee_amount)
+        select(PaymentIntent.id, PaymentIntent.application_fee_amount, PaymentIntent.contract_id)
         .where(
             PaymentIntent.livemode == livemode,
             PaymentIntent.status == "succeeded",
@@ -101,7 +102,8 @@ async def fees_without_call(
         .order_by(PaymentIntent.succeeded_at, PaymentIntent.id)
         .limit(batch)
     )
-    return [(row.id, row.application_fee_amount) for row in await session.execute(query)]
+    rows = await session.execute(query)
+    return [(row.id, row.application_fee_amount, row.contract_id) for row in rows]
 
 
 async def lock_by_id(session: AsyncSession, intent_id: str) -> PaymentIntent | None:

@@ -184,6 +184,7 @@ def render_payment_intent(pi: PaymentIntent, *, publishable: bool = False) -> di
             "fee_txid": pi.fee_txid,
             "amount_refunded": pi.amount_refunded,
             "late_payment": pi.late_payment,
+            "contract_id": pi.contract_id,
         },
         "setup_future_usage": None,
         "shipping": None,

@@ -27,7 +27,7 @@ from sbtc_gateway.operator.calls import Function
 from sbtc_gateway.payments import onchain, repository, search
 from sbtc_gateway.payments.cache import note_changed
 from sbtc_gateway.payments.models import PaymentIntent
-from sbtc_gateway.payments.onchain import ChainTips
+from sbtc_gateway.payments.onchain import ChainTips, ContractFacts
 from sbtc_gateway.payments.schemas import (
     ListParams,
     PaymentIntentCancelParams,
@@ -65,23 +65,103 @@ class PaymentSettings:
     client_secret_key: bytes = b""
     # An operator key is configured: canceling a confirmed intent revokes its terms on chain.
     revoke_on_cancel: bool = False
+    # Earlier deployments still followed, oldest first (ADR 0101): their payments are refunded
+    # and their held fees paid out there; new intents are signed for `contract()` only.
+    test_previous_contracts: tuple[str, ...] = ()
+    live_previous_contracts: tuple[str, ...] = ()
 
     def network(self, livemode: bool) -> str:
         return "mainnet" if livemode else self.test_network
 
     def contract(self, livemode: bool) -> str | None:
+        """The deployment new intents are signed for."""
         return self.live_contract if livemode else self.test_contract
+
+    def contract_of(self, livemode: bool, contract_id: str | None) -> str | None:
+        """The deployment an intent belongs to: the one it was signed for, or, for an intent
+        confirmed before that was recorded (revision 0007c), the network's first one."""
+        if contract_id is not None:
+            return contract_id
+        previous = self.live_previous_contracts if livemode else self.test_previous_contracts
+        return previous[0] if previous else self.contract(livemode)
 
     def client_secret(self, intent_id: str) -> str:
         return onchain.client_secret(self.client_secret_key, intent_id)
 
 
-async def chain_tip(cfg: PaymentSettings, livemode: bool) -> int:
-    """The current Stacks tip of the mode's network, for a confirmation's expiry height. Read
-    before the confirming transaction opens (cached briefly): never under a row lock."""
+@dataclass(frozen=True, slots=True)
+class ChainReading:
+    """What a confirmation read of the chain before its transaction opened (each part cached
+    briefly): the tip, for the expiry height, and what decides whether the contract would
+    accept the payment: paused, the gateway keys it accepts, the payee's suspension."""
+
+    tip: int
+    contract_id: str
+    contract: ContractFacts
+    payee: str
+    payee_suspended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SignedFor:
+    """Where an intent's terms are already signed, and until which height they can be paid."""
+
+    contract_id: str | None
+    expires_at_block: int | None
+
+
+def signing_contract(
+    cfg: PaymentSettings, livemode: bool, signed: SignedFor | None, tip: int
+) -> str | None:
+    """The deployment terms are (re-)signed for: the one the intent's live terms name, while
+    they can still be paid there (the id is paid once per deployment, so terms on two
+    deployments could both be paid), else the one new intents are signed for."""
+    if signed is not None and signed.expires_at_block is not None and tip < signed.expires_at_block:
+        return cfg.contract_of(livemode, signed.contract_id)
+    return cfg.contract(livemode)
+
+
+async def chain_reading(
+    cfg: PaymentSettings, livemode: bool, payee: str | None, signed: SignedFor | None = None
+) -> ChainReading:
+    """Read before the confirming transaction opens: never under a row lock. `payee`: the
+    payout address the terms will name; `signed`: where they are signed already, if anywhere."""
     if cfg.tips is None:
         raise codes.PAYMENTS_NOT_CONFIGURED()
-    return await cfg.tips.height(cfg.network(livemode))
+    if cfg.contract(livemode) is None:
+        raise codes.LIVEMODE_NOT_CONFIGURED()
+    if payee is None:
+        raise codes.LIVE_PAYOUT_ADDRESS_MISSING()
+    network = cfg.network(livemode)
+    tip = await cfg.tips.height(network)
+    contract = signing_contract(cfg, livemode, signed, tip)
+    assert contract is not None
+    facts = await cfg.tips.contract(network, contract)
+    suspended = await cfg.tips.suspended(network, contract, payee)
+    return ChainReading(tip, contract, facts, payee, suspended)
+
+
+def _check_chain(cfg: PaymentSettings, pi: PaymentIntent, reading: ChainReading | None) -> int:
+    """Refuse to hand out a call the contract would refuse; returns the last height (if any)
+    below which the terms' signature verifies (a key in a planned rotation's overlap)."""
+    signed = SignedFor(pi.contract_id, pi.expires_at_block) if pi.expires_at_block else None
+    if (
+        reading is None
+        or reading.payee != pi.payout_address
+        or reading.contract_id != signing_contract(cfg, pi.livemode, signed, reading.tip)
+    ):
+        # read for another intent state than the one now locked: the client retries
+        raise codes.CHAIN_UNAVAILABLE()
+    network = cfg.network(pi.livemode)
+    if reading.contract.paused:
+        raise codes.CONTRACT_PAUSED(network=network)
+    if reading.payee_suspended:
+        raise codes.PAYOUT_ADDRESS_SUSPENDED(address=pi.payout_address)
+    assert cfg.signing_key is not None
+    ok, until = reading.contract.key_status(cfg.signing_key.public_key)
+    if not ok or (until is not None and until <= reading.tip + 1):
+        raise codes.GATEWAY_KEY_MISMATCH(network=network)
+    return until if until is not None else 0
 
 
 def _not_found(intent_id: str) -> GatewayError:
@@ -120,12 +200,12 @@ async def create(
     params: PaymentIntentCreateParams,
     origin: Origin,
     *,
-    tip: int | None = None,
+    reading: ChainReading | None = None,
 ) -> PaymentIntent:
-    """`tip`: the chain tip read before the transaction, needed when `confirm` is set."""
+    """`reading`: the chain read before the transaction, needed when `confirm` is set."""
     _check_amount(cfg, params.amount)
     _check_method_types(params.payment_method_types)
-    payout = merchant.live_stacks_address if caller.livemode else merchant.stacks_address
+    payout = merchant.payout(caller.livemode)
     if payout is None:
         raise codes.LIVE_PAYOUT_ADDRESS_MISSING()
     bps = FEE_BASIS_POINTS[Tier(merchant.tier)]
@@ -156,7 +236,7 @@ async def create(
     session.add(pi)
     emit(session, pi, "payment_intent.created", origin)
     if params.confirm:
-        _confirm(cfg, pi, origin, session, tip)
+        _confirm(cfg, pi, origin, session, reading)
     await session.flush()
     return pi
 
@@ -186,6 +266,19 @@ def check_client_secret(cfg: PaymentSettings, intent_id: str, client_secret: str
         )
     if not hmac.compare_digest(client_secret.encode(), stored.encode()):
         raise codes.RESOURCE_MISSING(param="client_secret", object="payment_intent", id=intent_id)
+
+
+async def confirm_target(
+    session: AsyncSession, caller: AuthenticatedKey, intent_id: str
+) -> tuple[str, SignedFor | None] | None:
+    """What a confirmation will ask the chain about (None if there is no such intent): the
+    address the intent pays and where its terms are signed already. Read without a lock,
+    before the confirmation's transaction."""
+    pi = await repository.get(session, caller.merchant_id, caller.livemode, intent_id)
+    if pi is None:
+        return None
+    signed = SignedFor(pi.contract_id, pi.expires_at_block) if pi.expires_at_block else None
+    return pi.payout_address, signed
 
 
 async def _locked(session: AsyncSession, caller: AuthenticatedKey, intent_id: str) -> PaymentIntent:
@@ -252,9 +345,9 @@ async def confirm(
     params: PaymentIntentConfirmParams,
     origin: Origin,
     *,
-    tip: int | None,
+    reading: ChainReading | None,
 ) -> PaymentIntent:
-    """`tip`: the chain tip, read before this transaction opened (`chain_tip`)."""
+    """`reading`: the chain, read before this transaction opened (`chain_reading`)."""
     pi = await _locked(session, caller, intent_id)
     if caller.kind == "publishable":
         check_client_secret(cfg, pi.id, params.client_secret)
@@ -275,14 +368,17 @@ async def confirm(
     if params.payment_method_data is not None:
         payer = _payer(params.payment_method_data, caller.livemode)
     if pi.status == Status.REQUIRES_ACTION and payer == pi.payer:
-        # Confirming again with the same terms changes nothing: the wallet call stands.
+        # Confirming again with the same terms changes nothing: the wallet call stands, if
+        # the contract would still take it.
+        if cfg.signing_key is not None:
+            _check_chain(cfg, pi, reading)
         return pi
     pi.payer = payer
     if params.receipt_email is not None:
         pi.receipt_email = params.receipt_email
     if params.return_url is not None:
         pi.return_url = params.return_url
-    _confirm(cfg, pi, origin, session, tip)
+    _confirm(cfg, pi, origin, session, reading)
     await session.flush()
     return pi
 
@@ -292,22 +388,27 @@ def _confirm(
     pi: PaymentIntent,
     origin: Origin,
     session: AsyncSession,
-    tip: int | None,
+    reading: ChainReading | None,
 ) -> None:
     check_transition(pi.id, pi.status, Status.REQUIRES_ACTION, "confirm")
-    contract = cfg.contract(pi.livemode)
-    if contract is None:
+    if cfg.contract(pi.livemode) is None:
         raise codes.LIVEMODE_NOT_CONFIGURED()
     if cfg.signing_key is None:
         raise codes.PAYMENTS_NOT_CONFIGURED()
-    if tip is None:
-        raise codes.CHAIN_UNAVAILABLE()
+    key_until = _check_chain(cfg, pi, reading)
+    assert reading is not None
+    contract = reading.contract_id
     remaining = pi.expires_at - int(time.time())
-    expires_at_block = tip + onchain.blocks_for(remaining, cfg.block_time_seconds)
+    expires_at_block = reading.tip + onchain.blocks_for(remaining, cfg.block_time_seconds)
+    if key_until:
+        # Signed with the key a planned rotation replaced: payable only within its overlap.
+        expires_at_block = min(expires_at_block, key_until)
     previous = {"status": pi.status, "next_action": pi.next_action}
     pi.status = Status.REQUIRES_ACTION
     pi.last_payment_error = None
     pi.expires_at_block = expires_at_block
+    # The deployment the terms are signed for: it pays, refunds and holds fees of this intent.
+    pi.contract_id = contract
     # The call itself (with the gateway's signature) is rebuilt when the intent is shown
     # (`views.present`), so neither the database nor an event payload holds the signature.
     pi.next_action = {
@@ -350,7 +451,11 @@ def _cancel(
     cfg: PaymentSettings | None = None,
 ) -> None:
     check_transition(pi.id, pi.status, Status.CANCELED, "cancel")
-    contract = cfg.contract(pi.livemode) if cfg is not None and cfg.revoke_on_cancel else None
+    contract = (
+        cfg.contract_of(pi.livemode, pi.contract_id)
+        if cfg is not None and cfg.revoke_on_cancel
+        else None
+    )
     if contract is not None and cfg is not None and pi.expires_at_block is not None:
         # Its signed terms stay payable on chain until their expiry height: revoke them.
         operator.enqueue(

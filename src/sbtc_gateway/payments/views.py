@@ -42,7 +42,7 @@ def present(
 
 def _call(obj: dict[str, Any], cfg: PaymentSettings) -> dict[str, Any] | None:
     sbtc = obj["sbtc"]
-    contract = cfg.contract(obj["livemode"])
+    contract = cfg.contract_of(obj["livemode"], sbtc.get("contract_id"))
     if cfg.signing_key is None or contract is None or sbtc.get("expires_at_block") is None:
         return None
     return onchain.contract_call(

@@ -79,10 +79,12 @@ async def _refundable(
 
 
 def refund_call(
-    cfg: PaymentSettings, livemode: bool, charge: Charge, amount: int
+    cfg: PaymentSettings, pi: PaymentIntent, charge: Charge, amount: int
 ) -> dict[str, Any]:
-    contract = cfg.contract(livemode)
+    """The merchant wallet's call, on the deployment the payment went through."""
+    contract = cfg.contract_of(pi.livemode, pi.contract_id)
     assert contract is not None
+    livemode = pi.livemode
     return onchain.refund_call(
         network=onchain.network_for(cfg.network(livemode)),
         contract_id=contract,
@@ -119,7 +121,7 @@ async def create(
     params: RefundCreateParams,
     origin: Origin,
 ) -> Refund:
-    _, charge, param = await _refundable(session, caller, params)
+    pi, charge, param = await _refundable(session, caller, params)
     remaining = charge.amount_captured - await repository.committed_total(session, charge.id)
     amount = remaining if params.amount is None else params.amount
     if remaining <= 0:
@@ -130,7 +132,7 @@ async def create(
             message=f"Refund amount ({amount}) is greater than unrefunded amount on the payment "
             f"({remaining}).",
         )
-    call = refund_call(cfg, caller.livemode, charge, amount)
+    call = refund_call(cfg, pi, charge, amount)
     refund = _new_refund(charge, amount, params.reason, merge_metadata({}, params.metadata), call)
     session.add(refund)
     _emit(session, refund, "refund.created", origin)

@@ -95,6 +95,8 @@ def payment_settings(settings: Settings) -> PaymentSettings:
         block_time_seconds=settings.stacks_block_time_seconds,
         client_secret_key=settings.secret("api_key_secret").encode(),
         revoke_on_cancel=settings.operator_key is not None,
+        test_previous_contracts=settings.previous_contracts(False),
+        live_previous_contracts=settings.previous_contracts(True),
     )
 
 

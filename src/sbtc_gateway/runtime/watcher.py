@@ -35,6 +35,7 @@ def watch_target(settings: Settings, network: str) -> WatchTarget:
         large_payment_sats=settings.large_payment_sats,
         large_payment_confirmations=settings.large_payment_confirmations,
         reinclusion_blocks=settings.reorg_reinclusion_blocks,
+        previous_contracts=settings.previous_contracts(livemode),
     )
 
 

@@ -97,19 +97,15 @@ async def _operator_calls(state: Gateway) -> dict[str, int]:
         lease_seconds=settings.operator_lease_seconds,
         recheck_seconds=settings.operator_recheck_seconds,
     )
-    runs: list[tuple[str, str, str, bool]] = [
-        (settings.test_network, settings.test_stacks_api_url, settings.test_gateway_contract, False)
+    runs: list[tuple[str, str, bool]] = [
+        (settings.test_network, settings.test_stacks_api_url, False)
     ]
     if settings.live and settings.live_gateway_contract:
-        runs.append(("mainnet", settings.live_stacks_api_url, settings.live_gateway_contract, True))
-    for network, url, contract, livemode in runs:
+        runs.append(("mainnet", settings.live_stacks_api_url, True))
+    for network, url, livemode in runs:
         async with state.sessions.begin() as session:
             counts["fee_calls_queued"] += await fees.enqueue_fee_calls(
-                session,
-                network=network,
-                contract_id=contract,
-                livemode=livemode,
-                batch=settings.fee_batch_size,
+                session, state.payments, livemode=livemode, batch=settings.fee_batch_size
             )
         async with StacksApiClient(url) as client:
             result = await operator.run_once(
@@ -141,6 +137,7 @@ async def reconcile_books(state: Gateway) -> list[reconciliation.Report]:
                 network=network,
                 contract_id=target.contract_id,
                 livemode=target.livemode,
+                previous_contracts=target.previous_contracts,
             )
         if not report.ok:
             log.warning("ledger does not match the chain", **report.as_dict())

@@ -25,20 +25,24 @@ from sbtc_gateway.chain import (
 )
 from sbtc_gateway.chain.clarity import ClarityValue
 
-PAY_FUNCTIONS = frozenset({"pay-signed-intent", "process-payment"})
+# The gateway's intents are paid with `pay-signed-intent` only: `process-payment` pays a
+# merchant's own on-chain intent, in another namespace of the contract, whatever its id.
+PAY_FUNCTIONS = frozenset({"pay-signed-intent"})
 REFUND_FUNCTION = "refund-payment"
 FEES_FUNCTION = "distribute-fees"
 # event_index of transaction-level facts: a mempool sighting and an abort of the same
 # transaction are two facts, so they must not share an inbox key.
 TX_LEVEL = -1  # a mempool sighting (and other transaction-level facts)
 TX_ABORT = -2
+# Added to a print event's body in the inbox: the contract that printed it (no print key can
+# collide: Clarity names cannot start with "@").
+CONTRACT_KEY = "@contract"
 
 # Contract error codes worth naming in `last_payment_error` (contract header, ERROR CODES).
 CONTRACT_ERRORS: Mapping[int, tuple[str, str]] = {
     102: ("gateway_paused", "The payment contract is paused."),
     103: ("wrong_token", "The payment was made with a token other than sBTC."),
-    105: ("merchant_not_registered", "The merchant is not registered with the contract."),
-    106: ("merchant_inactive", "The merchant is suspended on chain."),
+    106: ("merchant_inactive", "The merchant's payout address is suspended on chain."),
     107: ("intent_already_used", "This intent id was already used on chain."),
     109: ("already_paid", "This PaymentIntent was already paid."),
     110: ("payment_expired", "The payment arrived after the intent's expiry height."),

@@ -42,7 +42,7 @@ async def refund_mined(
     amount = args[2] if len(args) > 2 and isinstance(args[2], int) else None
     if tx.status is TxStatus.SUCCESS:
         new = 0
-        for index, body in print_events(tx, target.contract_id, "refund"):
+        for index, body in print_events(tx, str(call.get("contract_id")), "refund"):
             entry, created = await inbox_entry(
                 session,
                 target,

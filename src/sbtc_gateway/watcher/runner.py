@@ -296,7 +296,8 @@ class Watcher:
             if pi.txid:
                 fixed += await self._reconcile_tx(pi.id, pi.txid, tip, done)
             elif pi.status == Status.REQUIRES_ACTION:
-                fixed += await self._reconcile_onchain(pi.id, tip, done)
+                contract = self.target.contract_of(pi.contract_id)
+                fixed += await self._reconcile_onchain(pi.id, contract, tip, done)
         return fixed
 
     async def _reconcile_tx(self, intent_id: str, txid: str, tip: int, done: int) -> int:
@@ -328,11 +329,11 @@ class Watcher:
             return await self._commit(self._mined_work(tx, tip, "reconcile"))
         return 0
 
-    async def _reconcile_onchain(self, intent_id: str, tip: int, done: int) -> int:
-        """An intent still waiting for its wallet: did the contract record it paid anyway?"""
+    async def _reconcile_onchain(self, intent_id: str, contract: str, tip: int, done: int) -> int:
+        """An intent still waiting for its wallet: did its contract record it paid anyway?"""
         try:
             value = await self.client.call_read_only(
-                self.target.contract_id, "get-payment-intent", [StringAscii(intent_id)]
+                contract, "get-signed-intent", [StringAscii(intent_id)]
             )
         except StacksApiError as exc:
             log.info("reconcile: read-only call failed", intent=intent_id, error=str(exc))
@@ -346,7 +347,9 @@ class Watcher:
         fixed = 0
         for tx in await self.client.get_block_transactions(height):
             call = decode.contract_call(tx)
-            if call is None or decode.intent_id_of(call) != intent_id:
+            if call is None or call.get("contract_id") != contract:
+                continue
+            if decode.intent_id_of(call) != intent_id:
                 continue
             if tx.status is not TxStatus.SUCCESS:
                 continue

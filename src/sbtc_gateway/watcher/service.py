@@ -33,6 +33,7 @@ from sbtc_gateway.refunds import service as refunds
 from sbtc_gateway.watcher import outflows
 from sbtc_gateway.watcher.decode import (
     CONTRACT_ERRORS,
+    CONTRACT_KEY,
     FEES_FUNCTION,
     PAY_FUNCTIONS,
     REFUND_FUNCTION,
@@ -64,8 +65,10 @@ async def handle_mined(
 ) -> int:
     """A transaction in a canonical block. Returns how many inbox entries were new."""
     call = contract_call(tx)
-    if call is None or call.get("contract_id") != target.contract_id:
+    contract = call.get("contract_id") if call is not None else None
+    if call is None or contract not in target.contracts:
         return 0
+    assert isinstance(contract, str)
     function = call.get("function_name")
     if function == REFUND_FUNCTION:
         return await outflows.refund_mined(session, target, tx, call, source)
@@ -75,7 +78,8 @@ async def handle_mined(
         return 0
     if tx.status is TxStatus.SUCCESS:
         new = 0
-        for index, body in print_events(tx, target.contract_id, "intent-paid"):
+        for index, body in print_events(tx, contract, "intent-paid"):
+            body = {**body, CONTRACT_KEY: contract}
             new += await _paid(session, target, tx, index, body, tip_height, source)
         return new
     if tx.status.value.startswith("abort"):
@@ -155,7 +159,12 @@ async def credit(
     assert entry.block_height is not None
     assert entry.block_hash is not None
     body = entry.payload
+    contract = str(body.get(CONTRACT_KEY) or target.contract_of(pi.contract_id))
     amount, fee = int(body.get("amount", 0)), int(body.get("fee", 0))
+    # The contract pays the fee to the fee recipient in the payment itself, unless the payer
+    # is that recipient (then it holds it for `distribute-fees`). An event without the field
+    # comes from a deployment that held every fee.
+    held = body.get("fee-held") is not False
     late = pi.status == Status.CANCELED
     moved = await charges.succeed(
         session,
@@ -167,12 +176,16 @@ async def credit(
         block_hash=entry.block_hash,
         late=late,
         tip=tip_height,
+        fee_held=held,
     )
     if not moved:
         return
+    lifecycle.belongs_to(pi, contract)
+    if fee and not held:
+        lifecycle.fee(session, pi, txid=charge.txid, status="distributed")
     if late:
         refund = await refunds.owe_for_late_payment(
-            session, charge, network_name=target.network.name, contract_id=target.contract_id
+            session, charge, network_name=target.network.name, contract_id=contract
         )
         lifecycle.paid_late(
             session,
@@ -203,7 +216,12 @@ def _mismatch(target: WatchTarget, pi: PaymentIntent, body: dict[str, Any]) -> s
         ("amount", body.get("amount"), pi.amount),
         ("fee", body.get("fee"), pi.application_fee_amount),
         ("token", body.get("token"), target.network.sbtc_token),
+        # paid through its signed terms (a merchant's own on-chain intent is another intent)
+        ("signed", body.get("signed", True), True),
     ]
+    if CONTRACT_KEY in body:
+        # the deployment its terms were signed for (a signature is valid on that one only)
+        checks.append(("contract", body[CONTRACT_KEY], target.contract_of(pi.contract_id)))
     for name, got, want in checks:
         if got != want:
             return f"{name} is {got!r}, expected {want!r}"
@@ -286,7 +304,7 @@ async def handle_pending(
     """A payment transaction seen in the mempool: a pending charge, and the intent
     `processing` (never `succeeded`)."""
     call = contract_call(tx)
-    if call is None or call.get("contract_id") != target.contract_id:
+    if call is None or call.get("contract_id") not in target.contracts:
         return 0
     intent_id = intent_id_of(call)
     if intent_id is None or tx.status is not TxStatus.PENDING:

@@ -1,10 +1,13 @@
-"""Operator set-up on chain: the contract's gateway key, merchant registration.
+"""Operator set-up on chain: the contract's gateway key (merchants need none: the gateway's
+signature names them).
 
 `sbtc-gateway chain setup` calls `set-gateway-key` with the gateway's compressed public key,
 signed by the contract owner's key (devnet / testnet; on mainnet the owner signs it in their
-own wallet with the public key `sbtc-gateway chain public-key` prints). Rotating the gateway
-key: set the new `SBTC_GATEWAY_SIGNING_KEY`, run this once (the contract accepts only the new
-key from then on), and restart the API; intents confirmed before then must be confirmed again.
+own wallet with the public key `sbtc-gateway chain public-key` prints). `set-gateway-key` takes
+effect at once and invalidates the old key (a compromise). A planned rotation is the
+contract's `rotate-gateway-key new-key overlap` (owner's wallet): the old key keeps verifying
+for `overlap` blocks, while replicas move to the new `SBTC_GATEWAY_SIGNING_KEY` (a replica
+still on the old key signs terms that expire by the overlap's end).
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ from sbtc_gateway.chain import (
     ChainSource,
     PrivateKey,
     StacksBlockchainService,
-    StringAscii,
     TransactionInfo,
-    Tuple,
 )
 from sbtc_gateway.chain.networks import Network
 from sbtc_gateway.chain.postconditions import PostConditionMode
@@ -40,27 +41,6 @@ async def set_gateway_key(
         contract_id,
         "set-gateway-key",
         [Buffer(gateway_public_key)],
-        post_condition_mode=PostConditionMode.DENY,
-        fee=fee,
-    )
-
-
-async def register_merchant(
-    client: ChainSource,
-    network: Network,
-    contract_id: str,
-    merchant_key: PrivateKey,
-    *,
-    name: str,
-    email: str,
-    fee: int = DEFAULT_FEE,
-) -> BroadcastResult:
-    service = StacksBlockchainService(client, network, merchant_key)
-    data = Tuple({"name": StringAscii(name[:100]), "email": StringAscii(email[:100])})
-    return await service.call_contract_function(
-        contract_id,
-        "register-merchant",
-        [data],
         post_condition_mode=PostConditionMode.DENY,
         fee=fee,
     )
