@@ -29,6 +29,7 @@ from typing import Any
 
 from sbtc_gateway.db.migrate import upgrade
 from sbtc_gateway.devnet import DevnetProcess
+from tests.api.test_static import BUDGET_GZIP_BYTES, first_load_scripts
 from tests.chain_fixtures import prepare_chain_env
 from tests.conftest import free_port, make_settings
 from tests.web.conftest import (
@@ -40,7 +41,6 @@ from tests.web.conftest import (
     Shop,
     TestWallet,
 )
-from tests.web.test_static import BUDGET_GZIP_BYTES, first_load_scripts
 
 PAGE_POLL_WHILE_PROCESSING = 1.0  # seconds: web/src/checkout/App.tsx
 
