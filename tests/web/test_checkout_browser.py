@@ -24,7 +24,7 @@ from tests.web.conftest import (
     mine_until,
     run_async,
 )
-from tests.webhook_receiver import Receiver
+from tests.webhooks.receiver import Receiver
 
 pytestmark = BROWSER_MARKS
 
