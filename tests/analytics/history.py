@@ -27,6 +27,7 @@ from sbtc_gateway.core.principal import AuthenticatedKey
 from sbtc_gateway.merchants import service as merchants
 from sbtc_gateway.payments import lifecycle
 from sbtc_gateway.payments import service as payments
+from sbtc_gateway.payments.onchain import ContractFacts
 from sbtc_gateway.payments.schemas import (
     PaymentIntentCancelParams,
     PaymentIntentConfirmParams,
@@ -120,9 +121,23 @@ def _plan(at: Any, rng: random.Random, gw: Any, merchant_id: str, t: int, end: i
         state["pi"] = pi.id
 
     async def confirm(session: AsyncSession) -> None:
-        await payments.confirm(
-            session, cfg, caller, state["pi"], PaymentIntentConfirmParams(), CHECKOUT, tip=100
+        target = await payments.confirm_target(session, caller, state["pi"])
+        assert target is not None
+        assert cfg.signing_key is not None
+        contract = payments.signing_contract(cfg, caller.livemode, None, 100)
+        assert contract is not None
+        # what the chain says at height 100: not paused, this gateway's key, payee free
+        facts = ContractFacts(
+            paused=False,
+            gateway_key=cfg.signing_key.public_key,
+            previous_key=None,
+            previous_key_until=0,
         )
+        reading = payments.ChainReading(100, contract, facts, target[0], False)
+        await payments.confirm(
+            session, cfg, caller, state["pi"], PaymentIntentConfirmParams(), CHECKOUT,
+            reading=reading,
+        )  # fmt: skip
 
     async def seen(session: AsyncSession) -> None:
         pi = await lifecycle.lock_for_chain(session, state["pi"])
