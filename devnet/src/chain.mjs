@@ -40,6 +40,18 @@ export const MIN_FEE_RATE = 1n;
 export const MAX_CHAINED = 25;
 /** Dropped transactions that the same bytes, broadcast again, bring back to the mempool. */
 const READMITTABLE = new Set(['dropped_replace_by_fee', 'dropped_replace_across_fork']);
+/**
+ * Why stacks-core cannot put a transaction in a block although its mempool admits it, or null.
+ * Its admission checks do not look at a token transfer's post-conditions, while executing one
+ * that carries any fails (`process_transaction_payload`): the miner skips it, and it stays
+ * pending, with the sender's later nonces behind it, until it is replaced by fee.
+ */
+export function unmineable(wire) {
+  if (wire.payload.payloadType === PayloadType.TokenTransfer && wire.postConditions.values.length > 0) {
+    return 'Invalid Stacks transaction: TokenTransfer transactions do not support post-conditions';
+  }
+  return null;
+}
 /** Seconds the SDK's simnet clock runs ahead of its start instant after booting this manifest. */
 const GENESIS_CLOCK_OFFSET_S = 1210;
 
@@ -548,6 +560,12 @@ export class Chain {
           continue;
         }
         if (r.nonce !== next) break;
+        const invalid = unmineable(r.wire);
+        if (invalid) {
+          if (!r.skipLogged) this.log(`not mining 0x${r.txid}: ${invalid}`);
+          r.skipLogged = true;
+          break;
+        }
         chosen.push(r);
         next++;
       }
