@@ -1,6 +1,6 @@
 """Imports every model so the metadata is complete (for Alembic and tests)."""
 
-from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry
+from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry, ChainReset
 from sbtc_gateway.charges.models import Charge
 from sbtc_gateway.db.base import Base
 from sbtc_gateway.db.checks import BackupCheck
@@ -22,6 +22,7 @@ __all__ = [
     "ChainBlock",
     "ChainCursor",
     "ChainInboxEntry",
+    "ChainReset",
     "Charge",
     "Event",
     "IdempotencyKey",
