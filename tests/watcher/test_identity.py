@@ -1,4 +1,4 @@
-"""A new chain is not a reorg (`watcher/identity.py`, ADR 0015).
+"""A new chain is not a reorg (`watcher/identity.py`, ADR 0016).
 
 The gateway follows fake chain A; then its Stacks API serves chain B (a wiped devnet: the same
 heights, other blocks). Before, the reorg check found none of its blocks and rolled back every

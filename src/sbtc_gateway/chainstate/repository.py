@@ -204,7 +204,7 @@ async def cursor_heights(session: AsyncSession, networks: set[str]) -> dict[str,
 async def left_chains(
     session: AsyncSession, networks: set[str]
 ) -> dict[str, list[tuple[int, int]]]:
-    """Per network, the chains its cursor has left (ADR 0015), oldest first: when it left
+    """Per network, the chains its cursor has left (ADR 0016), oldest first: when it left
     each, and the height it had followed it to (what an old chain's confirmations stop at)."""
     if not networks:
         return {}

@@ -1,4 +1,4 @@
-"""Which chain the cursor is on (ADR 0015): a new chain is not a reorg.
+"""Which chain the cursor is on (ADR 0016): a new chain is not a reorg.
 
 A chain is named by its block at `GENESIS_HEIGHT`, which no reorg of a live chain reaches: the
 cursor keeps that block's hash. When the chain the Stacks API serves has another block there

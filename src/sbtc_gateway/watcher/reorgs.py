@@ -86,7 +86,7 @@ async def rollback(
 
 async def in_limbo(session: AsyncSession, target: WatchTarget) -> list[InLimbo]:
     """Every succeeded charge and refund of this network whose block was rolled back, except
-    those of a chain the cursor has left (ADR 0015: stranded, never settled by another chain)."""
+    those of a chain the cursor has left (ADR 0016: stranded, never settled by another chain)."""
     stranded = await repository.stranded_txids(session, target.network.name)
     found = [
         InLimbo(c.txid, c.id, c.payment_intent_id, c.reorged_at)

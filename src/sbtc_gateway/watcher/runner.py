@@ -2,7 +2,7 @@
 
 Each round: (1) the chain tip; (2) a reorg check — the newest block we processed must still be
 at its height, else we walk down to the fork and roll back what was above it, unless the chain
-is not the cursor's at all (`identity.py`, ADR 0015: a new chain is not a reorg; the watcher then
+is not the cursor's at all (`identity.py`, ADR 0016: a new chain is not a reorg; the watcher then
 stops and changes nothing until an operator says to follow it); (3) every block
 after the cursor, one transaction per block (inbox + intent changes + the cursor move commit
 together, so a crash repeats at most one block, which the inbox makes harmless); (4) payments
@@ -190,7 +190,9 @@ class Watcher:
         async with self.sessions() as session:
             check = await identity.check(session, self.network, self.client)
         was, self.chain = self.chain, check
+        metrics.CHAIN_NOT_FOLLOWED.labels(self.network).set(0 if check.same else 1)
         if not check.same:
+            metrics.CHAIN_REFUSED_ROUNDS.labels(self.network).inc()
             if was is None or was.same or self.refused_rounds % REMIND_EVERY == 0:
                 log.error(
                     "not following the chain: it is another chain, not a reorg",
