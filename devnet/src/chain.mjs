@@ -619,7 +619,16 @@ export class Chain {
   }
 
   /** Pending transactions that can go into the next block: nonce-contiguous per sender, fee order. */
-  #selectMineable(limit) {
+  /**
+   * Whether mining a block now would do anything: a mempool transaction can go in, or a stale
+   * one would be dropped. (Transactions that wait — a nonce gap, one no block can take — do not
+   * make the timer mine empty blocks.)
+   */
+  hasWork() {
+    return this.#selectMineable(1, { dryRun: true }).length > 0;
+  }
+
+  #selectMineable(limit, { dryRun = false } = {}) {
     const bySender = new Map();
     for (const id of this.mempool) {
       const r = this.txs.get(id);
@@ -632,6 +641,7 @@ export class Chain {
       let next = this.confirmedNonce(sender);
       for (const r of list) {
         if (r.nonce < next) {
+          if (dryRun) return [r];
           // A stale nonce (e.g. after a reorg re-queued a replaced sibling): drop it.
           r.status = 'dropped_stale_garbage_collect';
           this.mempool = this.mempool.filter((id) => id !== r.txid);
@@ -640,8 +650,8 @@ export class Chain {
         if (r.nonce !== next) break;
         const invalid = unmineable(r.wire);
         if (invalid) {
-          if (!r.skipLogged) this.log(`not mining 0x${r.txid}: ${invalid}`);
-          r.skipLogged = true;
+          if (!r.skipLogged && !dryRun) this.log(`not mining 0x${r.txid}: ${invalid}`);
+          r.skipLogged ||= !dryRun;
           break;
         }
         chosen.push(r);

@@ -81,7 +81,7 @@ export class Devnet {
   }
 
   #tick() {
-    if (this.chain.mempool.length === 0 || this.mining) return;
+    if (this.mining || !this.chain.hasWork()) return;
     this.mining = true;
     this.chain
       .mineBlock()

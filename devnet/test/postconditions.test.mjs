@@ -130,6 +130,7 @@ describe('an STX transfer that carries post-conditions', () => {
     const after = await stxTx(devnet, { from: acct.wallet_1, to: acct.wallet_2, amount: 5n, nonce: 1n, fee: 300n });
     const other = await stxTx(devnet, { from: acct.wallet_3, to: acct.wallet_2, amount: 7n, nonce: 0n, fee: 300n });
     for (const t of [invalid, after, other]) assert.equal((await api.post('/v2/transactions', { tx: t.serialize() })).status, 200);
+    assert.equal(devnet.chain.hasWork(), true);
 
     const mined = (await api.post('/devnet/mine', { blocks: 2 })).body;
     assert.deepEqual(mined.blocks.map((b) => b.txids), [['0x' + other.txid()], []]);
@@ -139,6 +140,7 @@ describe('an STX transfer that carries post-conditions', () => {
     assert.equal((await api.get(`/extended/v1/tx/${after.txid()}`)).body.tx_status, 'pending');
     assert.equal((await api.get(`/v2/accounts/${acct.wallet_1.address}`)).body.nonce, 0);
     assert.equal(await balance(acct.wallet_2), recipientBefore + 7n);
+    assert.equal(devnet.chain.hasWork(), false, 'the block timer does not mine empty blocks for it');
 
     const replacement = await stxTx(devnet, { from: acct.wallet_1, to: acct.wallet_2, amount: 1000n, nonce: 0n, fee: 600n });
     assert.equal((await api.post('/v2/transactions', { tx: replacement.serialize() })).status, 200);
