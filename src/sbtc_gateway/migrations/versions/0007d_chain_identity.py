@@ -1,7 +1,7 @@
 """chain identity: the cursor's genesis hash, and the record of each switch to a new chain
 
 Revision ID: 0007d
-Revises: 0006
+Revises: 0007o
 Create Date: 2026-12-01 18:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007d"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007o"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
