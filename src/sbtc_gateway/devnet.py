@@ -88,7 +88,7 @@ class DevnetProcess:
         reader.join(timeout)
         match = READY.match(line[0].strip()) if line and line[0] else None
         if match is None:
-            why = self._why()
+            why = self._why() if line == [""] else ""  # "": end of output, not a timeout
             self.stop()
             raise DevnetError(f"the devnet did not report ready{why}")
         self.url = match.group(1)
@@ -105,8 +105,13 @@ class DevnetProcess:
                 self._last_words.append(line.rstrip())
 
     def _why(self) -> str:
-        """The devnet's own last words, when it exited (e.g. a state folder it refuses)."""
-        if self.process is None or self.process.poll() is None:
+        """The devnet's own last words, when it exited (e.g. a state folder it refuses): its
+        stdout closed without the ready line, so it is exiting."""
+        if self.process is None:
+            return ""
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             return ""
         if self._drainer is not None:
             self._drainer.join(5)
