@@ -7,9 +7,13 @@
 // abort, a runtime error, a reorg), builds a fresh simnet and replays the log up to the wanted
 // point. One devnet block is always exactly one simnet block, so `stacks-block-height` inside
 // contracts equals the height the API reports.
-import { createHash } from 'node:crypto';
+//
+// With a state folder (`opts.stateDir`) the same log is kept on disk after every change
+// (`state.mjs`) and replayed at start: a restarted devnet continues the same chain, with the same
+// heights, hashes, times, txids, balances and contract state.
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import {
   AddressHashMode,
   AuthType,
@@ -18,18 +22,34 @@ import {
   PayloadType,
   PostConditionMode,
   addressToString,
+  deserializeCV,
   deserializeTransaction,
-  estimateTransactionByteLength,
+  serializeCV,
 } from '@stacks/transactions';
 import { c32address } from 'c32check';
 import { typeMismatch } from './clarity.mjs';
 import { checkPostConditions } from './postconditions.mjs';
+import { StateError, StateStore } from './state.mjs';
 
 export const CHAIN_ID = 0x80000000;
 
 function isDeploy(record) {
   const type = record.wire.payload.payloadType;
   return type === PayloadType.SmartContract || type === PayloadType.VersionedSmartContract;
+}
+
+/**
+ * A transaction the simnet executed: its status, result and events. A deploy that ran yields the
+ * bare value `true` from the simnet; a node reports it as `success` with `(ok true)`. Contract
+ * calls report their own response.
+ */
+function executedOutcome(record, res) {
+  const deploy = isDeploy(record);
+  const ok = deploy || res.result.type === 'ok';
+  record.status = ok ? 'success' : 'abort_by_response';
+  record.result = deploy ? DEPLOYED : res.result;
+  record.events = ok ? res.events : [];
+  record.vm_error = null;
 }
 export const TX_VERSION_TESTNET = 0x80;
 export const SBTC_CONTRACT = 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token';
@@ -40,6 +60,18 @@ export const MIN_FEE_RATE = 1n;
 export const MAX_CHAINED = 25;
 /** Dropped transactions that the same bytes, broadcast again, bring back to the mempool. */
 const READMITTABLE = new Set(['dropped_replace_by_fee', 'dropped_replace_across_fork']);
+/**
+ * Why stacks-core cannot put a transaction in a block although its mempool admits it, or null.
+ * Its admission checks do not look at a token transfer's post-conditions, while executing one
+ * that carries any fails (`process_transaction_payload`): the miner skips it, and it stays
+ * pending, with the sender's later nonces behind it, until it is replaced by fee.
+ */
+export function unmineable(wire) {
+  if (wire.payload.payloadType === PayloadType.TokenTransfer && wire.postConditions.values.length > 0) {
+    return 'Invalid Stacks transaction: TokenTransfer transactions do not support post-conditions';
+  }
+  return null;
+}
 /** Seconds the SDK's simnet clock runs ahead of its start instant after booting this manifest. */
 const GENESIS_CLOCK_OFFSET_S = 1210;
 
@@ -62,7 +94,52 @@ export class Rejection extends Error {
 /** A reorg request that cannot be carried out (the chain is left as it was). */
 export class InvalidReorg extends Error {}
 
+export { StateError };
+
+/** The result a deploy reports (the simnet yields a bare `true`; a node says `(ok true)`). */
+const DEPLOYED = { type: ClarityType.ResponseOk, value: { type: ClarityType.BoolTrue } };
+
+/** The Clarinet SDK's version (recorded with a saved chain: another version may replay it differently). */
+function sdkVersion(manifestDir) {
+  try {
+    return JSON.parse(readFileSync(resolve(manifestDir, 'node_modules', '@stacks', 'clarinet-sdk', 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
 const sha256hex = (s) => '0x' + createHash('sha256').update(s).digest('hex');
+const hexCache = new WeakMap();
+/** A Clarity value's serialization (cached: mined results do not change). */
+function hexOf(cv) {
+  let hex = hexCache.get(cv);
+  if (hex === undefined) {
+    hex = serializeCV(cv);
+    hexCache.set(cv, hex);
+  }
+  return hex;
+}
+
+/** A transaction record as the chain keeps it, `pending` until mined. */
+function newRecord(bytes, wire) {
+  const sc = wire.auth.spendingCondition;
+  return {
+    txid: wire.txid(),
+    raw: Buffer.from(bytes).toString('hex'),
+    wire,
+    sender: senderAddress(sc),
+    nonce: Number(sc.nonce),
+    fee: BigInt(sc.fee),
+    size: bytes.length,
+    status: 'pending',
+    receipt_time: 0,
+    block: null,
+    tx_index: null,
+    result: null,
+    events: [],
+    vm_error: null,
+  };
+}
 
 function senderAddress(spendingCondition) {
   // Testnet single-sig (P2PKH/P2WPKH) → ST…; multisig hash modes → SN….
@@ -155,6 +232,15 @@ export class Chain {
     this.gatewayContractId = null;
     this.listeners = new Set();
     this.stats = { rebuilds: 0, rebuildMs: 0 };
+    /** where the chain is kept between runs (null: in memory only) */
+    this.store = opts.stateDir ? new StateStore(opts.stateDir) : null;
+    /** random, drawn when the chain is created: every chain's block hashes differ */
+    this.chainId = null;
+    this.createdAt = null;
+    /** true when init() continued a saved chain */
+    this.resumed = false;
+    /** false when the contract file differs from the contract the saved chain deployed */
+    this.contractMatchesFile = null;
   }
 
   onBlock(fn) {
@@ -217,6 +303,16 @@ export class Chain {
   }
 
   async init() {
+    if (this.store) {
+      this.store.lock();
+      const saved = this.store.load();
+      if (saved) {
+        await this.#resume(saved);
+        return;
+      }
+    }
+    this.chainId = randomBytes(16).toString('hex');
+    this.createdAt = Date.now();
     // Start the simnet's clock so that its tip time is "now"; the SDK adds a fixed amount for the
     // genesis blocks (1210 s with this manifest), corrected below if that ever changes.
     const startSec = Math.floor(Date.now() / 1000);
@@ -251,12 +347,20 @@ export class Chain {
         this.#pushBlock({ height: this.tipHeight + 1, burnHeight: this.burnHeight, txids: [], time: this.#clock(), tenureChange: false });
         this.gatewayContractId = `${this.deployer.address}.${name}`;
         this.deployedContracts.push(this.gatewayContractId);
+        this.contractMatchesFile = true;
         this.log(`deployed ${this.gatewayContractId} from ${path}`);
       } else {
         this.log(`gateway contract not found at ${path}: running without it`);
       }
     }
     this.#assertInSync();
+    this.#persist();
+    if (this.store) this.log(`new chain ${this.chainId}, kept in ${this.store.dir}`);
+  }
+
+  /** Lets go of the state folder (the chain stays in it). */
+  close() {
+    this.store?.unlock();
   }
 
   #runDeploy(simnet, step) {
@@ -282,13 +386,13 @@ export class Chain {
   }
 
   #burnHash(burnHeight) {
-    return sha256hex(`burn:${burnHeight}:${this.forkCounter}`);
+    return sha256hex(`burn:${burnHeight}:${this.forkCounter}:${this.chainId}`);
   }
 
   #pushBlock({ height, burnHeight, txids, time, tenureChange }) {
     const parent = this.blocks[height - 1];
     const burnHash = this.#burnHash(burnHeight);
-    const hash = sha256hex(`block:${height}:${parent?.hash ?? ''}:${txids.join(',')}:${this.forkCounter}:${time}`);
+    const hash = sha256hex(`block:${height}:${parent?.hash ?? ''}:${txids.join(',')}:${this.forkCounter}:${time}:${this.chainId}`);
     const block = {
       height,
       hash,
@@ -303,7 +407,7 @@ export class Chain {
       block_time: time,
       txids,
       canonical: true,
-      miner_txid: sha256hex(`miner:${burnHeight}:${this.forkCounter}`),
+      miner_txid: sha256hex(`miner:${burnHeight}:${this.forkCounter}:${this.chainId}`),
     };
     this.blocks[height] = block;
     if (tenureChange || !this.burnTimes.has(burnHeight)) this.burnTimes.set(burnHeight, block.burn_block_time);
@@ -480,24 +584,10 @@ export class Chain {
       pendingSame.replaced_by_tx_id = txid;
       this.mempool = this.mempool.filter((id) => id !== pendingSame.txid);
     }
-    const record = {
-      txid,
-      raw: Buffer.from(bytes).toString('hex'),
-      wire,
-      sender,
-      nonce,
-      fee,
-      size: Number(size),
-      status: 'pending',
-      receipt_time: Math.floor(Date.now() / 1000),
-      block: null,
-      tx_index: null,
-      result: null,
-      events: [],
-      vm_error: null,
-    };
+    const record = { ...newRecord(bytes, wire), receipt_time: Math.floor(Date.now() / 1000) };
     this.txs.set(txid, record);
     this.mempool.push(txid);
+    this.#persist();
     this.#emit({ type: 'mempool', txs: [record] });
     return txid;
   }
@@ -529,7 +619,16 @@ export class Chain {
   }
 
   /** Pending transactions that can go into the next block: nonce-contiguous per sender, fee order. */
-  #selectMineable(limit) {
+  /**
+   * Whether mining a block now would do anything: a mempool transaction can go in, or a stale
+   * one would be dropped. (Transactions that wait — a nonce gap, one no block can take — do not
+   * make the timer mine empty blocks.)
+   */
+  hasWork() {
+    return this.#selectMineable(1, { dryRun: true }).length > 0;
+  }
+
+  #selectMineable(limit, { dryRun = false } = {}) {
     const bySender = new Map();
     for (const id of this.mempool) {
       const r = this.txs.get(id);
@@ -542,12 +641,19 @@ export class Chain {
       let next = this.confirmedNonce(sender);
       for (const r of list) {
         if (r.nonce < next) {
+          if (dryRun) return [r];
           // A stale nonce (e.g. after a reorg re-queued a replaced sibling): drop it.
           r.status = 'dropped_stale_garbage_collect';
           this.mempool = this.mempool.filter((id) => id !== r.txid);
           continue;
         }
         if (r.nonce !== next) break;
+        const invalid = unmineable(r.wire);
+        if (invalid) {
+          if (!r.skipLogged && !dryRun) this.log(`not mining 0x${r.txid}: ${invalid}`);
+          r.skipLogged ||= !dryRun;
+          break;
+        }
         chosen.push(r);
         next++;
       }
@@ -585,6 +691,7 @@ export class Chain {
     this.steps[height] = { kind: 'burn' };
     const block = this.#pushBlock({ height, burnHeight: this.burnHeight + 1, txids: [], time: this.#clock(), tenureChange: true });
     this.#assertInSync();
+    this.#persist();
     this.#emit({ type: 'block', block, txs: [], parent: this.blocks[block.height - 1] });
     return block;
   }
@@ -644,15 +751,7 @@ export class Chain {
             r.events = [];
             r.vm_error = ab.vm_error;
           } else {
-            const res = byId.get(r.txid);
-            // A deploy that ran yields the bare value `true` from the simnet; a node reports it
-            // as `success` with `(ok true)`. Contract calls report their own response.
-            const deploy = isDeploy(r);
-            const ok = deploy || res.result.type === 'ok';
-            r.status = ok ? 'success' : 'abort_by_response';
-            r.result = deploy ? { type: ClarityType.ResponseOk, value: { type: ClarityType.BoolTrue } } : res.result;
-            r.events = ok ? res.events : [];
-            r.vm_error = null;
+            executedOutcome(r, byId.get(r.txid));
           }
           this.nonces.set(r.sender, r.nonce + 1);
         });
@@ -662,6 +761,7 @@ export class Chain {
         const mined = new Set(candidates.map((r) => r.txid));
         this.mempool = this.mempool.filter((id) => !mined.has(id));
         this.#assertInSync();
+        this.#persist();
         this.#emit({ type: 'block', block, txs: candidates, parent: this.blocks[block.height - 1] });
         return block;
       }
@@ -698,6 +798,7 @@ export class Chain {
       const mint = { height: this.tipHeight, address, stx: BigInt(stx), sbtc: BigInt(sbtc) };
       this.#applyMint(this.simnet, mint);
       this.mints.push(mint);
+      this.#persist();
       return mint;
     });
   }
@@ -747,9 +848,146 @@ export class Chain {
       this.mempool = [...kept.map((r) => r.txid), ...this.mempool];
       await this.#rebuild(forkHeight);
       this.#recomputeNonces();
+      this.#persist();
       this.#emit({ type: 'rollback', blocks: orphaned, txsOf: (b) => snapshot.get(b.hash) });
       return { forkHeight, orphaned };
     });
+  }
+
+  /**
+   * Replays the log into `simnet` up to and including `height`. With `verify` (a saved chain
+   * being resumed) each transaction's outcome is taken from the execution and checked against the
+   * saved one, and each block's height and time against the saved block: a replay that differs
+   * (another SDK version, another manifest) is refused rather than served as the same chain.
+   */
+  #replay(simnet, height, { verify = false } = {}) {
+    const mintsAt = new Map();
+    for (const m of this.mints) mintsAt.set(m.height, [...(mintsAt.get(m.height) ?? []), m]);
+    for (let h = 0; h <= height; h++) {
+      const step = this.steps[h];
+      if (h > this.genesisHeight) {
+        if (step.kind === 'deploy') this.#runDeploy(simnet, step);
+        else if (step.kind === 'burn') silently(() => simnet.mineEmptyBurnBlock());
+        else if (step.kind === 'txs') {
+          const results = silently(() => simnet.mineBlock(step.records.map((r) => this.#toSimTx(r))));
+          if (verify) step.records.forEach((r, i) => this.#verifyOutcome(r, results[i], h));
+        }
+        if (verify && (simnet.stacksBlockHeight !== h || Number(simnet.getBlockTime()) !== this.blocks[h].block_time)) {
+          throw new StateError(
+            `the saved chain does not replay: block ${h} comes out at height ${simnet.stacksBlockHeight}, time ${simnet.getBlockTime()}; saved: time ${this.blocks[h].block_time}`,
+          );
+        }
+      }
+      for (const m of mintsAt.get(h) ?? []) this.#applyMint(simnet, m);
+    }
+  }
+
+  #verifyOutcome(record, res, height) {
+    const saved = `${record.status} ${record.result ? hexOf(record.result) : ''}`;
+    executedOutcome(record, res);
+    const now = `${record.status} ${hexOf(record.result)}`;
+    if (now !== saved) {
+      throw new StateError(`the saved chain does not replay: transaction 0x${record.txid} in block ${height} comes out ${now}; saved: ${saved}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- on disk
+
+  /** Writes the chain to the state folder (when there is one), before anyone is told of it. */
+  #persist() {
+    if (!this.store) return;
+    const orphans = new Set();
+    for (const b of this.blockByHash.values()) if (!b.canonical) orphans.add(b);
+    this.store.save({
+      chain_id: this.chainId,
+      created_at: this.createdAt,
+      sdk_version: sdkVersion(this.opts.manifestDir),
+      genesis_clock_ms: this.genesisClockMs,
+      genesis_height: this.genesisHeight,
+      genesis_burn_height: this.genesisBurnHeight,
+      fork_counter: this.forkCounter,
+      steps: this.steps.map((step) => (step.kind === 'txs' ? { kind: 'txs', txids: step.records.map((r) => r.txid) } : step)),
+      blocks: this.blocks,
+      orphans: [...orphans],
+      txs: [...this.txs.values()].map((r) => ({
+        txid: r.txid,
+        raw: r.raw,
+        status: r.status,
+        receipt_time: r.receipt_time,
+        block: r.block?.hash ?? null,
+        tx_index: r.tx_index,
+        result: r.result ? hexOf(r.result) : null,
+        vm_error: r.vm_error,
+        replaced_by_tx_id: r.replaced_by_tx_id ?? null,
+      })),
+      mempool: this.mempool,
+      mints: this.mints.map((m) => ({ height: m.height, address: m.address, stx: String(m.stx), sbtc: String(m.sbtc) })),
+    });
+  }
+
+  /** Rebuilds the chain saved in the state folder: the same blocks, transactions and state. */
+  async #resume(saved) {
+    const t0 = Date.now();
+    this.chainId = saved.chain_id;
+    this.createdAt = saved.created_at;
+    this.genesisClockMs = saved.genesis_clock_ms;
+    this.forkCounter = saved.fork_counter;
+    const sdk = sdkVersion(this.opts.manifestDir);
+    if (saved.sdk_version !== sdk) this.log(`the saved chain was made with Clarinet SDK ${saved.sdk_version}, this is ${sdk}: replaying it, and checking every block`);
+    const simnet = await this.#newSimnet();
+    if (simnet.stacksBlockHeight !== saved.genesis_height) {
+      throw new StateError(`the saved chain does not replay: genesis at height ${simnet.stacksBlockHeight}, saved ${saved.genesis_height}`);
+    }
+    this.genesisHeight = saved.genesis_height;
+    this.genesisBurnHeight = saved.genesis_burn_height;
+    this.blocks = saved.blocks;
+    for (const b of [...saved.blocks, ...saved.orphans]) {
+      this.blockByHash.set(b.hash, b);
+      this.blockByHash.set(b.index_block_hash, b);
+    }
+    for (const b of this.blocks) if (b.tenure_change || !this.burnTimes.has(b.burn_block_height)) this.burnTimes.set(b.burn_block_height, b.burn_block_time);
+    for (const t of saved.txs) {
+      const bytes = Buffer.from(t.raw, 'hex');
+      const record = newRecord(bytes, deserializeTransaction(bytes));
+      Object.assign(record, {
+        status: t.status,
+        receipt_time: t.receipt_time,
+        block: t.block ? this.blockByHash.get(t.block) : null,
+        tx_index: t.tx_index,
+        result: t.result ? deserializeCV(t.result) : null,
+        vm_error: t.vm_error,
+      });
+      if (t.replaced_by_tx_id) record.replaced_by_tx_id = t.replaced_by_tx_id;
+      this.txs.set(record.txid, record);
+    }
+    this.mempool = saved.mempool;
+    this.mints = saved.mints.map((m) => ({ height: m.height, address: m.address, stx: BigInt(m.stx), sbtc: BigInt(m.sbtc) }));
+    this.steps = saved.steps.map((step) => (step.kind === 'txs' ? { kind: 'txs', records: step.txids.map((id) => this.txs.get(id)) } : step));
+    this.#replay(simnet, this.tipHeight, { verify: true });
+    this.simnet = simnet;
+    this.#recomputeNonces();
+    const deploy = this.steps.find((step) => step.kind === 'deploy');
+    if (deploy) {
+      this.gatewayContractId = `${deploy.sender}.${deploy.name}`;
+      this.deployedContracts.push(this.gatewayContractId);
+    }
+    this.#compareContractFile(deploy);
+    this.#assertInSync();
+    this.resumed = true;
+    this.log(`chain ${this.chainId} resumed from ${this.store.dir}: height ${this.tipHeight}, ${this.txs.size} transactions, replayed in ${Date.now() - t0} ms`);
+  }
+
+  /** A saved chain keeps the contract it deployed; says so when the file has changed since. */
+  #compareContractFile(deploy) {
+    const path = this.opts.contractPath ? resolve(this.opts.contractPath) : null;
+    if (!path || !existsSync(path)) return;
+    const name = this.opts.contractName || basename(path).replace(/\.clar$/, '');
+    const source = readFileSync(path, 'utf8');
+    this.contractMatchesFile = !!deploy && deploy.name === name && deploy.source === source;
+    if (!this.contractMatchesFile) {
+      const kept = deploy ? `keeps ${this.gatewayContractId} as it was deployed at its start` : 'has no gateway contract';
+      this.log(`${path} has changed since this chain began: the chain ${kept}, and the file is not deployed again. To run the new contract, start a new chain (move ${this.store.dir} away).`);
+    }
   }
 
   #recomputeNonces() {
@@ -766,16 +1004,7 @@ export class Chain {
   async #rebuild(height) {
     const t0 = Date.now();
     const simnet = await this.#newSimnet();
-    const mintsAt = (h) => this.mints.filter((m) => m.height === h);
-    for (let h = 0; h <= height; h++) {
-      const step = this.steps[h];
-      if (h > this.genesisHeight) {
-        if (step.kind === 'deploy') this.#runDeploy(simnet, step);
-        else if (step.kind === 'burn') silently(() => simnet.mineEmptyBurnBlock());
-        else if (step.kind === 'txs') silently(() => simnet.mineBlock(step.records.map((r) => this.#toSimTx(r))));
-      }
-      for (const m of mintsAt(h)) this.#applyMint(simnet, m);
-    }
+    this.#replay(simnet, height);
     this.simnet = simnet;
     this.stats.rebuilds++;
     this.stats.rebuildMs += Date.now() - t0;

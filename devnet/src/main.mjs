@@ -12,6 +12,8 @@
 //   --observer URL           DEVNET_OBSERVERS         repeatable / comma-separated; chainhook format
 //   --observer-format F      DEVNET_OBSERVER_FORMAT   chainhook (default) | event_observer
 //   --observer-token T       DEVNET_OBSERVER_TOKEN    bearer token sent to observers
+//   --state-dir DIR          DEVNET_STATE_DIR         keep the chain in DIR and continue it at the next
+//                                                     start; default: none (a new chain each start)
 //   --quiet                  DEVNET_QUIET=1           no account table
 //   --verbose                DEVNET_VERBOSE=1         log every request
 //
@@ -22,6 +24,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadAccounts } from './accounts.mjs';
+import { StateError } from './chain.mjs';
 import { Devnet } from './server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,6 +45,7 @@ export function configFrom(argv, env) {
       observer: { type: 'string', multiple: true },
       'observer-format': { type: 'string' },
       'observer-token': { type: 'string' },
+      'state-dir': { type: 'string' },
       quiet: { type: 'boolean' },
       verbose: { type: 'boolean' },
     },
@@ -70,6 +74,7 @@ export function configFrom(argv, env) {
     contractName: contractName ?? (contractPath === DEFAULT_CONTRACT ? 'sbtc-payment-gateway' : null),
     clarityVersion: values['clarity-version'] ?? env.DEVNET_CLARITY_VERSION ?? null,
     observers: observerUrls.map((url) => ({ url, format, token })),
+    stateDir: values['state-dir'] ?? (env.DEVNET_STATE_DIR || null),
     quiet: values.quiet ?? env.DEVNET_QUIET === '1',
     verbose: values.verbose ?? env.DEVNET_VERBOSE === '1',
   };
@@ -101,6 +106,7 @@ async function main() {
     sbtc_token: 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token',
     deployer: devnet.chain.deployer.address,
     stacks_tip_height: devnet.chain.tipHeight,
+    ...devnet.chainInfo(),
   };
   process.stdout.write(`devnet ready on ${devnet.url} ${JSON.stringify(info)}\n`);
 
@@ -120,7 +126,8 @@ async function main() {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((err) => {
-    process.stderr.write(`devnet failed to start: ${err.stack ?? err.message}\n`);
+    if (err instanceof StateError) process.stderr.write(`devnet failed to start: ${err.message}\n`);
+    else process.stderr.write(`devnet failed to start: ${err.stack ?? err.message}\n`);
     process.exit(1);
   });
 }

@@ -81,7 +81,7 @@ export class Devnet {
   }
 
   #tick() {
-    if (this.chain.mempool.length === 0 || this.mining) return;
+    if (this.mining || !this.chain.hasWork()) return;
     this.mining = true;
     this.chain
       .mineBlock()
@@ -99,6 +99,13 @@ export class Devnet {
       this.server.closeAllConnections?.();
       await new Promise((r) => this.server.close(() => r()));
     }
+    this.chain.close();
+  }
+
+  /** Which chain this is and where it is kept (the ready line and `/devnet/status`). */
+  chainInfo() {
+    const c = this.chain;
+    return { chain_id: c.chainId, state_dir: c.store?.dir ?? null, resumed: c.resumed, contract_matches_file: c.contractMatchesFile };
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -432,7 +439,7 @@ export class Devnet {
         if (!this.observers.remove(match[1])) throw notFound('no such observer');
         return { deleted: true };
       }),
-      r('GET', '/devnet/status', () => ({ tip: this.#tipSummary(), mempool: c.mempool.length, block_time_ms: this.cfg.blockTimeMs, rebuilds: c.stats })),
+      r('GET', '/devnet/status', () => ({ tip: this.#tipSummary(), mempool: c.mempool.length, block_time_ms: this.cfg.blockTimeMs, rebuilds: c.stats, ...this.chainInfo() })),
     ];
   }
 

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEVNET_DIR, FIXTURE, acct } from './helpers.mjs';
 import { configFrom } from '../src/main.mjs';
@@ -42,6 +44,9 @@ describe('command line', () => {
     assert.equal(defaults.burnBlockTimeMs, 600_000);
     assert.match(defaults.contractPath, /contracts\/contracts\/sbtc-payment-gateway\.clar$/);
     assert.equal(defaults.contractName, 'sbtc-payment-gateway');
+    assert.equal(defaults.stateDir, null);
+    assert.equal(configFrom(['--state-dir', '/tmp/a'], { DEVNET_STATE_DIR: '/tmp/b' }).stateDir, '/tmp/a');
+    assert.equal(configFrom([], { DEVNET_STATE_DIR: '/tmp/b' }).stateDir, '/tmp/b');
     assert.throws(() => configFrom(['--port', 'x'], {}));
     assert.throws(() => configFrom(['--bogus'], {}));
   });
@@ -55,6 +60,9 @@ describe('command line', () => {
     assert.equal(info.url, m[1]);
     assert.equal(info.gateway_contract, `${acct.deployer.address}.pay-fixture`);
     assert.match(m[1], /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(info.chain_id, /^[0-9a-f]{32}$/);
+    assert.equal(info.state_dir, null);
+    assert.equal(info.resumed, false);
     assert.ok(cli.err().includes(acct.wallet_1.address), 'accounts listed');
     const res = await fetch(`${m[1]}/devnet/accounts`);
     const list = await res.json();
@@ -65,6 +73,28 @@ describe('command line', () => {
     const [code] = await once(cli.child, 'exit');
     assert.equal(code, 0);
     assert.equal(cli.out().trim().split('\n').length, 1, 'stdout holds only the ready line');
+  });
+
+  it('--state-dir: stopped and started again, it continues the same chain', { timeout: 90_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'devnet-cli-state-'));
+    const run = async () => {
+      const cli = startCli(['--port', '0', '--block-time-ms', '0', '--quiet', '--contract', FIXTURE], { DEVNET_STATE_DIR: dir });
+      const info = JSON.parse((await cli.ready).match(READY)[2]);
+      const mined = await (await fetch(`${info.url}/devnet/mine`, { method: 'POST', body: '{}' })).json();
+      cli.child.kill('SIGTERM');
+      const [code] = await once(cli.child, 'exit');
+      assert.equal(code, 0);
+      return { info, mined, err: cli.err() };
+    };
+    const first = await run();
+    const second = await run();
+    assert.equal(first.info.state_dir, dir);
+    assert.equal(first.info.resumed, false);
+    assert.equal(second.info.resumed, true);
+    assert.equal(second.info.chain_id, first.info.chain_id);
+    assert.equal(second.info.stacks_tip_height, first.mined.tip.height);
+    assert.equal(second.mined.tip.height, first.mined.tip.height + 1);
+    assert.match(second.err, new RegExp(`chain ${first.info.chain_id} resumed from ${dir}: height ${first.mined.tip.height}`));
   });
 
   it('runs without the gateway contract when the file is missing, and says so', { timeout: 60_000 }, async () => {

@@ -2,7 +2,16 @@
 // and changes nothing, not even for the transactions around it in the same block.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SBTC_ASSET, acct, client, payTx, startDevnet, stxTx } from './helpers.mjs';
+import { Pc, TransactionSigner, createLPList, makeUnsignedSTXTokenTransfer, postConditionToWire, privateKeyToPublic } from '@stacks/transactions';
+import { SBTC_ASSET, acct, client, network, payTx, startDevnet, stxTx } from './helpers.mjs';
+
+/** A signed STX transfer that carries post-conditions (stacks.js's builder offers none for it). */
+async function stxTransferWithPostConditions(devnet, { from, to, amount, nonce, fee }) {
+  const tx = await makeUnsignedSTXTokenTransfer({ recipient: to.address, amount, nonce, fee, publicKey: privateKeyToPublic(from.private_key), ...network(devnet) });
+  tx.postConditions = createLPList([postConditionToWire(Pc.principal(from.address).willSendEq(amount).ustx())]);
+  new TransactionSigner(tx).signOrigin(from.private_key);
+  return tx;
+}
 
 describe('post-conditions', () => {
   let devnet;
@@ -98,5 +107,46 @@ describe('post-conditions', () => {
     assert.equal(devnet.chain.stats.rebuilds, rebuildsBefore + 1, 'one rebuild, culprit named by the VM');
     assert.equal((await api.get(`/extended/v1/tx/${fine.txid()}`)).body.tx_status, 'success');
     assert.equal(devnet.chain.simnet.stacksBlockHeight, devnet.chain.tipHeight);
+  });
+});
+
+// stacks-core admits such a transfer to its mempool (its admission checks do not look at a
+// transfer's post-conditions; stacks-core issue #2896) but can never mine it: executing it in a
+// block fails with "Invalid Stacks transaction: TokenTransfer transactions do not support
+// post-conditions", so the miner skips it, and the sender's later nonces wait behind it.
+describe('an STX transfer that carries post-conditions', () => {
+  let devnet;
+  let api;
+  before(async () => {
+    devnet = await startDevnet();
+    api = client(devnet);
+  });
+  after(() => devnet.stop());
+
+  it('is admitted but never mined; a valid replacement by fee unblocks the sender', async () => {
+    const balance = async (who) => BigInt((await api.get(`/v2/accounts/${who.address}?proof=0`)).body.balance);
+    const recipientBefore = await balance(acct.wallet_2);
+    const invalid = await stxTransferWithPostConditions(devnet, { from: acct.wallet_1, to: acct.wallet_2, amount: 1000n, nonce: 0n, fee: 300n });
+    const after = await stxTx(devnet, { from: acct.wallet_1, to: acct.wallet_2, amount: 5n, nonce: 1n, fee: 300n });
+    const other = await stxTx(devnet, { from: acct.wallet_3, to: acct.wallet_2, amount: 7n, nonce: 0n, fee: 300n });
+    for (const t of [invalid, after, other]) assert.equal((await api.post('/v2/transactions', { tx: t.serialize() })).status, 200);
+    assert.equal(devnet.chain.hasWork(), true);
+
+    const mined = (await api.post('/devnet/mine', { blocks: 2 })).body;
+    assert.deepEqual(mined.blocks.map((b) => b.txids), [['0x' + other.txid()], []]);
+    const stuck = (await api.get(`/extended/v1/tx/${invalid.txid()}`)).body;
+    assert.equal(stuck.tx_status, 'pending');
+    assert.equal(stuck.post_conditions.length, 1);
+    assert.equal((await api.get(`/extended/v1/tx/${after.txid()}`)).body.tx_status, 'pending');
+    assert.equal((await api.get(`/v2/accounts/${acct.wallet_1.address}`)).body.nonce, 0);
+    assert.equal(await balance(acct.wallet_2), recipientBefore + 7n);
+    assert.equal(devnet.chain.hasWork(), false, 'the block timer does not mine empty blocks for it');
+
+    const replacement = await stxTx(devnet, { from: acct.wallet_1, to: acct.wallet_2, amount: 1000n, nonce: 0n, fee: 600n });
+    assert.equal((await api.post('/v2/transactions', { tx: replacement.serialize() })).status, 200);
+    const next = (await api.post('/devnet/mine', {})).body;
+    assert.deepEqual(next.blocks[0].txids, ['0x' + replacement.txid(), '0x' + after.txid()]);
+    assert.equal((await api.get(`/extended/v1/tx/${invalid.txid()}`)).body.tx_status, 'dropped_replace_by_fee');
+    assert.equal(await balance(acct.wallet_2), recipientBefore + 7n + 1005n);
   });
 });

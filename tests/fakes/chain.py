@@ -215,6 +215,9 @@ class FakeChain:
     start_height: int = 3
     burn_height: int = 2
     genesis_time: int = field(default_factory=lambda: int(time.time()))
+    # mixed into every block and burn hash: chains of other seeds share no block (a wiped or
+    # another devnet at the same heights)
+    seed: str = ""
     outage: bool = False  # every request answers 503 while set
     # pending transactions no block includes while listed (a miner that ignores them)
     held: set[str] = field(default_factory=set, init=False)
@@ -443,8 +446,10 @@ class FakeChain:
         height = len(self.blocks)
         parent = self.blocks[-1] if self.blocks else None
         zero = "0x" + "00" * 32
-        burn_hash = digest("burn", self.burn_height, self.forks)
-        block_hash = digest("block", height, parent.hash if parent else "", *txids, self.forks)
+        burn_hash = digest("burn", self.burn_height, self.forks, self.seed)
+        block_hash = digest(
+            "block", height, parent.hash if parent else "", *txids, self.forks, self.seed
+        )
         block = FakeBlock(
             height=height,
             hash=block_hash,

@@ -619,3 +619,17 @@ async def test_a_rendered_call_becomes_the_wallets_payload(world: World) -> None
     assert [a.to_hex() for a in payload.args] == call["function_args"]
     assert [c.to_hex() for c in conditions] == call["post_conditions"]
     assert mode.name == "DENY"
+
+
+async def test_chains_of_other_seeds_share_no_block() -> None:
+    """A wiped devnet, another devnet: same heights, other blocks (and the same seed, the same
+    chain)."""
+    first, again, other = FakeChain(), FakeChain(), FakeChain(seed="another chain")
+    for chain in (first, again, other):
+        chain.mine(2)
+    heights = range(first.tip.height + 1)
+    assert [(await first.get_block(h)).hash for h in heights] == [
+        (await again.get_block(h)).hash for h in heights
+    ]
+    assert not {b.hash for b in first.blocks} & {b.hash for b in other.blocks}
+    assert not {b.burn_block_hash for b in first.blocks} & {b.burn_block_hash for b in other.blocks}

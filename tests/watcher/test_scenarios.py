@@ -100,8 +100,8 @@ class Backend(Protocol):
 
 
 class FakeBackend:
-    def __init__(self) -> None:
-        self.chain = FakeChain()
+    def __init__(self, seed: str = "") -> None:
+        self.chain = FakeChain(seed=seed)
         self.source: ChainSource = self.chain
         self.keys = {
             w: PrivateKey(hashlib.sha256(f"scenario {w}".encode()).digest())

@@ -1,4 +1,5 @@
-"""Watcher tables: the durable cursor, the blocks it has seen (for reorgs), the event inbox."""
+"""Watcher tables: the durable cursor, the blocks it has seen (for reorgs), the event inbox, and
+the record of each switch to a new chain."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ class ChainCursor(Base):
     network: Mapped[str] = mapped_column(String(16), primary_key=True)
     height: Mapped[int]
     block_hash: Mapped[str] = mapped_column(String(66))
+    # the chain's block at `watcher.identity.GENESIS_HEIGHT`: which chain the cursor is on
+    # (None for a cursor older than the column, until the watcher records it)
+    genesis_hash: Mapped[str | None] = mapped_column(String(66), default=None)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)
 
 
@@ -66,3 +70,30 @@ class ChainInboxEntry(Base):
     object_id: Mapped[str | None] = mapped_column(String(36), default=None)
     created: Mapped[int] = mapped_column(default=now)
     updated: Mapped[int] = mapped_column(default=now, onupdate=now)
+
+
+class ChainReset(Base):
+    """The operator let the watcher follow a new chain (`sbtc-gateway chain follow-new`): what
+    the cursor was on, what it went to, and where the old chain's rows went. No event is sent:
+    nothing recorded of the old chain changes. The old chain's inbox rows and seen blocks keep
+    their contents under the network name `archive` (e.g. `devnet~1`), so no query of the
+    network sees them; `stranded` lists the old chain's transactions that were still waiting
+    (rolled back, or waiting for confirmations), which are never settled by the new chain."""
+
+    __tablename__ = "chain_resets"
+    __table_args__ = (Index("ix_chain_resets_network", "network"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    network: Mapped[str] = mapped_column(String(16))
+    archive: Mapped[str] = mapped_column(String(16))
+    old_genesis_hash: Mapped[str | None] = mapped_column(String(66))
+    old_height: Mapped[int]
+    old_block_hash: Mapped[str] = mapped_column(String(66))
+    new_genesis_hash: Mapped[str | None] = mapped_column(String(66))
+    new_height: Mapped[int]
+    new_block_hash: Mapped[str] = mapped_column(String(66))
+    # {"txids": [...], "charges": [...], "refunds": [...], "waiting": [...]}
+    stranded: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created: Mapped[int] = mapped_column(default=now)

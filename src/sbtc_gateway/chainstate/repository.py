@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry
+from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry, ChainReset
 
 
 async def get_cursor(session: AsyncSession, network: str) -> ChainCursor | None:
     return await session.get(ChainCursor, network)
 
 
-async def set_cursor(session: AsyncSession, network: str, height: int, block_hash: str) -> None:
+async def set_cursor(
+    session: AsyncSession,
+    network: str,
+    height: int,
+    block_hash: str,
+    *,
+    genesis_hash: str | None = None,
+) -> None:
+    """Move the cursor (created if new); `genesis_hash`, when given, names its chain."""
     cursor = await session.get(ChainCursor, network)
     if cursor is None:
-        session.add(ChainCursor(network=network, height=height, block_hash=block_hash))
+        cursor = ChainCursor(network=network, height=height, block_hash=block_hash)
+        session.add(cursor)
     else:
         cursor.height, cursor.block_hash = height, block_hash
+    if genesis_hash is not None:
+        cursor.genesis_hash = genesis_hash
 
 
 async def remember_block(session: AsyncSession, network: str, height: int, block_hash: str) -> None:
@@ -38,6 +49,17 @@ async def recent_blocks(session: AsyncSession, network: str, limit: int) -> list
         .limit(limit)
     )
     return list((await session.scalars(query)).all())
+
+
+async def lowest_block(session: AsyncSession, network: str) -> ChainBlock | None:
+    """The first block the watcher processed on this network (where its cursor started)."""
+    query = (
+        select(ChainBlock)
+        .where(ChainBlock.network == network)
+        .order_by(ChainBlock.height.asc())
+        .limit(1)
+    )
+    return await session.scalar(query)
 
 
 async def forget_blocks_above(session: AsyncSession, network: str, height: int) -> None:
@@ -115,6 +137,28 @@ async def inbox_for(session: AsyncSession, network: str, intent_id: str) -> list
     return list((await session.scalars(query)).all())
 
 
+async def archive_chain(session: AsyncSession, network: str) -> str:
+    """Move this network's seen blocks and inbox rows under an archive name of their own
+    (`devnet~1`, `devnet~2`, …), where no query of the network sees them. Returns the name."""
+    done = await session.scalar(
+        select(func.count()).select_from(ChainReset).where(ChainReset.network == network)
+    )
+    archive = f"{network}~{int(done or 0) + 1}"
+    for model in (ChainBlock, ChainInboxEntry):
+        await session.execute(update(model).where(model.network == network).values(network=archive))
+    return archive
+
+
+def add_reset(session: AsyncSession, reset: ChainReset) -> None:
+    session.add(reset)
+
+
+async def stranded_txids(session: AsyncSession, network: str) -> set[str]:
+    """Transactions of chains this network's cursor has left: never settled by the new one."""
+    rows = await session.scalars(select(ChainReset.stranded).where(ChainReset.network == network))
+    return {str(txid) for stranded in rows for txid in stranded.get("txids", ())}
+
+
 def lock_key(network: str) -> int:
     """The advisory-lock key of one network's watcher (a stable signed 64-bit number)."""
     import hashlib
@@ -155,3 +199,21 @@ async def cursor_heights(session: AsyncSession, networks: set[str]) -> dict[str,
         select(ChainCursor.network, ChainCursor.height).where(ChainCursor.network.in_(networks))
     )
     return {str(network): int(height) for network, height in rows.all()}
+
+
+async def left_chains(
+    session: AsyncSession, networks: set[str]
+) -> dict[str, list[tuple[int, int]]]:
+    """Per network, the chains its cursor has left (ADR 0202), oldest first: when it left
+    each, and the height it had followed it to (what an old chain's confirmations stop at)."""
+    if not networks:
+        return {}
+    rows = await session.execute(
+        select(ChainReset.network, ChainReset.created, ChainReset.old_height)
+        .where(ChainReset.network.in_(networks))
+        .order_by(ChainReset.created, ChainReset.id)
+    )
+    left: dict[str, list[tuple[int, int]]] = {}
+    for network, created, height in rows.all():
+        left.setdefault(str(network), []).append((int(created), int(height)))
+    return left

@@ -34,13 +34,23 @@ openapi.describe("Charge", CHARGE_FIELDS)
 
 
 async def _render(session: AsyncSession, charges: Sequence[Charge]) -> list[dict[str, Any]]:
-    """Charges with their refunds and confirmations (one query each, whatever the page size)."""
-    tips = await chainstate.cursor_heights(session, {c.network for c in charges})
+    """Charges with their refunds and confirmations (one query each, whatever the page size).
+    A charge of a chain the watcher has left counts its confirmations up to where it left it."""
+    networks = {c.network for c in charges}
+    tips = await chainstate.cursor_heights(session, networks)
+    left = await chainstate.left_chains(session, networks)
+
+    def tip_of(charge: Charge) -> int | None:
+        for when, height in left.get(charge.network, ()):
+            if charge.created <= when:
+                return height
+        return tips.get(charge.network)
+
     by_charge = await refunds.for_charges(session, [c.id for c in charges])
     return [
         render_charge(
             c,
-            tip=tips.get(c.network),
+            tip=tip_of(c),
             refunds=[render_refund(r) for r in by_charge.get(c.id, [])],
         )
         for c in charges

@@ -1,4 +1,5 @@
-"""`sbtc-gateway chain …`: the gateway's public key and the contract's copy of it."""
+"""`sbtc-gateway chain …`: the gateway's public key and the contract's copy of it; following a new
+chain (`follow-new`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sbtc_gateway.cli.base import _settings, main
 
 @main.group()
 def chain() -> None:
-    """On-chain set-up: the gateway's public key and the contract's copy of it."""
+    """On-chain set-up (the gateway's key in the contract), and which chain the watcher follows."""
 
 
 @chain.command("public-key")
@@ -126,3 +127,63 @@ def chain_rotate_gateway_key(new_key_file: Path, owner_key: str, network: str | 
     click.echo(json.dumps(out))
     if out["tx_status"] != "success":
         raise click.ClickException(f"set-gateway-key did not succeed: {out['tx_status']}")
+
+
+@chain.command("follow-new")
+@click.option(
+    "--network",
+    type=click.Choice(["devnet", "testnet", "mainnet"]),
+    default=None,
+    help="Default: mainnet in live mode, else the test network.",
+)
+def chain_follow_new(network: str | None) -> None:
+    """Follow the chain the Stacks API serves now, when it is not the one the watcher followed
+    (a wiped or another devnet, a reset testnet): a new cursor at its tip. Nothing recorded of
+    the old chain changes and no event is sent; its seen blocks and inbox are kept under an
+    archive name (ADR 0202). Does nothing when the chain is the one followed."""
+    from dataclasses import asdict
+
+    from sbtc_gateway.chain import StacksApiClient
+    from sbtc_gateway.runtime.container import build_gateway
+    from sbtc_gateway.runtime.watcher import (
+        NoContractError,
+        api_url,
+        build_watcher,
+        default_network,
+        watch_target,
+    )
+    from sbtc_gateway.watcher import identity
+
+    settings = _settings()
+    name = network or default_network(settings)
+    try:
+        watch_target(settings, name)
+    except NoContractError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def _main() -> identity.Followed | identity.ChainCheck:
+        state = build_gateway(settings)
+        try:
+            async with StacksApiClient(api_url(settings, name)) as client:
+                return await build_watcher(state, name, client).follow_new_chain()
+        finally:
+            await state.aclose()
+
+    outcome = asyncio.run(_main())
+    if isinstance(outcome, identity.ChainCheck):
+        click.echo(f"Nothing to do. {outcome.message()}")
+        return
+    stranded = outcome.stranded
+    click.echo(
+        f"Following the new {name} chain from block {outcome.new_height} (the old one was"
+        f" followed to block {outcome.old_height}; its records are kept as they were, its seen"
+        f" blocks and inbox under the name {outcome.archive})."
+    )
+    if stranded["txids"]:
+        click.echo(
+            f"{len(stranded['txids'])} transaction(s) of the old chain were still waiting (rolled"
+            " back, or waiting for confirmations); the new chain never settles them, check them"
+            f" by hand: charges {stranded['charges']}, refunds {stranded['refunds']},"
+            f" intents waiting for confirmations {stranded['waiting']}."
+        )
+    click.echo(json.dumps(asdict(outcome)))

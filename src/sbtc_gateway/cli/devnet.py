@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from sbtc_gateway.cli.base import main
@@ -17,11 +19,19 @@ from sbtc_gateway.cli.base import main
     show_default=True,
     help="Mine a block every N ms while transactions wait; 0 = only on demand.",
 )
-def devnet(port: int, host: str, block_time_ms: int) -> None:
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the chain in this folder and continue it at the next start (default: none).",
+)
+def devnet(port: int, host: str, block_time_ms: int, state_dir: Path | None) -> None:
     """Run the local Stacks devnet (the real Clarity VM) in the foreground, listing its accounts."""
     from sbtc_gateway.devnet import DevnetError, DevnetProcess
 
-    process = DevnetProcess(port=port, host=host, block_time_ms=block_time_ms, quiet=False)
+    process = DevnetProcess(
+        port=port, host=host, block_time_ms=block_time_ms, quiet=False, state_dir=state_dir
+    )
     try:
         process.start()
     except DevnetError as exc:

@@ -49,6 +49,7 @@ def dev(port: int, host: str, data_dir: Path) -> None:
     # process before the devnet it started is stopped. Turn it into an exception instead.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     with _dev_devnet(settings) as settings, contextlib.suppress(KeyboardInterrupt):
+        _chain_banner(settings)
         app = create_app(settings, background_tasks=True)
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
@@ -82,16 +83,31 @@ def _dev_devnet(settings: Settings) -> Iterator[Settings]:
         click.echo(f"  devnet not started ({reason}); payments need a Stacks API", err=True)
         yield settings
         return
+    folder = Path(settings.data_dir) / "devnet"
     try:
-        process = DevnetProcess(port=target.port or 3999, host=target.hostname or "127.0.0.1")
+        process = DevnetProcess(
+            port=target.port or 3999, host=target.hostname or "127.0.0.1", state_dir=folder
+        )
         process.start()
     except DevnetError as exc:
         click.echo(f"  devnet not started: {exc}", err=True)
         yield settings
         return
+    kept = (
+        f"continues the chain kept in {folder} (height {process.info.get('stacks_tip_height')})"
+        if process.resumed
+        else f"a new chain, kept in {folder}"
+    )
     click.echo(
         f"  devnet (Stacks API) on {process.url}, contract {process.info.get('gateway_contract')}"
+        f"\n  devnet chain: {kept}"
     )
+    if process.info.get("contract_matches_file") is False:
+        click.echo(
+            "  ! the contract file changed since this devnet chain began: the chain keeps the"
+            f" contract it deployed then. To deploy the new one, stop and delete {folder}"
+            f" (and {settings.data_dir} with it, to start the gateway afresh too)."
+        )
     try:
         if process.info.get("gateway_contract"):
             settings = _with_operator(settings, _ensure_gateway_key(settings, process.url))
@@ -110,6 +126,44 @@ def _with_operator(settings: Settings, owner_hex: str | None) -> Settings:
         " SBTC_OPERATOR_KEY for another"
     )
     return settings.model_copy(update={"operator_key": SecretStr(owner_hex)})
+
+
+def _chain_banner(settings: Settings) -> None:
+    """Say at start whether the test network's chain is the one the gateway followed before
+    (ADR 0202): a new chain is not followed until an operator says so."""
+    from sbtc_gateway.chain import StacksApiClient, StacksApiError
+    from sbtc_gateway.db.engine import make_engine, make_sessionmaker
+    from sbtc_gateway.runtime.watcher import api_url, default_network
+    from sbtc_gateway.watcher import identity
+
+    network = default_network(settings)
+
+    async def _main() -> identity.ChainCheck:
+        engine = make_engine(settings.resolved_database_url, pool_size=1)
+        try:
+            sessions = make_sessionmaker(engine)
+            client = StacksApiClient(api_url(settings, network), timeout=10)
+            async with client, sessions() as session:
+                return await identity.check(session, network, client)
+        finally:
+            await engine.dispose()
+
+    try:
+        check = asyncio.run(_main())
+    except StacksApiError as exc:
+        click.echo(f"  chain: the {network} Stacks API cannot say which chain it serves ({exc})")
+        return
+    if check.same:
+        click.echo(f"  chain: {check.message()}")
+        return
+    folder = Path(settings.data_dir) / "devnet"
+    click.echo(
+        f"\n  ! {check.message()}\n"
+        f"  (`make run` keeps its devnet chain in {folder}: put back the folder that held the"
+        f" old chain, or delete {settings.data_dir} to start afresh, database and chain"
+        " together.)\n",
+        err=True,
+    )
 
 
 def _devnet_address(key_hex: str) -> str:

@@ -7,7 +7,7 @@ from sbtc_gateway.analytics.models import (
     PaymentEvent,
     PaymentSummary,
 )
-from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry
+from sbtc_gateway.chainstate.models import ChainBlock, ChainCursor, ChainInboxEntry, ChainReset
 from sbtc_gateway.charges.models import Charge
 from sbtc_gateway.db.base import Base
 from sbtc_gateway.db.checks import BackupCheck
@@ -33,6 +33,7 @@ __all__ = [
     "ChainBlock",
     "ChainCursor",
     "ChainInboxEntry",
+    "ChainReset",
     "Charge",
     "DailyMetrics",
     "Event",

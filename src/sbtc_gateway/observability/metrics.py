@@ -84,6 +84,17 @@ CHAIN_LAG_BLOCKS = Gauge(
     ["network"],
     multiprocess_mode="livemax",
 )
+CHAIN_NOT_FOLLOWED = Gauge(
+    "sbtc_chain_not_followed",
+    "1 while the Stacks API serves another chain than the watcher's cursor is on (ADR 0202)",
+    ["network"],
+    multiprocess_mode="livemax",
+)
+CHAIN_REFUSED_ROUNDS = Counter(
+    "sbtc_chain_refused_rounds_total",
+    "Watcher rounds that followed nothing: the Stacks API serves another chain",
+    ["network"],
+)
 LEDGER_DIFFERENCE = Gauge(
     "sbtc_ledger_difference_sats",
     "Sats by which the ledger and the contract disagree at the last reconciliation",

@@ -85,17 +85,18 @@ async def rollback(
 
 
 async def in_limbo(session: AsyncSession, target: WatchTarget) -> list[InLimbo]:
-    """Every succeeded charge and refund of this network whose block was rolled back."""
+    """Every succeeded charge and refund of this network whose block was rolled back, except
+    those of a chain the cursor has left (ADR 0202: stranded, never settled by another chain)."""
+    stranded = await repository.stranded_txids(session, target.network.name)
     found = [
         InLimbo(c.txid, c.id, c.payment_intent_id, c.reorged_at)
         for c in await charges_repository.reorged(session, target.network.name, target.livemode)
-        if c.reorged_at is not None
+        if c.reorged_at is not None and c.txid not in stranded
     ]
     for refund in await refunds_repository.reorged(session, target.livemode):
-        if refund.txid is not None and refund.reorged_at is not None:
-            found.append(
-                InLimbo(refund.txid, refund.id, refund.payment_intent_id, refund.reorged_at)
-            )
+        if refund.txid is None or refund.reorged_at is None or refund.txid in stranded:
+            continue
+        found.append(InLimbo(refund.txid, refund.id, refund.payment_intent_id, refund.reorged_at))
     return found
 
 

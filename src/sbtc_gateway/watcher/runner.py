@@ -1,7 +1,9 @@
 """The watcher loop: poll the Stacks API block by block from a durable cursor.
 
 Each round: (1) the chain tip; (2) a reorg check — the newest block we processed must still be
-at its height, else we walk down to the fork and roll back what was above it; (3) every block
+at its height, else we walk down to the fork and roll back what was above it, unless the chain
+is not the cursor's at all (`identity.py`, ADR 0202: a new chain is not a reorg; the watcher then
+stops and changes nothing until an operator says to follow it); (3) every block
 after the cursor, one transaction per block (inbox + intent changes + the cursor move commit
 together, so a crash repeats at most one block, which the inbox makes harmless); (4) payments
 waiting for more confirmations; (5) the mempool (`processing`); (6) every few rounds a
@@ -35,13 +37,23 @@ from sbtc_gateway.observability import metrics
 from sbtc_gateway.payments import lifecycle
 from sbtc_gateway.payments import repository as payment_repository
 from sbtc_gateway.payments.state import Status
-from sbtc_gateway.watcher import decode, reorgs
+from sbtc_gateway.watcher import decode, identity, reorgs
 from sbtc_gateway.watcher import service as watch
 from sbtc_gateway.watcher.target import WatchTarget
 
 log = structlog.get_logger(__name__)
 
 AfterCommit = Callable[[AsyncSession], Awaitable[None]]
+# While the chain is not the cursor's, the plain-words error is logged again every this many rounds.
+REMIND_EVERY = 150
+
+
+class ChainChanged(Exception):
+    """The Stacks API serves another chain than the one the cursor is on."""
+
+    def __init__(self, check: identity.ChainCheck) -> None:
+        super().__init__(check.message())
+        self.check = check
 
 
 async def _nothing(session: AsyncSession) -> None:
@@ -72,6 +84,9 @@ class Watcher:
     start_height: int | None = None
     rounds: int = field(default=0, init=False)
     wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    # the last comparison of the API's chain with the cursor's (None: not made yet)
+    chain: identity.ChainCheck | None = field(default=None, init=False)
+    refused_rounds: int = field(default=0, init=False)
 
     async def on_push(self, message: bytes) -> None:
         """Subscribed to the `chain-wake` channel: a push announced blocks, poll now."""
@@ -103,6 +118,8 @@ class Watcher:
         try:
             info = await self.client.get_info()
             tip = result.tip = info.stacks_tip_height
+            if self.chain is None or not self.chain.same:
+                await self._check_chain()
             result.rolled_back = await self._check_reorg(tip)
             result.blocks, result.entries = await self._follow(tip)
             result.reversed = await self._settle_lost(tip)
@@ -110,6 +127,9 @@ class Watcher:
             result.entries += await self._mempool()
             if self.rounds % self.reconcile_every == 1 or self.reconcile_every == 1:
                 result.reconciled = await self.reconcile(tip)
+        except ChainChanged as exc:
+            # Not the cursor's chain: nothing is followed, rolled back or reconciled.
+            result.error = str(exc)
         except StacksApiError as exc:
             # An outage is never a failed payment: skip the round, try again later.
             result.error = str(exc)
@@ -162,6 +182,66 @@ class Watcher:
                 log.exception("watcher round failed")
             await self._pause(stop)
 
+    # --- which chain --------------------------------------------------------------------------
+
+    async def _check_chain(self) -> None:
+        """Raises ChainChanged while the API serves another chain than the cursor's (and says
+        so in the log when it starts, then every REMIND_EVERY rounds)."""
+        async with self.sessions() as session:
+            check = await identity.check(session, self.network, self.client)
+        was, self.chain = self.chain, check
+        metrics.CHAIN_NOT_FOLLOWED.labels(self.network).set(0 if check.same else 1)
+        if not check.same:
+            metrics.CHAIN_REFUSED_ROUNDS.labels(self.network).inc()
+            if was is None or was.same or self.refused_rounds % REMIND_EVERY == 0:
+                log.error(
+                    "not following the chain: it is another chain, not a reorg",
+                    network=self.network,
+                    detail=check.message(),
+                )
+            self.refused_rounds += 1
+            raise ChainChanged(check)
+        if was is not None and not was.same:
+            log.warning("the chain is the cursor's again: following it", network=self.network)
+        self.refused_rounds = 0
+        if check.status == "same" and check.height != identity.GENESIS_HEIGHT:
+            # a cursor from before the genesis column, on its own chain: name the chain now
+            genesis = await identity.genesis_hash(self.client)
+            if genesis is not None:
+                await self._commit(self._name_chain(genesis))
+
+    async def follow_new_chain(self) -> identity.Followed | identity.ChainCheck:
+        """`sbtc-gateway chain follow-new`: when the API serves another chain than the cursor's,
+        start a new cursor at that chain's tip (`identity.follow_new`; nothing recorded of the
+        old chain changes). Otherwise nothing is done, and the comparison is returned."""
+        async with self.sessions() as session:
+            check = await identity.check(session, self.network, self.client)
+        if check.status != "changed":
+            return check
+        info = await self.client.get_info()
+        tip = await self.client.get_block(info.stacks_tip_height)
+        genesis = await identity.genesis_hash(self.client)
+        async with self.sessions.begin() as session:
+            followed = await identity.follow_new(session, self.target, tip, genesis)
+        if followed is None:
+            return check
+        self.chain = None
+        log.warning(
+            "following a new chain from its tip",
+            network=self.network,
+            height=followed.new_height,
+            archive=followed.archive,
+            stranded=len(followed.stranded["txids"]),
+        )
+        return followed
+
+    def _name_chain(self, genesis: str) -> Callable[[AsyncSession], Awaitable[int]]:
+        async def work(session: AsyncSession) -> int:
+            await identity.remember_genesis(session, self.network, genesis)
+            return 0
+
+        return work
+
     # --- following blocks ---------------------------------------------------------------------
 
     async def _cursor(self, tip: int) -> int:
@@ -169,13 +249,17 @@ class Watcher:
             cursor = await repository.get_cursor(session, self.network)
         if cursor is not None:
             return cursor.height
-        # First run on this network: start at the tip (or `start_height`), and keep it.
+        # First run on this network: start at the tip (or `start_height`), and keep it, with
+        # the name of its chain.
         start = tip if self.start_height is None else self.start_height - 1
         block = await self.client.get_block(start)
+        genesis = await identity.genesis_hash(self.client)
 
         async def work(session: AsyncSession) -> int:
             if await repository.get_cursor(session, self.network) is None:
-                await repository.set_cursor(session, self.network, start, block.hash)
+                await repository.set_cursor(
+                    session, self.network, start, block.hash, genesis_hash=genesis
+                )
                 await repository.remember_block(session, self.network, start, block.hash)
             return 0
 
@@ -229,6 +313,7 @@ class Watcher:
                 break
         if fork == known[0].height:
             return 0
+        await self._check_chain()  # raises when this is another chain, not a reorg of ours
         fork_height = fork if fork is not None else known[-1].height - 1
         log.warning("reorg detected", network=self.network, fork_height=fork_height)
 
